@@ -1,0 +1,230 @@
+"""The blocking Pegasus client: the asyncio client run on a private event-loop thread.
+
+with Client(["127.0.0.1:34601"]) as client:
+    table = client.open_table("temp")
+    table.set(b"h", b"s", b"v")
+    assert table.get(b"h", b"s") == b"v"
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from typing import Any, TypeVar
+
+from pegasus_log.client.aio import (
+    DEFAULT_TIMEOUT_S,
+    AsyncClient,
+    AsyncTable,
+    CheckAndSetResult,
+    MultiGetOptions,
+    Mutation,
+    ScanItem,
+    Scanner,
+    ScanOptions,
+)
+from pegasus_log.rpc.messages import CasCheckType
+
+T = TypeVar("T")
+
+
+class Client:
+    def __init__(self, metas: list[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="pegasus-log-client", daemon=True
+        )
+        self._thread.start()
+        self._aio = self.run(self._make(metas, timeout_s))
+
+    @staticmethod
+    async def _make(metas: list[str], timeout_s: float) -> AsyncClient:
+        return AsyncClient(metas, timeout_s=timeout_s)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result()
+
+    def open_table(self, name: str) -> Table:
+        return Table(self, self.run(self._aio.open_table(name)))
+
+    def close(self) -> None:
+        if self._loop.is_closed():
+            return
+        self.run(self._aio.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Table:
+    """Blocking twins of every AsyncTable operation."""
+
+    def __init__(self, client: Client, table: AsyncTable) -> None:
+        self._client = client
+        self._t = table
+        self.name = table.name
+
+    @property
+    def partition_count(self) -> int:
+        return self._t.partition_count
+
+    def get(self, hash_key: bytes, sort_key: bytes) -> bytes | None:
+        return self._client.run(self._t.get(hash_key, sort_key))
+
+    def set(self, hash_key: bytes, sort_key: bytes, value: bytes, *, ttl_seconds: int = 0) -> None:
+        self._client.run(self._t.set(hash_key, sort_key, value, ttl_seconds=ttl_seconds))
+
+    def delete(self, hash_key: bytes, sort_key: bytes) -> None:
+        self._client.run(self._t.delete(hash_key, sort_key))
+
+    def exist(self, hash_key: bytes, sort_key: bytes) -> bool:
+        return self._client.run(self._t.exist(hash_key, sort_key))
+
+    def ttl(self, hash_key: bytes, sort_key: bytes) -> int:
+        return self._client.run(self._t.ttl(hash_key, sort_key))
+
+    def incr(
+        self, hash_key: bytes, sort_key: bytes, increment: int, *, ttl_seconds: int = 0
+    ) -> int:
+        return self._client.run(
+            self._t.incr(hash_key, sort_key, increment, ttl_seconds=ttl_seconds)
+        )
+
+    def multi_set(
+        self,
+        hash_key: bytes,
+        values: dict[bytes, bytes] | Sequence[tuple[bytes, bytes]],
+        *,
+        ttl_seconds: int = 0,
+    ) -> None:
+        self._client.run(self._t.multi_set(hash_key, values, ttl_seconds=ttl_seconds))
+
+    def multi_get(
+        self,
+        hash_key: bytes,
+        sort_keys: Iterable[bytes] = (),
+        *,
+        max_count: int = 0,
+        max_size: int = 0,
+        no_value: bool = False,
+    ) -> tuple[list[tuple[bytes, bytes]], bool]:
+        return self._client.run(
+            self._t.multi_get(
+                hash_key, sort_keys, max_count=max_count, max_size=max_size, no_value=no_value
+            )
+        )
+
+    def multi_get_range(
+        self,
+        hash_key: bytes,
+        start_sort_key: bytes,
+        stop_sort_key: bytes,
+        options: MultiGetOptions | None = None,
+    ) -> tuple[list[tuple[bytes, bytes]], bool]:
+        return self._client.run(
+            self._t.multi_get_range(hash_key, start_sort_key, stop_sort_key, options)
+        )
+
+    def multi_del(self, hash_key: bytes, sort_keys: Iterable[bytes]) -> int:
+        return self._client.run(self._t.multi_del(hash_key, sort_keys))
+
+    def sortkey_count(self, hash_key: bytes) -> int:
+        return self._client.run(self._t.sortkey_count(hash_key))
+
+    def check_and_set(
+        self,
+        hash_key: bytes,
+        check_sort_key: bytes,
+        check_type: CasCheckType,
+        check_operand: bytes,
+        set_sort_key: bytes,
+        set_value: bytes,
+        *,
+        ttl_seconds: int = 0,
+        return_check_value: bool = False,
+    ) -> CheckAndSetResult:
+        return self._client.run(
+            self._t.check_and_set(
+                hash_key,
+                check_sort_key,
+                check_type,
+                check_operand,
+                set_sort_key,
+                set_value,
+                ttl_seconds=ttl_seconds,
+                return_check_value=return_check_value,
+            )
+        )
+
+    def check_and_mutate(
+        self,
+        hash_key: bytes,
+        check_sort_key: bytes,
+        check_type: CasCheckType,
+        check_operand: bytes,
+        mutations: Sequence[Mutation],
+        *,
+        return_check_value: bool = False,
+    ) -> CheckAndSetResult:
+        return self._client.run(
+            self._t.check_and_mutate(
+                hash_key,
+                check_sort_key,
+                check_type,
+                check_operand,
+                mutations,
+                return_check_value=return_check_value,
+            )
+        )
+
+    def batch_get(self, keys: Sequence[tuple[bytes, bytes]]) -> list[bytes | None]:
+        return self._client.run(self._t.batch_get(keys))
+
+    def scan(
+        self,
+        hash_key: bytes,
+        start_sort_key: bytes = b"",
+        stop_sort_key: bytes = b"",
+        options: ScanOptions | None = None,
+    ) -> Iterator[ScanItem]:
+        """Records of one hash key in sort-key order."""
+        return self._iterate(self._t.get_scanner(hash_key, start_sort_key, stop_sort_key, options))
+
+    def full_scan(
+        self, max_split: int = 0, options: ScanOptions | None = None
+    ) -> Iterator[ScanItem]:
+        """Every record of the table, partition by partition (unordered)."""
+        for scanner in self._t.get_unordered_scanners(max_split, options):
+            yield from self._iterate(scanner)
+
+    def count_scan(self, max_split: int = 0, options: ScanOptions | None = None) -> int:
+        """Records counted server-side (only_return_count) over the whole table."""
+        total = 0
+        base = options or ScanOptions()
+        opts = ScanOptions(**{**_fields(base), "only_return_count": True})
+        for scanner in self._t.get_unordered_scanners(max_split, opts):
+            for _ in self._iterate(scanner):
+                pass
+            total += scanner.count
+        return total
+
+    def _iterate(self, scanner: Scanner) -> Iterator[ScanItem]:
+        try:
+            while True:
+                batch = self._client.run(scanner.next_batch())
+                if batch is None:
+                    return
+                yield from batch
+        finally:
+            self._client.run(scanner.close())
+
+
+def _fields(o: ScanOptions) -> dict[str, Any]:
+    return {name: getattr(o, name) for name in o.__dataclass_fields__}

@@ -1,0 +1,101 @@
+"""The ``pegasus-log`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+DEFAULT_META_PORT = 34601
+DEFAULT_REPLICA_PORT = 34801
+
+
+def _add_logging(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default INFO)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="pegasus-log", description="pegasus-log: Apache Pegasus, in Python"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    rep = sub.add_parser("replica", help="run a replica server")
+    rep.add_argument("--host", default="127.0.0.1")
+    rep.add_argument("--port", type=int, default=DEFAULT_REPLICA_PORT)
+    rep.add_argument("--data-dir", required=True, help="where RocksDB data lives")
+    rep.add_argument(
+        "--table",
+        action="append",
+        default=None,
+        help="NAME:PARTITION_COUNT hosted here (repeatable; default temp:8)",
+    )
+    rep.add_argument("--block-cache-mb", type=int, default=None)
+    rep.add_argument("--write-buffer-mb", type=int, default=None)
+    _add_logging(rep)
+
+    meta = sub.add_parser("meta", help="run a meta server")
+    meta.add_argument("--host", default="127.0.0.1")
+    meta.add_argument("--port", type=int, default=DEFAULT_META_PORT)
+    meta.add_argument(
+        "--static",
+        action="store_true",
+        help="answer routing from static configuration (one replica server hosts all)",
+    )
+    meta.add_argument(
+        "--replica",
+        default=f"127.0.0.1:{DEFAULT_REPLICA_PORT}",
+        help="with --static: the replica server hosting every partition",
+    )
+    meta.add_argument("--table", action="append", default=None, help="NAME:PARTITION_COUNT")
+    _add_logging(meta)
+
+    box = sub.add_parser("onebox", help="a whole cluster on this machine")
+    box.add_argument("action", choices=["start", "stop", "list", "clean", "restart", "kill"])
+    box.add_argument("node", nargs="?", help="for restart/kill: meta1, replica1, ...")
+    box.add_argument("--data-dir", default="onebox", help="onebox state folder (default ./onebox)")
+    box.add_argument("--partitions", type=int, default=8, help="partitions of table temp")
+
+    bench = sub.add_parser("bench", help="throughput and latency against a peer")
+    bench.add_argument("--clients", type=int, default=16)
+    bench.add_argument("--seconds", type=float, default=10.0)
+    bench.add_argument("--value-size", type=int, default=100)
+    bench.add_argument("--no-etcd", action="store_true", help="skip the etcd peer")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if hasattr(args, "log_level"):
+        logging.basicConfig(
+            level=args.log_level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    if args.command == "replica":
+        from pegasus_log.replica.process import run_replica
+
+        return run_replica(args)
+    if args.command == "meta":
+        from pegasus_log.meta.process import run_meta
+
+        return run_meta(args)
+    if args.command == "onebox":
+        from pegasus_log.shell.onebox import run_onebox
+
+        return run_onebox(args)
+    if args.command == "bench":
+        from pegasus_log.shell.bench import run_bench
+
+        return run_bench(args)
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""Manual compaction: drop what upstream's compaction filter drops, then compact.
+
+Upstream installs ``KeyWithTTLCompactionFilter`` in RocksDB; rocksdict cannot run a Python
+compaction filter, so this module sweeps the data with an iterator and writes the
+filter's decisions as ordinary deletes and puts (without a decree: every replica sweeps
+on its own, as every replica's RocksDB compacts on its own), then asks RocksDB to compact
+the whole range so the deletes reclaim space. Per record, as the filter does:
+
+- a record with no TTL gets ``now + default_ttl`` when the table has a default TTL;
+- an expired record is dropped;
+- with ``validate_partition_hash`` on, a record whose hash belongs to another partition
+  (left behind by a partition split) is dropped.
+
+The sweep runs in chunks of ``compaction_chunk_rows`` rows; each chunk reads and writes
+under the partition's write lock, so it never overwrites a concurrent write, and writers
+wait at most one chunk.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from pegasus_log.storage.keyhash import PartitionScope
+from pegasus_log.storage.options import TableEnv
+from pegasus_log.storage.rocks import (
+    META_LAST_MANUAL_COMPACT_FINISH_TIME,
+    Delete,
+    Put,
+    RocksStore,
+    WriteOp,
+)
+from pegasus_log.storage.schema import (
+    EXPIRE_TS_MAX,
+    decode_expire_ts,
+    epoch_now,
+    is_ts_expired,
+    is_valid_key,
+    replace_expire_ts,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CompactionStats:
+    rows_examined: int = 0
+    expired_dropped: int = 0
+    foreign_dropped: int = 0
+    default_ttl_applied: int = 0
+
+
+def sweep_and_compact(
+    store: RocksStore,
+    *,
+    write_lock: threading.Lock,
+    clock: Callable[[], float],
+    env: TableEnv,
+    scope: PartitionScope,
+    chunk_rows: int,
+) -> CompactionStats:
+    examined = expired = foreign = ttl_applied = 0
+    resume: bytes | None = b""
+    while resume is not None:
+        with write_lock:
+            now = epoch_now(clock())
+            it = store.iterator()
+            it.seek(resume)
+            ops: list[WriteOp] = []
+            rows = 0
+            while rows < chunk_rows and it.valid():
+                key: bytes = it.key()
+                raw: bytes = it.value()
+                rows += 1
+                it.next()
+                if not is_valid_key(key):
+                    continue  # not a record this engine wrote; leave it alone
+                expire_ts = decode_expire_ts(raw)
+                if is_ts_expired(now, expire_ts):
+                    ops.append(Delete(key))
+                    expired += 1
+                elif env.validate_partition_hash and not scope.serves(key):
+                    ops.append(Delete(key))
+                    foreign += 1
+                elif expire_ts == 0 and env.default_ttl_seconds != 0:
+                    new_expire_ts = (now + env.default_ttl_seconds) & EXPIRE_TS_MAX
+                    ops.append(Put(key, replace_expire_ts(raw, new_expire_ts)))
+                    ttl_applied += 1
+            examined += rows
+            resume = bytes(it.key()) if it.valid() else None
+            del it
+            store.apply_local(ops)
+    store.compact_range()
+    store.put_meta_int(META_LAST_MANUAL_COMPACT_FINISH_TIME, int(clock()))
+    return CompactionStats(
+        rows_examined=examined,
+        expired_dropped=expired,
+        foreign_dropped=foreign,
+        default_ttl_applied=ttl_applied,
+    )

@@ -1,0 +1,278 @@
+"""``PartitionStore``: the storage engine of one partition replica, over one RocksDB.
+
+The replica drives it: it applies committed mutations in decree order through the write
+methods, each taking the mutation's ``decree`` (and, so that every replica writes the same
+bytes, the mutation's ``timestamp_us``), and serves reads from it. No sockets, threads,
+timers or event loop live here; the runtime calls ``expire_idle_scanners()`` periodically
+and runs calls inline or in executor threads.
+
+Threading: writes, checkpoints and compaction chunks are serialized by an internal lock
+(the replica applies writes in order anyway); reads and scans may run concurrently with
+them and with each other; a scanner context serves one scan at a time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import random
+import threading
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from pegasus_log.storage.compaction import CompactionStats, sweep_and_compact
+from pegasus_log.storage.keyhash import PartitionScope
+from pegasus_log.storage.options import StorageOptions, TableEnv
+from pegasus_log.storage.read import ReadService
+from pegasus_log.storage.rocks import RocksStore
+from pegasus_log.storage.scanner import ScanService
+from pegasus_log.storage.schema import CLUSTER_ID_MAX, EXPIRE_TS_MAX
+from pegasus_log.storage.types import (
+    BatchGetRequest,
+    BatchGetResponse,
+    CheckAndMutateRequest,
+    CheckAndMutateResponse,
+    CheckAndSetRequest,
+    CheckAndSetResponse,
+    CountResponse,
+    GetScannerRequest,
+    IncrRequest,
+    IncrResponse,
+    MultiGetRequest,
+    MultiGetResponse,
+    MultiPutRequest,
+    MultiRemoveRequest,
+    MultiRemoveResponse,
+    ReadResponse,
+    ScanRequest,
+    ScanResponse,
+    TtlResponse,
+    UpdateRequest,
+    UpdateResponse,
+)
+from pegasus_log.storage.write import WriteService
+
+Clock = Callable[[], float]
+"""Unix time in seconds (``time.time`` in production, a fake in tests)."""
+
+
+class PartitionStore:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        clock: Clock,
+        cluster_id: int,
+        partition_index: int,
+        partition_count: int,
+        options: StorageOptions | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        """Open (creating if needed) the partition's RocksDB at ``path``.
+
+        ``cluster_id`` (0..127) goes into every record's timetag. ``rng`` picks where
+        scanner context ids start (upstream: a random 32-bit number << 32, so ids of a
+        restarted server do not collide with old ones); pass a seeded one for replay.
+        """
+        if not 0 <= cluster_id <= CLUSTER_ID_MAX:
+            raise ValueError(f"cluster id {cluster_id} outside [0, {CLUSTER_ID_MAX}]")
+        self._options = options if options is not None else StorageOptions()
+        self._clock = clock
+        self._scope = PartitionScope(partition_index, partition_count)
+        self._env = TableEnv()
+        self._write_lock = threading.Lock()
+        self._store = RocksStore(path, self._options)
+        self._writes = WriteService(self._store, clock=clock, cluster_id=cluster_id)
+        self._reads = ReadService(self._store, options=self._options, clock=clock)
+        first_context_id = (rng or random.Random()).randrange(0, 1 << 31) << 32
+        self._scans = ScanService(
+            self._store,
+            options=self._options,
+            clock=clock,
+            scope=self._scope,
+            first_context_id=first_context_id,
+        )
+
+    # ---- identity, decree and table env ----
+
+    @property
+    def path(self) -> str:
+        return self._store.path
+
+    @property
+    def options(self) -> StorageOptions:
+        return self._options
+
+    @property
+    def table_env(self) -> TableEnv:
+        return self._env
+
+    @property
+    def scope(self) -> PartitionScope:
+        return self._scope
+
+    def last_applied_decree(self) -> int:
+        """The decree of the last write applied (0 for a new store); survives reopen."""
+        return self._store.last_applied_decree()
+
+    def set_default_ttl(self, seconds: int) -> None:
+        """Table env ``default_ttl``: records written with expire_ts 0 get this TTL."""
+        if not 0 <= seconds <= EXPIRE_TS_MAX:
+            raise ValueError(f"default ttl {seconds} outside [0, {EXPIRE_TS_MAX}]")
+        self._env = dataclasses.replace(self._env, default_ttl_seconds=seconds)
+
+    def set_validate_partition_hash(self, enabled: bool) -> None:
+        """Table env ``replica.split.validate_partition_hash``."""
+        self._env = dataclasses.replace(self._env, validate_partition_hash=enabled)
+
+    def set_iteration_time_max_ms(self, milliseconds: int | None) -> None:
+        """Table env ``rocksdb.iteration_threshold_time_ms`` (None: the configured one)."""
+        if milliseconds is not None and milliseconds < 0:
+            raise ValueError(f"iteration time limit {milliseconds} ms is negative")
+        self._env = dataclasses.replace(self._env, iteration_time_max_ms=milliseconds)
+
+    def set_partition_count(self, partition_count: int) -> None:
+        """After a partition split: the records this partition serves change."""
+        self._scope = PartitionScope(self._scope.partition_index, partition_count)
+        self._scans.scope = self._scope
+
+    # ---- writes (each at a decree, in increasing decree order) ----
+
+    def empty_write(self, decree: int) -> None:
+        """An empty mutation: advance the decree only."""
+        with self._write_lock:
+            self._writes.empty_put(decree)
+
+    def put(
+        self, decree: int, request: UpdateRequest, *, timestamp_us: int | None = None
+    ) -> UpdateResponse:
+        with self._write_lock:
+            return self._writes.put(decree, request, env=self._env, timestamp_us=timestamp_us)
+
+    def remove(self, decree: int, key: bytes) -> UpdateResponse:
+        with self._write_lock:
+            return self._writes.remove(decree, key)
+
+    def batch_write(
+        self,
+        decree: int,
+        writes: Sequence[UpdateRequest | bytes],
+        *,
+        timestamp_us: int | None = None,
+    ) -> UpdateResponse:
+        """Several puts (``UpdateRequest``) and removes (encoded key) of one mutation."""
+        with self._write_lock:
+            return self._writes.batch_write(
+                decree, writes, env=self._env, timestamp_us=timestamp_us
+            )
+
+    def multi_put(
+        self, decree: int, request: MultiPutRequest, *, timestamp_us: int | None = None
+    ) -> UpdateResponse:
+        with self._write_lock:
+            return self._writes.multi_put(decree, request, env=self._env, timestamp_us=timestamp_us)
+
+    def multi_remove(self, decree: int, request: MultiRemoveRequest) -> MultiRemoveResponse:
+        with self._write_lock:
+            return self._writes.multi_remove(decree, request)
+
+    def incr(
+        self, decree: int, request: IncrRequest, *, timestamp_us: int | None = None
+    ) -> IncrResponse:
+        with self._write_lock:
+            return self._writes.incr(decree, request, env=self._env, timestamp_us=timestamp_us)
+
+    def check_and_set(
+        self, decree: int, request: CheckAndSetRequest, *, timestamp_us: int | None = None
+    ) -> CheckAndSetResponse:
+        with self._write_lock:
+            return self._writes.check_and_set(
+                decree, request, env=self._env, timestamp_us=timestamp_us
+            )
+
+    def check_and_mutate(
+        self, decree: int, request: CheckAndMutateRequest, *, timestamp_us: int | None = None
+    ) -> CheckAndMutateResponse:
+        with self._write_lock:
+            return self._writes.check_and_mutate(
+                decree, request, env=self._env, timestamp_us=timestamp_us
+            )
+
+    # ---- reads ----
+
+    def get(self, key: bytes) -> ReadResponse:
+        """``key`` is the encoded key, as the client sends it."""
+        return self._reads.get(key)
+
+    def ttl(self, key: bytes) -> TtlResponse:
+        return self._reads.ttl(key)
+
+    def batch_get(self, request: BatchGetRequest) -> BatchGetResponse:
+        return self._reads.batch_get(request)
+
+    def multi_get(self, request: MultiGetRequest) -> MultiGetResponse:
+        return self._reads.multi_get(request, env=self._env)
+
+    def sortkey_count(self, hash_key: bytes) -> CountResponse:
+        return self._reads.sortkey_count(hash_key, env=self._env)
+
+    # ---- scanners ----
+
+    def get_scanner(self, request: GetScannerRequest) -> ScanResponse:
+        return self._scans.get_scanner(request, env=self._env)
+
+    def scan(self, request: ScanRequest) -> ScanResponse:
+        return self._scans.scan(request, env=self._env)
+
+    def clear_scanner(self, context_id: int) -> None:
+        self._scans.clear_scanner(context_id)
+
+    def expire_idle_scanners(self) -> int:
+        """Drop scanner contexts idle for ``scanner_idle_timeout_s``; returns how many."""
+        return self._scans.expire_idle_scanners()
+
+    def live_scanners(self) -> int:
+        return len(self._scans.table)
+
+    # ---- maintenance ----
+
+    def checkpoint(self, dest_dir: str | os.PathLike[str]) -> int:
+        """Write a RocksDB checkpoint (hard links where possible) of data and meta to
+        ``dest_dir``, which must not exist; returns the last applied decree it holds.
+        Open it with ``PartitionStore`` to read it."""
+        with self._write_lock:
+            self._store.checkpoint(dest_dir)
+            return self._store.last_applied_decree()
+
+    def compact(self) -> CompactionStats:
+        """Drop expired (and, with validate_partition_hash, foreign) records, give records
+        without TTL the default TTL, then compact the whole key range."""
+        return sweep_and_compact(
+            self._store,
+            write_lock=self._write_lock,
+            clock=self._clock,
+            env=self._env,
+            scope=self._scope,
+            chunk_rows=self._options.compaction_chunk_rows,
+        )
+
+    def close(self) -> None:
+        """Drop scanner contexts and close RocksDB. Idempotent."""
+        with self._write_lock:
+            self._scans.table.clear()
+            self._store.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._store.closed
+
+    def __enter__(self) -> PartitionStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

@@ -1,0 +1,164 @@
+"""Configuration of one partition's storage engine, and its translation to RocksDB options.
+
+Every bound the engine enforces comes from here. RocksDB sizes are per partition replica:
+a replica server hosting 8 partitions with the defaults spends at most about
+8 x (8 MiB block cache + 2 x 8 MiB memtables) = 192 MiB in RocksDB, which keeps the whole
+process well under 512 MiB RSS. Upstream sizes for a dedicated machine (one 10 GiB block
+cache shared by every replica, 64 MiB memtables, 3 of them); ours assume many small
+servers on one host, as in tests and the onebox cluster.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options
+
+MIB = 1 << 20
+
+DATA_COLUMN_FAMILY = "default"  # upstream meta_store::DATA_COLUMN_FAMILY_NAME
+META_COLUMN_FAMILY = "pegasus_meta_cf"  # upstream meta_store::META_COLUMN_FAMILY_NAME
+
+
+@dataclass(frozen=True, slots=True)
+class StorageOptions:
+    # ---- RocksDB memory and files (per partition replica) ----
+    # Block cache for data, index and filter blocks. Upstream: rocksdb_block_cache_capacity
+    # = 10 GiB shared by the whole process; 8 MiB per partition fits the 512 MiB budget.
+    block_cache_bytes: int = 8 * MIB
+    # Memtable size. Upstream rocksdb_write_buffer_size = 64 MiB; 8 MiB bounds memory and
+    # still batches many small writes per flush.
+    write_buffer_bytes: int = 8 * MIB
+    # Memtables kept before writes stall. Upstream rocksdb_max_write_buffer_number = 3; 2 is
+    # the smallest value that lets one flush run while writes continue.
+    max_write_buffers: int = 2
+    # Memtable of the small meta column family (one key per write): RocksDB's floor-ish.
+    meta_write_buffer_bytes: int = 1 * MIB
+    # Open SST files kept in the table cache. Upstream rocksdb_max_open_files = -1
+    # (unbounded); 256 bounds file descriptors for many partitions per process.
+    max_open_files: int = 256
+    # Background flush and compaction threads. RocksDB's default is 2, matching the
+    # 2-core machines this project runs on.
+    max_background_jobs: int = 2
+    # Bloom filter bits per key. Upstream rocksdb_bloom_filter_bits_per_key = 10.
+    bloom_filter_bits_per_key: int = 10
+    # Upstream rocksdb_compression_type default is lz4.
+    compression: str = "lz4"
+    # fsync the RocksDB WAL on each write. Off: the replica's own log (plog) is the durable
+    # record of mutations; the WAL only keeps data and last-applied decree consistent
+    # across a process crash (see rocks.py).
+    sync_writes: bool = False
+
+    # ---- range reads (upstream [pegasus.server] defaults) ----
+    # rocksdb_multi_get_max_iteration_count: rows a range multi_get may visit, counting
+    # expired and filtered ones; also caps max_kv_count.
+    multi_get_max_iteration_count: int = 3000
+    # rocksdb_multi_get_max_iteration_size: bytes of returned keys and values after which a
+    # range multi_get stops (upstream 30 << 20). 0 means no limit beyond the request's.
+    multi_get_max_iteration_size_bytes: int = 30 * MIB
+    # rocksdb_max_iteration_count: rows one get_scanner / scan call may visit, and the
+    # largest scan batch.
+    max_iteration_count: int = 1000
+    # rocksdb_iteration_threshold_time_ms: wall time after which a range read stops
+    # (sortkey_count then answers count = -1). 0 means no time limit.
+    iteration_time_max_ms: int = 30_000
+    # Bytes of keys and values after which one scan batch stops early (the scan goes on in
+    # the next batch). Upstream has no such limit; 16 MiB keeps one batch of 1000 large
+    # values from inflating the process.
+    scan_batch_size_max_bytes: int = 16 * MIB
+
+    # ---- scanner contexts ----
+    # A context not used for this long is dropped. Upstream drops it 5 minutes after the
+    # last batch (LPC_PEGASUS_SERVER_DELAY with std::chrono::minutes(5)).
+    scanner_idle_timeout_s: float = 300.0
+    # Live contexts per partition. Upstream has no limit; each holds a RocksDB iterator
+    # (which pins memtables and SST files), so past this the least recently used context
+    # is dropped. Clients recover: a scan on a dropped context gets kNotFound and restarts
+    # from its last key.
+    scanner_contexts_max: int = 256
+
+    # ---- manual compaction sweep ----
+    # Rows examined per locked chunk of compact(): bounds the time writers wait.
+    compaction_chunk_rows: int = 1000
+
+    def __post_init__(self) -> None:
+        positive = {
+            "block_cache_bytes": self.block_cache_bytes,
+            "write_buffer_bytes": self.write_buffer_bytes,
+            "meta_write_buffer_bytes": self.meta_write_buffer_bytes,
+            "max_background_jobs": self.max_background_jobs,
+            "multi_get_max_iteration_count": self.multi_get_max_iteration_count,
+            "max_iteration_count": self.max_iteration_count,
+            "scan_batch_size_max_bytes": self.scan_batch_size_max_bytes,
+            "scanner_idle_timeout_s": self.scanner_idle_timeout_s,
+            "scanner_contexts_max": self.scanner_contexts_max,
+            "compaction_chunk_rows": self.compaction_chunk_rows,
+        }
+        for name, value in positive.items():
+            if value <= 0:
+                raise ValueError(f"StorageOptions.{name} must be positive, got {value}")
+        non_negative = {
+            "multi_get_max_iteration_size_bytes": self.multi_get_max_iteration_size_bytes,
+            "iteration_time_max_ms": self.iteration_time_max_ms,
+            "bloom_filter_bits_per_key": self.bloom_filter_bits_per_key,
+        }
+        for name, value in non_negative.items():
+            if value < 0:
+                raise ValueError(f"StorageOptions.{name} must not be negative, got {value}")
+        if self.max_write_buffers < 2:
+            raise ValueError("StorageOptions.max_write_buffers must be at least 2")
+        if self.max_open_files == 0 or self.max_open_files < -1:
+            raise ValueError("StorageOptions.max_open_files must be positive or -1")
+        if self.compression not in _COMPRESSION:
+            raise ValueError(f"StorageOptions.compression must be one of {sorted(_COMPRESSION)}")
+
+
+_COMPRESSION = {
+    "none": DBCompressionType.none,
+    "snappy": DBCompressionType.snappy,
+    "lz4": DBCompressionType.lz4,
+    "zstd": DBCompressionType.zstd,
+}
+
+
+def build_rocksdb_options(options: StorageOptions) -> tuple[Options, dict[str, Options]]:
+    """RocksDB options for the data column family (and DB-wide settings), and the options
+    of the other column families by name. Keys and values are raw bytes (rocksdict raw
+    mode), so the files are readable by any RocksDB tool."""
+    table = BlockBasedOptions()
+    table.set_block_cache(Cache(options.block_cache_bytes))
+    # Index and filter blocks live in the block cache, so the cache bounds them too.
+    table.set_cache_index_and_filter_blocks(True)
+    if options.bloom_filter_bits_per_key > 0:
+        table.set_bloom_filter(options.bloom_filter_bits_per_key, False)
+
+    data = Options(raw_mode=True)
+    data.create_if_missing(True)
+    data.create_missing_column_families(True)
+    data.set_block_based_table_factory(table)
+    data.set_write_buffer_size(options.write_buffer_bytes)
+    data.set_max_write_buffer_number(options.max_write_buffers)
+    data.set_max_open_files(options.max_open_files)
+    data.set_max_background_jobs(options.max_background_jobs)
+    data.set_compression_type(_COMPRESSION[options.compression]())
+    data.set_keep_log_file_num(2)  # RocksDB's info LOG files, not the WAL
+
+    meta = Options(raw_mode=True)
+    meta.set_write_buffer_size(options.meta_write_buffer_bytes)
+    meta.set_max_write_buffer_number(2)
+    return data, {META_COLUMN_FAMILY: meta}
+
+
+@dataclass(frozen=True, slots=True)
+class TableEnv:
+    """Table settings the meta server may change while the partition runs (upstream app
+    envs), replaced whole by the partition store's setters."""
+
+    # "default_ttl": seconds of TTL given to written records that carry none. 0 = none.
+    default_ttl_seconds: int = 0
+    # "replica.split.validate_partition_hash": scans skip, and compaction drops, records
+    # whose hash belongs to another partition (left behind by a partition split).
+    # Upstream default: false.
+    validate_partition_hash: bool = False
+    # "rocksdb.iteration_threshold_time_ms"; None means StorageOptions.iteration_time_max_ms.
+    iteration_time_max_ms: int | None = None

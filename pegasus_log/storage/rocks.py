@@ -1,0 +1,197 @@
+"""One partition's RocksDB instance: the data column family, the meta column family that
+records the last applied decree, and atomic writes of both.
+
+Layout (as upstream, so checkpoints look like Pegasus's): user records live in the
+``default`` column family under their encoded keys; the ``pegasus_meta_cf`` column family
+holds ``pegasus_last_flushed_decree`` (decimal ASCII), ``pegasus_data_version`` ("1") and,
+after a manual compaction, ``pegasus_last_manual_compact_finish_time``. Every write at a
+decree puts the data and the decree in one ``WriteBatch``, so after any crash the data
+and ``last_applied_decree()`` agree.
+
+The RocksDB WAL stays on (upstream turns it off and flushes both column families
+atomically instead; rocksdict cannot flush several column families as one). With the WAL,
+RocksDB's point-in-time recovery replays whole batches only, which keeps data and decree
+consistent across a process crash without any flush ordering.
+
+Reads see the latest committed batch. A RocksDB iterator reads the point-in-time view of
+the moment it was created (an implicit snapshot), which is what multi_get and scanner
+contexts rely on. (rocksdict's explicit ``Snapshot.iter`` does not honour its snapshot in
+0.3.x, so it is not used.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rocksdict import (
+    Checkpoint,
+    ColumnFamily,
+    Rdict,
+    RdictIter,
+    ReadOptions,
+    WriteBatch,
+    WriteOptions,
+)
+
+from pegasus_log.storage.options import (
+    META_COLUMN_FAMILY,
+    StorageOptions,
+    build_rocksdb_options,
+)
+from pegasus_log.storage.schema import DATA_VERSION
+
+META_LAST_FLUSHED_DECREE = b"pegasus_last_flushed_decree"
+META_DATA_VERSION = b"pegasus_data_version"
+META_LAST_MANUAL_COMPACT_FINISH_TIME = b"pegasus_last_manual_compact_finish_time"
+
+
+class StoreClosedError(RuntimeError):
+    """The partition store was closed."""
+
+
+class CorruptMetaError(RuntimeError):
+    """The meta column family holds something this engine did not write."""
+
+
+@dataclass(frozen=True, slots=True)
+class Put:
+    key: bytes
+    value: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    key: bytes
+
+
+WriteOp = Put | Delete
+
+
+def _parse_meta_int(name: bytes, raw: bytes | None) -> int:
+    if raw is None:
+        return 0
+    text = raw.decode("ascii", errors="replace")
+    if not text.isdigit():
+        raise CorruptMetaError(f"meta {name!r} is {raw!r}, not a decimal integer")
+    return int(text)
+
+
+class RocksStore:
+    def __init__(self, path: str | os.PathLike[str], options: StorageOptions) -> None:
+        self._path = os.fspath(path)
+        data_options, cf_options = build_rocksdb_options(options)
+        self._write_options = WriteOptions()
+        self._write_options.sync = options.sync_writes
+        self._db: Rdict | None = Rdict(self._path, data_options, column_families=cf_options)
+        self._meta: Rdict | None = self._db.get_column_family(META_COLUMN_FAMILY)
+        self._meta_handle: ColumnFamily | None = self._db.get_column_family_handle(
+            META_COLUMN_FAMILY
+        )
+        version = _parse_meta_int(META_DATA_VERSION, self._meta.get(META_DATA_VERSION))
+        if self._meta.get(META_DATA_VERSION) is None:
+            self._meta.put(META_DATA_VERSION, str(DATA_VERSION).encode(), self._write_options)
+        elif version != DATA_VERSION:
+            raise CorruptMetaError(f"data version {version}: only version 1 is supported")
+        self._last_decree = _parse_meta_int(
+            META_LAST_FLUSHED_DECREE, self._meta.get(META_LAST_FLUSHED_DECREE)
+        )
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def _require_db(self) -> Rdict:
+        if self._db is None:
+            raise StoreClosedError(f"storage at {self._path} is closed")
+        return self._db
+
+    # ---- reads ----
+
+    def last_applied_decree(self) -> int:
+        return self._last_decree
+
+    def get(self, key: bytes) -> bytes | None:
+        raw = self._require_db().get(key)
+        assert raw is None or isinstance(raw, bytes)
+        return raw
+
+    def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        if not keys:
+            return []
+        raws = self._require_db().get(list(keys))
+        assert isinstance(raws, list) and len(raws) == len(keys)
+        return raws
+
+    def iterator(self) -> RdictIter:
+        """A data iterator over the point-in-time view of now; not positioned yet.
+
+        (No iterate bounds: rocksdict 0.3 keeps a reference to the bound only as long as
+        its ReadOptions lives, so callers compare keys themselves.)"""
+        return self._require_db().iter(ReadOptions())
+
+    def meta_int(self, key: bytes) -> int:
+        self._require_db()
+        assert self._meta is not None
+        return _parse_meta_int(key, self._meta.get(key))
+
+    # ---- writes ----
+
+    def apply(self, decree: int, ops: Sequence[WriteOp]) -> None:
+        """Write ``ops`` and ``decree`` as the last applied decree, atomically. ``ops`` may
+        be empty: the decree still advances (upstream's "empty put")."""
+        db = self._require_db()
+        assert decree > self._last_decree, (decree, self._last_decree)
+        assert self._meta_handle is not None
+        batch = self._batch(ops)
+        batch.put(META_LAST_FLUSHED_DECREE, str(decree).encode(), self._meta_handle)
+        db.write(batch, self._write_options)
+        self._last_decree = decree
+
+    def apply_local(self, ops: Sequence[WriteOp]) -> None:
+        """Write ``ops`` without a decree: local maintenance (the compaction sweep) that every
+        replica does on its own and that the log does not carry."""
+        if ops:
+            self._require_db().write(self._batch(ops), self._write_options)
+
+    def put_meta_int(self, key: bytes, value: int) -> None:
+        assert key != META_LAST_FLUSHED_DECREE, "the decree moves only with apply()"
+        self._require_db()
+        assert self._meta is not None
+        self._meta.put(key, str(value).encode(), self._write_options)
+
+    @staticmethod
+    def _batch(ops: Sequence[WriteOp]) -> WriteBatch:
+        batch = WriteBatch(raw_mode=True)
+        for op in ops:
+            if isinstance(op, Put):
+                batch.put(op.key, op.value)
+            else:
+                batch.delete(op.key)
+        return batch
+
+    # ---- maintenance ----
+
+    def checkpoint(self, dest_dir: str | os.PathLike[str]) -> None:
+        dest = os.fspath(dest_dir)
+        if os.path.exists(dest):
+            raise FileExistsError(f"checkpoint destination {dest} already exists")
+        Checkpoint(self._require_db()).create_checkpoint(dest)
+
+    def compact_range(self) -> None:
+        self._require_db().compact_range(None, None)
+
+    def close(self) -> None:
+        """Close the database. Callers drop their iterators first."""
+        db = self._db
+        if db is None:
+            return
+        self._meta = None
+        self._meta_handle = None
+        self._db = None
+        db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._db is None

@@ -1,0 +1,202 @@
+"""An asyncio server for the Pegasus framing, shared by replica and meta servers.
+
+Each connection reads frames with ``RequestFramer``, resolves the RPC by name and hands
+the decoded argument to a handler; replies are written as they complete, possibly out of
+order (clients match them by seqid). Bad input costs only the offending connection:
+- a frame that cannot be cut (bad magic, lengths over the limit) closes that connection;
+- an unknown RPC name is answered ERR_HANDLER_NOT_FOUND;
+- undecodable arguments are answered ERR_INVALID_DATA;
+- a handler raising ``RpcError`` is answered with its error name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.frame import (
+    FrameError,
+    FrameLimits,
+    Request,
+    RequestFramer,
+    RequestHeader,
+    encode_error_reply,
+    encode_reply,
+    read_args,
+    read_call_header,
+)
+from pegasus_log.rpc.messages import RpcSpec
+from pegasus_log.rpc.thrift import MessageType, ThriftDecodeError
+
+log = logging.getLogger(__name__)
+
+# A connection reads at most this many bytes per call; frames larger than one read are
+# assembled by the framer (bounded by FrameLimits).
+_READ_CHUNK_BYTES = 256 << 10
+# Requests in flight per connection before reading pauses: back-pressure for pipelining
+# clients. The Go client keeps a few hundred in flight at most.
+_MAX_IN_FLIGHT_PER_CONNECTION = 1024
+
+
+class RpcError(Exception):
+    """Raised by a handler to answer with an error name and no result."""
+
+    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+        super().__init__(f"{code.name}: {detail}" if detail else code.name)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a handler sees of one request."""
+
+    spec: RpcSpec
+    header: RequestHeader
+    seqid: int
+    arg: Any
+    peer: str
+    body_bytes: int
+
+
+# A handler returns the result, or an awaitable of it when the answer must wait (a write
+# waiting for replication). Reads answer inline, without the cost of a task.
+Handler = Callable[[Call], Any]
+
+
+class RpcServer:
+    """Serves a fixed table of RPCs on one TCP port."""
+
+    def __init__(
+        self,
+        *,
+        rpcs: Mapping[str, tuple[RpcSpec, Handler]],
+        limits: FrameLimits,
+        name: str,
+    ) -> None:
+        self._rpcs = dict(rpcs)
+        self._limits = limits
+        self._name = name
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self.frames_refused = 0
+
+    async def start(self, host: str, port: int) -> int:
+        self._server = await asyncio.start_server(self._on_connection, host, port)
+        sock = self._server.sockets[0]
+        return int(sock.getsockname()[1])
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for w in list(self._connections):
+            w.close()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    async def _on_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        peer = _peer_name(writer)
+        framer = RequestFramer(self._limits)
+        in_flight = asyncio.Semaphore(_MAX_IN_FLIGHT_PER_CONNECTION)
+        tasks: set[asyncio.Task[None]] = set()
+        self._connections.add(writer)
+        try:
+            while True:
+                data = await reader.read(_READ_CHUNK_BYTES)
+                if not data:
+                    break
+                try:
+                    requests = framer.feed(data)
+                except FrameError as e:
+                    self.frames_refused += 1
+                    log.warning("%s: closing %s: %s", self._name, peer, e)
+                    break
+                for req in requests:
+                    pending = self._answer(req, peer)
+                    if isinstance(pending, bytes):
+                        writer.write(pending)
+                    elif pending is not None:
+                        await in_flight.acquire()
+                        task = asyncio.create_task(self._finish(pending, writer))
+                        tasks.add(task)
+                        task.add_done_callback(tasks.discard)
+                        task.add_done_callback(lambda _t: in_flight.release())
+                await writer.drain()
+        except (ConnectionError, OSError) as e:
+            log.debug("%s: connection %s lost: %s", self._name, peer, e)
+        finally:
+            self._connections.discard(writer)
+            writer.close()
+            for t in tasks:
+                t.cancel()
+
+    async def _finish(self, pending: Awaitable[bytes | None], writer: asyncio.StreamWriter) -> None:
+        reply = await pending
+        if reply is not None and not writer.is_closing():
+            writer.write(reply)
+
+    def _answer(self, req: Request, peer: str) -> bytes | Awaitable[bytes | None] | None:
+        """The reply frame, or an awaitable of it, or None when nothing is to be sent."""
+        try:
+            call_header, r = read_call_header(req.body, self._limits.decode)
+        except ThriftDecodeError as e:
+            # No seqid to answer to: the client cannot match a reply, so log and drop.
+            log.warning("%s: undecodable message header from %s: %s", self._name, peer, e)
+            return None
+        oneway = call_header.mtype == MessageType.ONEWAY
+        found = self._rpcs.get(call_header.name)
+        if found is None:
+            log.info("%s: unknown rpc %r from %s", self._name, call_header.name, peer)
+            if oneway:
+                return None
+            return encode_error_reply(
+                error_name=ErrorCode.ERR_HANDLER_NOT_FOUND.name,
+                ack_name=call_header.name + "_ACK",
+                seqid=call_header.seqid,
+            )
+        spec, handler = found
+        try:
+            arg = read_args(spec, r)
+        except ThriftDecodeError as e:
+            log.info("%s: bad %s arguments from %s: %s", self._name, spec.name, peer, e)
+            return self._error(spec, call_header.seqid, ErrorCode.ERR_INVALID_DATA)
+        call = Call(spec, req.header, call_header.seqid, arg, peer, len(req.body))
+        try:
+            result = handler(call)
+        except RpcError as e:
+            return self._error(spec, call.seqid, e.code)
+        if inspect.isawaitable(result):
+            return self._await_result(call, result)
+        return self._ok(call, result)
+
+    async def _await_result(self, call: Call, result: Awaitable[Any]) -> bytes | None:
+        try:
+            value = await result
+        except RpcError as e:
+            return self._error(call.spec, call.seqid, e.code)
+        return self._ok(call, value)
+
+    @staticmethod
+    def _ok(call: Call, result: Any) -> bytes | None:
+        if call.spec.oneway:
+            return None
+        return encode_reply(error_name="ERR_OK", spec=call.spec, seqid=call.seqid, result=result)
+
+    @staticmethod
+    def _error(spec: RpcSpec, seqid: int, code: ErrorCode) -> bytes | None:
+        if spec.oneway:
+            return None
+        return encode_error_reply(error_name=code.name, ack_name=spec.ack_name, seqid=seqid)
+
+
+def _peer_name(writer: asyncio.StreamWriter) -> str:
+    info = writer.get_extra_info("peername")
+    if isinstance(info, tuple) and len(info) >= 2:
+        return f"{info[0]}:{info[1]}"
+    return str(info)

@@ -1,0 +1,140 @@
+"""Real pegasus-log processes on loopback for integration and conformance tests."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pegasus_log.client.aio import AsyncClient
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Process:
+    name: str
+    argv: list[str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pegasus_log.shell.main", *self.argv],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+        log.close()
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, sig)
+            if sig in (signal.SIGKILL, signal.SIGTERM):
+                self.proc.wait(10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@dataclass
+class StaticCluster:
+    """A static meta and one replica server hosting the given tables."""
+
+    root: Path
+    tables: list[str] = field(default_factory=lambda: ["temp:8"])
+    meta_port: int = 0
+    replica_port: int = 0
+    processes: list[Process] = field(default_factory=list)
+
+    @property
+    def meta(self) -> str:
+        return f"127.0.0.1:{self.meta_port}"
+
+    @property
+    def replica(self) -> str:
+        return f"127.0.0.1:{self.replica_port}"
+
+    def start(self) -> None:
+        self.meta_port = self.meta_port or free_port()
+        self.replica_port = self.replica_port or free_port()
+        table_args = [a for t in self.tables for a in ("--table", t)]
+        self.processes = [
+            Process(
+                "replica",
+                [
+                    "replica",
+                    "--port",
+                    str(self.replica_port),
+                    "--data-dir",
+                    str(self.root / "replica"),
+                    *table_args,
+                ],
+                self.root / "replica.log",
+            ),
+            Process(
+                "meta",
+                [
+                    "meta",
+                    "--static",
+                    "--port",
+                    str(self.meta_port),
+                    "--replica",
+                    self.replica,
+                    *table_args,
+                ],
+                self.root / "meta.log",
+            ),
+        ]
+        for p in self.processes:
+            p.start()
+        self.wait_healthy()
+
+    def wait_healthy(self, timeout_s: float = 30.0) -> None:
+        async def probe() -> str | None:
+            client = AsyncClient([self.meta], timeout_s=1.0)
+            try:
+                table = await client.open_table(self.tables[0].split(":")[0])
+                await table.get(b"probe", b"probe")
+                return None
+            except Exception as e:
+                return str(e)
+            finally:
+                await client.close()
+
+        deadline = time.monotonic() + timeout_s
+        last: str | None = "not tried"
+        while time.monotonic() < deadline:
+            for p in self.processes:
+                if not p.alive():
+                    raise RuntimeError(f"{p.name} exited:\n{p.log_tail()}")
+            last = asyncio.run(probe())
+            if last is None:
+                return
+            time.sleep(0.1)
+        logs = "\n".join(f"--- {p.name}\n{p.log_tail()}" for p in self.processes)
+        raise RuntimeError(f"cluster not healthy: {last}\n{logs}")
+
+    def process(self, name: str) -> Process:
+        return next(p for p in self.processes if p.name == name)
+
+    def stop(self) -> None:
+        for p in self.processes:
+            p.kill(signal.SIGTERM)

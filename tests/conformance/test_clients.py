@@ -1,0 +1,231 @@
+"""The real Pegasus clients as referees: the Go client and pypegasus3 against our cluster.
+
+Each referee is a program (tests/conformance/go, tests/conformance/pypegasus_driver.py)
+that prints one JSON line per check, {"name", "ok", "detail"}, and exits non-zero if any
+check failed. Install the clients with scripts/install_clients.sh.
+
+Environment:
+  PEGASUS_LOG_TABLE       table to use (default "temp")
+  PEGASUS_GO_CLIENT_DIR   build the Go referee against this local checkout of the
+                          go-client module (adds a `replace` in a temporary copy)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+GO_DIR = HERE / "go"
+PY_DRIVER = HERE / "pypegasus_driver.py"
+GO_CLIENT_MODULE = "github.com/apache/incubator-pegasus/go-client"
+TABLE = os.environ.get("PEGASUS_LOG_TABLE", "temp")
+
+# The referees run a long script (ttl expiry sleeps, full-table scans): generous caps.
+RUN_TIMEOUT_S = 900
+GO_BUILD_TIMEOUT_S = 900
+
+# Phrases of `go build` when a module cannot be fetched (as opposed to a compile error).
+_FETCH_FAILURES = (
+    "403 Forbidden",
+    "404 Not Found",
+    "not available",
+    "module lookup disabled",
+    "no such host",
+    "dial tcp",
+    "i/o timeout",
+    "missing go.sum entry",
+    "reading https://",
+)
+
+
+# ------------------------------------------------------------------ parsing
+
+
+@dataclass
+class RefereeRun:
+    returncode: int
+    checks: list[dict[str, object]] = field(default_factory=list)
+    junk: list[str] = field(default_factory=list)  # stdout lines that are not checks
+    stderr: str = ""
+
+    @property
+    def failures(self) -> list[dict[str, object]]:
+        return [c for c in self.checks if c.get("ok") is not True]
+
+
+def parse_check_lines(lines: Iterable[str]) -> tuple[list[dict[str, object]], list[str]]:
+    """Split a referee's stdout into check records and other lines."""
+    checks: list[dict[str, object]] = []
+    junk: list[str] = []
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            continue
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            junk.append(line)
+            continue
+        if isinstance(obj, dict) and "name" in obj and "ok" in obj:
+            checks.append(obj)
+        else:
+            junk.append(line)
+    return checks, junk
+
+
+def tail(text: str, lines: int = 40) -> str:
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def report(referee: str, run: RefereeRun, extra: str = "") -> str:
+    """A readable failure message: every failed check with its detail, then context."""
+    out = [f"{referee}: exit code {run.returncode}, {len(run.checks)} checks, "
+           f"{len(run.failures)} failed"]
+    for c in run.failures:
+        out.append(f"  FAIL {c.get('name')}: {c.get('detail')}")
+    if run.junk:
+        out.append("  non-JSON stdout lines:")
+        out.extend(f"    {j}" for j in run.junk[:20])
+    if run.stderr.strip():
+        out.append("  stderr (tail):")
+        out.extend(f"    {s}" for s in tail(run.stderr).splitlines())
+    if extra:
+        out.append(extra)
+    return "\n".join(out)
+
+
+def assert_referee_passed(referee: str, run: RefereeRun, min_checks: int, extra: str = "") -> None:
+    ok = run.returncode == 0 and not run.failures and len(run.checks) >= min_checks
+    if not ok:
+        if len(run.checks) < min_checks:
+            extra = f"  expected at least {min_checks} checks\n{extra}"
+        pytest.fail(report(referee, run, extra), pytrace=False)
+
+
+def run_referee(argv: list[str], cwd: Path | None = None) -> RefereeRun:
+    try:
+        proc = subprocess.run(
+            argv, cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+            stdin=subprocess.DEVNULL,
+        )
+    except subprocess.TimeoutExpired as e:
+        out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+        err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+        checks, junk = parse_check_lines(out.splitlines())
+        run = RefereeRun(-1, checks, junk, err)
+        pytest.fail(report(f"{argv[0]} (killed after {RUN_TIMEOUT_S}s)", run), pytrace=False)
+    checks, junk = parse_check_lines(proc.stdout.splitlines())
+    return RefereeRun(proc.returncode, checks, junk, proc.stderr)
+
+
+# ------------------------------------------------------------------ fixtures
+
+
+def _go_build_dir(tmp: Path) -> Path:
+    """The module to build: ours, or a copy pointing at a local go-client checkout."""
+    local = os.environ.get("PEGASUS_GO_CLIENT_DIR", "").strip()
+    if not local:
+        return GO_DIR
+    work = tmp / "src"
+    shutil.copytree(GO_DIR, work)
+    subprocess.run(
+        ["go", "mod", "edit", f"-replace={GO_CLIENT_MODULE}={Path(local).resolve()}"],
+        cwd=work, check=True, capture_output=True, text=True,
+    )
+    return work
+
+
+@pytest.fixture(scope="session")
+def go_conformance_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Builds the Go referee once per session into a temporary directory."""
+    if shutil.which("go") is None:
+        pytest.skip("the go toolchain is not installed")
+    tmp = tmp_path_factory.mktemp("go-conformance")
+    out = tmp / "conformance"
+    proc = subprocess.run(
+        ["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(out), "."],
+        cwd=_go_build_dir(tmp), capture_output=True, text=True,
+        timeout=GO_BUILD_TIMEOUT_S,
+    )
+    if proc.returncode != 0:
+        msg = proc.stderr.strip()
+        if GO_CLIENT_MODULE in msg and any(p in msg for p in _FETCH_FAILURES):
+            pytest.skip(
+                "the Go client module could not be fetched (run scripts/install_clients.sh, "
+                f"or set PEGASUS_GO_CLIENT_DIR): {tail(msg, 5)}"
+            )
+        pytest.fail(f"go build of tests/conformance/go failed:\n{msg}", pytrace=False)
+    return out
+
+
+# ------------------------------------------------------------------ tests
+
+
+@pytest.mark.conformance
+def test_go_client(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path) -> None:
+    log = tmp_path / "go-client.log"
+    run = run_referee(
+        [str(go_conformance_binary), "-meta", onebox_meta, "-table", TABLE, "-log", str(log)],
+        cwd=tmp_path,
+    )
+    extra = ""
+    if run.failures or run.returncode != 0:
+        try:
+            extra = "  go-client log (tail):\n" + "\n".join(
+                f"    {s}" for s in tail(log.read_text(errors="replace")).splitlines())
+        except OSError:
+            pass
+    assert_referee_passed("go-client", run, min_checks=80, extra=extra)
+
+
+@pytest.mark.conformance
+def test_pypegasus_client(onebox_meta: str, tmp_path: Path) -> None:
+    pytest.importorskip("pypegasus", reason="pypegasus3 is not installed (scripts/install_clients.sh)")
+    run = run_referee(
+        [sys.executable, str(PY_DRIVER), "--meta", onebox_meta, "--table", TABLE,
+         "--log-dir", str(tmp_path)],
+        cwd=tmp_path,
+    )
+    extra = ""
+    if run.failures or run.returncode != 0:
+        try:
+            extra = "  pypegasus log (tail):\n" + "\n".join(
+                f"    {s}" for s in tail((tmp_path / "pegasus.log").read_text(errors="replace")).splitlines())
+        except OSError:
+            pass
+    assert_referee_passed("pypegasus3", run, min_checks=30, extra=extra)
+
+
+# Server-less checks: they run in every test session.
+
+
+def test_pypegasus_driver_self_test(tmp_path: Path) -> None:
+    """pypegasus3's wire encoding (header v0, keys, crc64, addresses) as NOTES.md states it."""
+    pytest.importorskip("pypegasus", reason="pypegasus3 is not installed (scripts/install_clients.sh)")
+    run = run_referee(
+        [sys.executable, str(PY_DRIVER), "--self-test", "--log-dir", str(tmp_path)], cwd=tmp_path)
+    assert_referee_passed("pypegasus3 self-test", run, min_checks=9)
+
+
+def test_parse_check_lines() -> None:
+    checks, junk = parse_check_lines([
+        '{"name": "a", "ok": true, "detail": "ok"}',
+        "",
+        "go-client: some log line",
+        '{"name": "b", "ok": false, "detail": "want 1, got 2"}',
+        '{"unrelated": 1}',
+    ])
+    assert [c["name"] for c in checks] == ["a", "b"]
+    assert junk == ["go-client: some log line", '{"unrelated": 1}']
+    run = RefereeRun(1, checks, junk, "boom\n")
+    text = report("x", run)
+    assert "FAIL b: want 1, got 2" in text and "1 failed" in text and "boom" in text

@@ -1,0 +1,143 @@
+"""Request and reply framing: both header versions, streaming, and bad input."""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
+from pegasus_log.rpc import messages as m
+from pegasus_log.rpc.frame import (
+    FrameError,
+    FrameLimits,
+    ReplyFramer,
+    RequestFramer,
+    encode_reply,
+    encode_request,
+    read_args,
+    read_call_header,
+    read_result,
+)
+from pegasus_log.rpc.thrift import DecodeLimits, MessageType, ThriftDecodeError, encode
+
+LIMITS = FrameLimits()
+
+
+def _get(seqid: int = 7) -> bytes:
+    return encode_request(
+        spec=m.RRDB_GET,
+        seqid=seqid,
+        arg=b"\x00\x01hs",
+        app_id=2,
+        partition_index=3,
+        timeout_ms=1000,
+        partition_hash=0xFFFF_FFFF_FFFF_FFF0,
+    )
+
+
+def _v1(body: bytes, meta: m.RequestMetaV1) -> bytes:
+    raw_meta = encode(m.RequestMetaV1, meta)
+    return b"THFT" + struct.pack(">III", 1, len(raw_meta), len(body)) + raw_meta + body
+
+
+def test_v0_request_header_fields() -> None:
+    (req,) = RequestFramer(LIMITS).feed(_get())
+    h = req.header
+    assert (h.version, h.app_id, h.partition_index, h.client_timeout_ms) == (0, 2, 3, 1000)
+    assert h.thread_hash == 2 * 7919 + 3
+    assert h.partition_hash == 0xFFFF_FFFF_FFFF_FFF0
+    call, r = read_call_header(req.body, DecodeLimits())
+    assert (call.name, call.mtype, call.seqid) == ("RPC_RRDB_RRDB_GET", MessageType.CALL, 7)
+    assert read_args(m.RRDB_GET, r) == b"\x00\x01hs"
+
+
+def test_v1_request_header_fields() -> None:
+    body = _get()[48:]
+    frame = _v1(
+        body,
+        m.RequestMetaV1(
+            app_id=5,
+            partition_index=1,
+            client_timeout=9,
+            client_partition_hash=-1,
+            is_backup_request=True,
+        ),
+    )
+    (req,) = RequestFramer(LIMITS).feed(frame)
+    h = req.header
+    assert (h.version, h.app_id, h.partition_index, h.client_timeout_ms) == (1, 5, 1, 9)
+    assert h.partition_hash == 2**64 - 1 and h.is_backup_request
+    assert req.body == body
+
+
+@settings(max_examples=50)
+@given(cuts=hs.lists(hs.integers(0, 200), max_size=6))
+def test_frames_arrive_in_any_pieces(cuts: list[int]) -> None:
+    stream = _get(1) + _v1(_get(2)[48:], m.RequestMetaV1(app_id=1)) + _get(3)
+    framer = RequestFramer(LIMITS)
+    got = []
+    pos = 0
+    for c in [*sorted(set(cuts)), len(stream)]:
+        got += framer.feed(stream[pos:c])
+        pos = max(pos, c)
+    seqids = [read_call_header(r.body, DecodeLimits())[0].seqid for r in got]
+    assert seqids == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    ("frame", "message"),
+    [
+        (b"HTTP/1.1 GET /", "bad magic"),
+        (b"THFT" + struct.pack(">I", 7) + b"\0" * 40, "unknown header version"),
+        (b"THFT" + struct.pack(">II", 0, 47) + b"\0" * 40, "header length"),
+        (b"THFT" + struct.pack(">IIII", 0, 48, 0, 1 << 30) + b"\0" * 32, "over the"),
+        (b"THFT" + struct.pack(">III", 1, 1 << 20, 10), "request meta"),
+    ],
+)
+def test_bad_frames_are_refused(frame: bytes, message: str) -> None:
+    with pytest.raises(FrameError, match=message):
+        RequestFramer(LIMITS).feed(frame)
+
+
+def test_garbage_v1_meta_is_refused() -> None:
+    frame = b"THFT" + struct.pack(">III", 1, 3, 0) + b"\x0c\x00\x01"
+    with pytest.raises(FrameError, match="v1 request meta"):
+        RequestFramer(LIMITS).feed(frame)
+
+
+@settings(max_examples=300)
+@given(junk=hs.binary(max_size=300))
+def test_random_bytes_never_crash_the_framer(junk: bytes) -> None:
+    framer = RequestFramer(FrameLimits(max_body_bytes=1 << 12))
+    try:
+        for req in framer.feed(b"THFT" + junk):
+            try:
+                _call, r = read_call_header(req.body, DecodeLimits())
+                read_args(m.RRDB_MULTI_GET, r)
+            except ThriftDecodeError:
+                pass
+    except FrameError:
+        pass
+
+
+def test_reply_frames_carry_the_result_only_on_ok() -> None:
+    ok = encode_reply(
+        error_name="ERR_OK", spec=m.RRDB_TTL, seqid=4, result=m.TtlResponse(ttl_seconds=9)
+    )
+    err = encode_reply(error_name="ERR_TIMEOUT", spec=m.RRDB_TTL, seqid=5, result=None)
+    assert struct.unpack(">i", ok[:4])[0] == len(ok)
+    replies = ReplyFramer(LIMITS).feed(ok[:3]) + ReplyFramer(LIMITS).feed(b"")
+    assert replies == []
+    framer = ReplyFramer(LIMITS)
+    first, second = framer.feed(ok + err)
+    assert (first.error_name, first.name, first.seqid) == ("ERR_OK", "RPC_RRDB_RRDB_TTL_ACK", 4)
+    assert read_result(m.RRDB_TTL, first.reader).ttl_seconds == 9
+    assert (second.error_name, second.seqid) == ("ERR_TIMEOUT", 5)
+    assert second.reader.pos == second.reader.end
+
+
+def test_reply_length_out_of_bounds() -> None:
+    with pytest.raises(FrameError):
+        ReplyFramer(LIMITS).feed(struct.pack(">i", 2))
