@@ -36,8 +36,21 @@ ERR_OBJECT_NOT_FOUND = 23  # rocksdb kNotFound is converted to this
 ERR_INCOMPLETE_DATA = 38  # rocksdb kIncomplete is converted to this
 
 # The data set of upstream's function test basic.multi_get (sort key -> value).
-MG_KEYS = ["", "1", "1-abcdefg", "2", "2-abcdefg", "3", "3-efghijk",
-           "4", "4-hijklmn", "5", "5-hijklmn", "6", "7"]
+MG_KEYS = [
+    "",
+    "1",
+    "1-abcdefg",
+    "2",
+    "2-abcdefg",
+    "3",
+    "3-efghijk",
+    "4",
+    "4-hijklmn",
+    "5",
+    "5-hijklmn",
+    "6",
+    "7",
+]
 
 
 def mg_value(k: str) -> str:
@@ -97,7 +110,7 @@ def self_test() -> list[tuple[str, bool, str]]:
         try:
             fn()
             out.append((name, True, "ok"))
-        except Exception as e:  # noqa: BLE001 - report every failure as a line
+        except Exception as e:
             out.append((name, False, f"{type(e).__name__}: {e}"))
 
     PegasusHash.populate_table()
@@ -136,7 +149,8 @@ def self_test() -> list[tuple[str, bool, str]]:
         hdr = bytes(op.prepare_thrift_header(77))
         expect(len(hdr) == 48, f"header length {len(hdr)}")
         (magic, ver, hlen, hcrc, blen, bcrc, app, pidx, tmo, thash, phash) = struct.unpack(
-            ">4sIIIIIiiIiQ", hdr)
+            ">4sIIIIIiiIiQ", hdr
+        )
         expect(magic == b"THFT" and ver == 0 and hlen == 48, "magic/version/length")
         expect(hcrc == 0 and bcrc == 0, "crc fields are 0")
         expect(blen == 77 and app == 3 and pidx == 5, "body length / gpid")
@@ -156,8 +170,10 @@ def self_test() -> list[tuple[str, bool, str]]:
         expect(g.value == (3 << 32) | 7, "gpid = app_id | pidx << 32")
 
     def tolerant_restore() -> None:
-        expect(tolerant_restore_key(ref_key(b"\xff\x00", b"\xfe")) == ("\udcff\x00", "\udcfe"),
-               "binary keys decode with surrogateescape")
+        expect(
+            tolerant_restore_key(ref_key(b"\xff\x00", b"\xfe")) == ("\udcff\x00", "\udcfe"),
+            "binary keys decode with surrogateescape",
+        )
         expect(tolerant_restore_key(ref_key(b"hk", b"sk")) == ("hk", "sk"), "utf-8 keys")
 
     def helpers() -> None:
@@ -191,8 +207,8 @@ def tolerant_restore_key(merge_key: Any) -> tuple[str, str]:
     it changes only how the client presents keys, not what goes on the wire."""
     merge_key = bytes(merge_key)
     (hlen,) = struct.unpack(">H", merge_key[:2])
-    hk = merge_key[2:2 + hlen]
-    sk = merge_key[2 + hlen:]
+    hk = merge_key[2 : 2 + hlen]
+    sk = merge_key[2 + hlen :]
     return hk.decode("utf8", "surrogateescape"), sk.decode("utf8", "surrogateescape")
 
 
@@ -253,11 +269,11 @@ class Driver:
 
     # ---------------------------------------------------------- the script
 
-    def script(self) -> Any:  # noqa: C901 - one linear scenario
-        from twisted.internet import defer
+    def script(self) -> Any:
         from pypegasus.pgclient import Pegasus
         from pypegasus.rrdb.ttypes import filter_type
         from pypegasus.utils.tools import MultiGetOptions, ScanOptions
+        from twisted.internet import defer
 
         c = self.call
 
@@ -266,14 +282,18 @@ class Driver:
             self.client = Pegasus(self.meta, self.table, self.timeout_ms)
             yield self.client.init()
             cfg = self.client.table.query_cfg_response
-            expect(cfg is not None, "no usable query_cfg answer (needs err ERR_OK, is_stateful=true)")
+            expect(
+                cfg is not None, "no usable query_cfg answer (needs err ERR_OK, is_stateful=true)"
+            )
             n = cfg.partition_count
             expect(n >= 2 and n & (n - 1) == 0, f"partition_count {n} is not a power of two >= 2")
             expect(len(cfg.partitions) == n, f"{len(cfg.partitions)} partitions for count {n}")
             expect(cfg.app_id > 0, f"app_id {cfg.app_id}")
             for p in cfg.partitions:
-                expect(p.primary is not None and p.primary.address != 0,
-                       f"partition {p.pid.get_pidx()} has no primary")
+                expect(
+                    p.primary is not None and p.primary.address != 0,
+                    f"partition {p.pid.get_pidx()} has no primary",
+                )
                 expect(p.ballot is not None and p.ballot >= 1, f"partition ballot {p.ballot}")
             pidx = sorted(p.pid.get_pidx() for p in cfg.partitions)
             expect(pidx == list(range(n)), f"partition indexes {pidx}")
@@ -299,9 +319,14 @@ class Driver:
 
         @defer.inlineCallbacks
         def get_missing() -> Any:
-            expect_code("get missing sort key", (yield c(cl.get(hk, "no-such"))), ERR_OBJECT_NOT_FOUND)
-            expect_code("get missing hash key", (yield c(cl.get(self.hk("never"), "x"))),
-                        ERR_OBJECT_NOT_FOUND)
+            expect_code(
+                "get missing sort key", (yield c(cl.get(hk, "no-such"))), ERR_OBJECT_NOT_FOUND
+            )
+            expect_code(
+                "get missing hash key",
+                (yield c(cl.get(self.hk("never"), "x"))),
+                ERR_OBJECT_NOT_FOUND,
+            )
 
         yield self.run_check("get_missing_is_not_found", get_missing)
 
@@ -378,8 +403,11 @@ class Driver:
 
         @defer.inlineCallbacks
         def multi_set_ttl() -> Any:
-            expect_code("multi_set ttl", (yield c(cl.multi_set(th, {"m1": "a", "m2": "b"}, ttl=100))),
-                        ERR_OK)
+            expect_code(
+                "multi_set ttl",
+                (yield c(cl.multi_set(th, {"m1": "a", "m2": "b"}, ttl=100))),
+                ERR_OK,
+            )
             for sk in ("m1", "m2"):
                 t = expect_code("ttl", (yield c(cl.ttl(th, sk))), ERR_OK)
                 expect(97 <= t <= 100, f"{sk}: ttl {t}, want [97,100]")
@@ -396,8 +424,9 @@ class Driver:
             expect_code("multi_set", (yield c(cl.multi_set(mh, kvs))), ERR_OK)
             n = expect_code("sort_key_count", (yield c(cl.sort_key_count(mh))), ERR_OK)
             expect(n == len(MG_KEYS), f"sort_key_count {n}, want {len(MG_KEYS)}")
-            n = expect_code("sort_key_count missing", (yield c(cl.sort_key_count(self.hk("never")))),
-                            ERR_OK)
+            n = expect_code(
+                "sort_key_count missing", (yield c(cl.sort_key_count(self.hk("never")))), ERR_OK
+            )
             expect(n == 0, f"sort_key_count of missing hash key {n}, want 0")
 
         yield self.run_check("multi_set_and_sort_key_count", multi_set)
@@ -411,8 +440,11 @@ class Driver:
 
         @defer.inlineCallbacks
         def multi_get_limit() -> Any:
-            d = expect_code("multi_get max 2", (yield c(cl.multi_get(mh, {"1", "2", "3"}, max_kv_count=2))),
-                            ERR_INCOMPLETE_DATA)
+            d = expect_code(
+                "multi_get max 2",
+                (yield c(cl.multi_get(mh, {"1", "2", "3"}, max_kv_count=2))),
+                ERR_INCOMPLETE_DATA,
+            )
             expect(len(d) == 2 and set(d) <= {b"1", b"2", b"3"}, f"multi_get max 2: {d!r}")
 
         yield self.run_check("multi_get_sort_keys_max_count_incomplete", multi_get_limit)
@@ -436,36 +468,97 @@ class Driver:
             ("[null,null)", "", "", opts(), {}, ERR_OK, MG_KEYS),
             ("(null,null)", "", "", opts(start_inclusive=False), {}, ERR_OK, MG_KEYS[1:]),
             ("[1,3)", "1", "3", opts(), {}, ERR_OK, ["1", "1-abcdefg", "2", "2-abcdefg"]),
-            ("(1,2]", "1", "2", opts(start_inclusive=False, stop_inclusive=True), {}, ERR_OK,
-             ["1-abcdefg", "2"]),
+            (
+                "(1,2]",
+                "1",
+                "2",
+                opts(start_inclusive=False, stop_inclusive=True),
+                {},
+                ERR_OK,
+                ["1-abcdefg", "2"],
+            ),
             ("[2,1]", "2", "1", opts(stop_inclusive=True), {}, ERR_OK, []),
-            ("filter_prefix_1", "", "", opts(sortkey_filter_type=filter_type.FT_MATCH_PREFIX,
-                                             sortkey_filter_pattern="1"), {}, ERR_OK,
-             ["1", "1-abcdefg"]),
-            ("filter_postfix_efg", "", "", opts(sortkey_filter_type=filter_type.FT_MATCH_POSTFIX,
-                                                sortkey_filter_pattern="efg"), {}, ERR_OK,
-             ["1-abcdefg", "2-abcdefg"]),
-            ("filter_anywhere_dash", "", "", opts(sortkey_filter_type=filter_type.FT_MATCH_ANYWHERE,
-                                                  sortkey_filter_pattern="-"), {}, ERR_OK,
-             ["1-abcdefg", "2-abcdefg", "3-efghijk", "4-hijklmn", "5-hijklmn"]),
-            ("max_kv_count_3", "", "", opts(), {"max_kv_count": 3}, ERR_INCOMPLETE_DATA,
-             ["", "1", "1-abcdefg"]),
-            ("max_kv_size_4", "", "", opts(), {"max_kv_size": 4}, ERR_INCOMPLETE_DATA,
-             ["", "1", "1-abcdefg"]),
-            ("reverse_max_kv_count_3", "", "", opts(reverse=True), {"max_kv_count": 3},
-             ERR_INCOMPLETE_DATA, ["5-hijklmn", "6", "7"]),
+            (
+                "filter_prefix_1",
+                "",
+                "",
+                opts(sortkey_filter_type=filter_type.FT_MATCH_PREFIX, sortkey_filter_pattern="1"),
+                {},
+                ERR_OK,
+                ["1", "1-abcdefg"],
+            ),
+            (
+                "filter_postfix_efg",
+                "",
+                "",
+                opts(
+                    sortkey_filter_type=filter_type.FT_MATCH_POSTFIX, sortkey_filter_pattern="efg"
+                ),
+                {},
+                ERR_OK,
+                ["1-abcdefg", "2-abcdefg"],
+            ),
+            (
+                "filter_anywhere_dash",
+                "",
+                "",
+                opts(sortkey_filter_type=filter_type.FT_MATCH_ANYWHERE, sortkey_filter_pattern="-"),
+                {},
+                ERR_OK,
+                ["1-abcdefg", "2-abcdefg", "3-efghijk", "4-hijklmn", "5-hijklmn"],
+            ),
+            (
+                "max_kv_count_3",
+                "",
+                "",
+                opts(),
+                {"max_kv_count": 3},
+                ERR_INCOMPLETE_DATA,
+                ["", "1", "1-abcdefg"],
+            ),
+            (
+                "max_kv_size_4",
+                "",
+                "",
+                opts(),
+                {"max_kv_size": 4},
+                ERR_INCOMPLETE_DATA,
+                ["", "1", "1-abcdefg"],
+            ),
+            (
+                "reverse_max_kv_count_3",
+                "",
+                "",
+                opts(reverse=True),
+                {"max_kv_count": 3},
+                ERR_INCOMPLETE_DATA,
+                ["5-hijklmn", "6", "7"],
+            ),
             ("no_value", "", "", opts(no_value=True), {}, ERR_OK, MG_KEYS),
         ]
         for name, start, stop, o, kw, code, want in range_cases:
-            def one(start: str = start, stop: str = stop, o: Any = o, kw: dict[str, Any] = kw,
-                    code: int = code, want: list[str] = want) -> Any:
+
+            def one(
+                start: str = start,
+                stop: str = stop,
+                o: Any = o,
+                kw: dict[str, Any] = kw,
+                code: int = code,
+                want: list[str] = want,
+            ) -> Any:
                 @defer.inlineCallbacks
                 def body() -> Any:
-                    d = expect_code("multi_get_opt", (yield c(cl.multi_get_opt(mh, start, stop, o, **kw))),
-                                    code)
+                    d = expect_code(
+                        "multi_get_opt", (yield c(cl.multi_get_opt(mh, start, stop, o, **kw))), code
+                    )
                     expected = mg_dict(want, no_value=o.no_value)
-                    expect(d == expected, f"got {sorted(d.items())!r}, want {sorted(expected.items())!r}")
+                    expect(
+                        d == expected,
+                        f"got {sorted(d.items())!r}, want {sorted(expected.items())!r}",
+                    )
+
                 return body()
+
             yield self.run_check(f"multi_get_opt {name}", one)
 
         @defer.inlineCallbacks
@@ -494,15 +587,21 @@ class Driver:
 
         @defer.inlineCallbacks
         def drain(scanner: Any) -> Any:
-            rows = []
+            rows: list[Any] = []
             while True:
                 item = yield scanner.get_next()
                 if item is None:
                     return rows
                 rows.append(item)
 
-        def scan_case(start: str, stop: str, want: list[int], batch: int = 1000,
-                      start_in: bool = True, stop_in: bool = False) -> Any:
+        def scan_case(
+            start: str,
+            stop: str,
+            want: list[int],
+            batch: int = 1000,
+            start_in: bool = True,
+            stop_in: bool = False,
+        ) -> Any:
             @defer.inlineCallbacks
             def body() -> Any:
                 o = ScanOptions()
@@ -516,14 +615,20 @@ class Driver:
                 got = [(h, k, v) for (h, k), v in rows]
                 exp = [(sh, sk(i), f"v{i:02d}".encode()) for i in want]
                 expect(got == exp, f"got {got!r}, want {exp!r}")
+
             return body
 
         yield self.run_check("get_scanner all", scan_case("k00", "k99", list(range(n_rows))))
-        yield self.run_check("get_scanner batch_size_3",
-                             scan_case("k00", "k99", list(range(n_rows)), batch=3))
-        yield self.run_check("get_scanner range_[k05,k10)", scan_case("k05", "k10", list(range(5, 10))))
-        yield self.run_check("get_scanner range_(k05,k10]",
-                             scan_case("k05", "k10", list(range(6, 11)), start_in=False, stop_in=True))
+        yield self.run_check(
+            "get_scanner batch_size_3", scan_case("k00", "k99", list(range(n_rows)), batch=3)
+        )
+        yield self.run_check(
+            "get_scanner range_[k05,k10)", scan_case("k05", "k10", list(range(5, 10)))
+        )
+        yield self.run_check(
+            "get_scanner range_(k05,k10]",
+            scan_case("k05", "k10", list(range(6, 11)), start_in=False, stop_in=True),
+        )
 
         @defer.inlineCallbacks
         def close_midway() -> Any:
@@ -563,8 +668,10 @@ class Driver:
                 o.timeout_millis = self.timeout_ms
                 scanners = cl.get_unordered_scanners(split, o)
                 n_part = cl.table.get_partition_count()
-                expect(len(scanners) == min(split, n_part),
-                       f"{len(scanners)} scanners, want min({split}, {n_part})")
+                expect(
+                    len(scanners) == min(split, n_part),
+                    f"{len(scanners)} scanners, want min({split}, {n_part})",
+                )
                 seen: dict[tuple[str, str], int] = {}
                 for s in scanners:
                     rows = yield drain(s)
@@ -577,7 +684,11 @@ class Driver:
                 extra = set(seen) - expected
                 expect(not extra, f"unexpected records {sorted(extra)[:3]}")
                 missing = expected - set(seen)
-                expect(not missing, f"missing {len(missing)} of {len(expected)}, e.g. {sorted(missing)[:3]}")
+                expect(
+                    not missing,
+                    f"missing {len(missing)} of {len(expected)}, e.g. {sorted(missing)[:3]}",
+                )
+
             return body
 
         yield self.run_check("unordered_scanners split_3", unordered(3, 50))
@@ -628,8 +739,12 @@ def main(argv: list[str] | None = None) -> int:
 
     from twisted.internet import defer, task
 
-    driver = Driver(args.meta.split(","), args.table,
-                    args.prefix or f"py-conf-{time.time_ns()}", args.timeout_ms)
+    driver = Driver(
+        args.meta.split(","),
+        args.table,
+        args.prefix or f"py-conf-{time.time_ns()}",
+        args.timeout_ms,
+    )
 
     @defer.inlineCallbacks
     def run(_reactor: Any) -> Any:
@@ -639,11 +754,13 @@ def main(argv: list[str] | None = None) -> int:
             if driver.client is not None:
                 try:
                     driver.client.close()
-                except Exception:  # noqa: BLE001 - closing must not hide results
+                except Exception:
                     pass
-        print(f"pypegasus driver: {driver.total} checks, {driver.failed} failed "
-              f"(prefix {driver.prefix}, log {os.path.join(log_dir, 'pegasus.log')})",
-              file=sys.stderr)
+        print(
+            f"pypegasus driver: {driver.total} checks, {driver.failed} failed "
+            f"(prefix {driver.prefix}, log {os.path.join(log_dir, 'pegasus.log')})",
+            file=sys.stderr,
+        )
         if driver.failed or driver.total == 0:
             raise SystemExit(1)
 

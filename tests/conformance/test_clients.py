@@ -88,8 +88,10 @@ def tail(text: str, lines: int = 40) -> str:
 
 def report(referee: str, run: RefereeRun, extra: str = "") -> str:
     """A readable failure message: every failed check with its detail, then context."""
-    out = [f"{referee}: exit code {run.returncode}, {len(run.checks)} checks, "
-           f"{len(run.failures)} failed"]
+    out = [
+        f"{referee}: exit code {run.returncode}, {len(run.checks)} checks, "
+        f"{len(run.failures)} failed"
+    ]
     for c in run.failures:
         out.append(f"  FAIL {c.get('name')}: {c.get('detail')}")
     if run.junk:
@@ -114,7 +116,11 @@ def assert_referee_passed(referee: str, run: RefereeRun, min_checks: int, extra:
 def run_referee(argv: list[str], cwd: Path | None = None) -> RefereeRun:
     try:
         proc = subprocess.run(
-            argv, cwd=cwd, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+            argv,
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=RUN_TIMEOUT_S,
             stdin=subprocess.DEVNULL,
         )
     except subprocess.TimeoutExpired as e:
@@ -139,7 +145,10 @@ def _go_build_dir(tmp: Path) -> Path:
     shutil.copytree(GO_DIR, work)
     subprocess.run(
         ["go", "mod", "edit", f"-replace={GO_CLIENT_MODULE}={Path(local).resolve()}"],
-        cwd=work, check=True, capture_output=True, text=True,
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return work
 
@@ -153,7 +162,9 @@ def go_conformance_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp / "conformance"
     proc = subprocess.run(
         ["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(out), "."],
-        cwd=_go_build_dir(tmp), capture_output=True, text=True,
+        cwd=_go_build_dir(tmp),
+        capture_output=True,
+        text=True,
         timeout=GO_BUILD_TIMEOUT_S,
     )
     if proc.returncode != 0:
@@ -181,7 +192,8 @@ def test_go_client(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path
     if run.failures or run.returncode != 0:
         try:
             extra = "  go-client log (tail):\n" + "\n".join(
-                f"    {s}" for s in tail(log.read_text(errors="replace")).splitlines())
+                f"    {s}" for s in tail(log.read_text(errors="replace")).splitlines()
+            )
         except OSError:
             pass
     assert_referee_passed("go-client", run, min_checks=80, extra=extra)
@@ -189,17 +201,29 @@ def test_go_client(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path
 
 @pytest.mark.conformance
 def test_pypegasus_client(onebox_meta: str, tmp_path: Path) -> None:
-    pytest.importorskip("pypegasus", reason="pypegasus3 is not installed (scripts/install_clients.sh)")
+    pytest.importorskip(
+        "pypegasus", reason="pypegasus3 is not installed (scripts/install_clients.sh)"
+    )
     run = run_referee(
-        [sys.executable, str(PY_DRIVER), "--meta", onebox_meta, "--table", TABLE,
-         "--log-dir", str(tmp_path)],
+        [
+            sys.executable,
+            str(PY_DRIVER),
+            "--meta",
+            onebox_meta,
+            "--table",
+            TABLE,
+            "--log-dir",
+            str(tmp_path),
+        ],
         cwd=tmp_path,
     )
     extra = ""
     if run.failures or run.returncode != 0:
         try:
             extra = "  pypegasus log (tail):\n" + "\n".join(
-                f"    {s}" for s in tail((tmp_path / "pegasus.log").read_text(errors="replace")).splitlines())
+                f"    {s}"
+                for s in tail((tmp_path / "pegasus.log").read_text(errors="replace")).splitlines()
+            )
         except OSError:
             pass
     assert_referee_passed("pypegasus3", run, min_checks=30, extra=extra)
@@ -210,20 +234,25 @@ def test_pypegasus_client(onebox_meta: str, tmp_path: Path) -> None:
 
 def test_pypegasus_driver_self_test(tmp_path: Path) -> None:
     """pypegasus3's wire encoding (header v0, keys, crc64, addresses) as NOTES.md states it."""
-    pytest.importorskip("pypegasus", reason="pypegasus3 is not installed (scripts/install_clients.sh)")
+    pytest.importorskip(
+        "pypegasus", reason="pypegasus3 is not installed (scripts/install_clients.sh)"
+    )
     run = run_referee(
-        [sys.executable, str(PY_DRIVER), "--self-test", "--log-dir", str(tmp_path)], cwd=tmp_path)
+        [sys.executable, str(PY_DRIVER), "--self-test", "--log-dir", str(tmp_path)], cwd=tmp_path
+    )
     assert_referee_passed("pypegasus3 self-test", run, min_checks=9)
 
 
 def test_parse_check_lines() -> None:
-    checks, junk = parse_check_lines([
-        '{"name": "a", "ok": true, "detail": "ok"}',
-        "",
-        "go-client: some log line",
-        '{"name": "b", "ok": false, "detail": "want 1, got 2"}',
-        '{"unrelated": 1}',
-    ])
+    checks, junk = parse_check_lines(
+        [
+            '{"name": "a", "ok": true, "detail": "ok"}',
+            "",
+            "go-client: some log line",
+            '{"name": "b", "ok": false, "detail": "want 1, got 2"}',
+            '{"unrelated": 1}',
+        ]
+    )
     assert [c["name"] for c in checks] == ["a", "b"]
     assert junk == ["go-client: some log line", '{"unrelated": 1}']
     run = RefereeRun(1, checks, junk, "boom\n")

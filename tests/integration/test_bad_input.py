@@ -211,4 +211,3 @@ def test_random_mutations_of_valid_frames(cluster: StaticCluster, good: RawConn)
             _still_serving(good, 100 + i)
     _still_serving(good, 999)
     assert all(p.alive() for p in cluster.processes)
-

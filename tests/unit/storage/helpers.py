@@ -100,9 +100,7 @@ class Client:
     def delete(self, hash_key: bytes, sort_key: bytes) -> int:
         return int(self.store.remove(self.next_decree(), encode_key(hash_key, sort_key)).error)
 
-    def multi_set(
-        self, hash_key: bytes, kvs: Mapping[bytes, bytes], ttl_seconds: int = 0
-    ) -> int:
+    def multi_set(self, hash_key: bytes, kvs: Mapping[bytes, bytes], ttl_seconds: int = 0) -> int:
         request = MultiPutRequest(
             hash_key=hash_key,
             kvs=[KeyValue(k, v) for k, v in kvs.items()],

@@ -197,9 +197,10 @@ def test_multi_get_max_count(client: Client) -> None:
         HK, start_sortkey=b"6", stop_sortkey=b"7", stop_inclusive=True, max_kv_count=2
     ) == (S.kOk, {b"6": b"6", b"7": b"7"})
     # ... but on an exclusive stop, the iterator still shows a row: kIncomplete (upstream)
-    assert client.multi_get(
-        HK, start_sortkey=b"5-hijklmn", stop_sortkey=b"7", max_kv_count=2
-    ) == (S.kIncomplete, {b"5-hijklmn": b"5-hijklmn", b"6": b"6"})
+    assert client.multi_get(HK, start_sortkey=b"5-hijklmn", stop_sortkey=b"7", max_kv_count=2) == (
+        S.kIncomplete,
+        {b"5-hijklmn": b"5-hijklmn", b"6": b"6"},
+    )
     # the last row of the hash key: nothing follows in the same hash key, complete
     assert client.multi_get(HK, start_sortkey=b"6", max_kv_count=2) == (
         S.kOk,

@@ -103,7 +103,10 @@ class StoreVersusModel(RuleBasedStateMachine):
     def put(self, h: bytes, s: bytes, v: bytes, e: str) -> None:
         expire = self.expire_ts(e)
         response = self.store.put(self.next_decree(), UpdateRequest(encode_key(h, s), v, expire))
-        assert (response.error, response.decree) == (self.model.put(h, s, v, expire, self.now), self.decree)
+        assert (response.error, response.decree) == (
+            self.model.put(h, s, v, expire, self.now),
+            self.decree,
+        )
 
     @rule(h=hash_keys, s=sort_keys)
     def remove(self, h: bytes, s: bytes) -> None:
@@ -130,8 +133,12 @@ class StoreVersusModel(RuleBasedStateMachine):
     )
     def incr(self, h: bytes, s: bytes, increment: int, e: int) -> None:
         expire = e if e <= 0 else self.now + e
-        response = self.store.incr(self.next_decree(), IncrRequest(encode_key(h, s), increment, expire))
-        assert (response.error, response.new_value) == self.model.incr(h, s, increment, expire, self.now)
+        response = self.store.incr(
+            self.next_decree(), IncrRequest(encode_key(h, s), increment, expire)
+        )
+        assert (response.error, response.new_value) == self.model.incr(
+            h, s, increment, expire, self.now
+        )
 
     @rule(
         h=hash_keys,
@@ -162,7 +169,12 @@ class StoreVersusModel(RuleBasedStateMachine):
         want = self.model.check_and_mutate(
             h, check, check_type, operand, [(set_key, v, expire)], return_check_value, self.now
         )
-        got = (response.error, response.check_value_returned, response.check_value_exist, response.check_value)
+        got = (
+            response.error,
+            response.check_value_returned,
+            response.check_value_exist,
+            response.check_value,
+        )
         assert got == want
 
     @rule(
@@ -180,15 +192,18 @@ class StoreVersusModel(RuleBasedStateMachine):
         operand: bytes,
         mutations: list[tuple[bytes, bytes | None]],
     ) -> None:
-        mutate_list = [
-            Mutate(0, s, v, 0) if v is not None else Mutate(1, s) for s, v in mutations
-        ]
+        mutate_list = [Mutate(0, s, v, 0) if v is not None else Mutate(1, s) for s, v in mutations]
         request = CheckAndMutateRequest(h, check, check_type, operand, mutate_list, True)
         response = self.store.check_and_mutate(self.next_decree(), request)
         want = self.model.check_and_mutate(
             h, check, check_type, operand, [(s, v, 0) for s, v in mutations], True, self.now
         )
-        got = (response.error, response.check_value_returned, response.check_value_exist, response.check_value)
+        got = (
+            response.error,
+            response.check_value_returned,
+            response.check_value_exist,
+            response.check_value,
+        )
         assert got == want
 
     # ---- time, table env, maintenance ----
@@ -256,7 +271,12 @@ class StoreVersusModel(RuleBasedStateMachine):
         )
         response = self.store.multi_get(request)
         want = self.model.multi_get_keys(
-            h, sks, max_kv_count=max_kv_count, max_kv_size=max_kv_size, no_value=no_value, now=self.now
+            h,
+            sks,
+            max_kv_count=max_kv_count,
+            max_kv_size=max_kv_size,
+            no_value=no_value,
+            now=self.now,
         )
         assert (response.error, [(kv.key, kv.value) for kv in response.kvs]) == want
 

@@ -168,9 +168,7 @@ CHECKS = [
 def test_evaluate_check(
     check_type: int, operand: bytes, value: bytes | None, expected: bool | str
 ) -> None:
-    outcome = evaluate_check(
-        check_type, operand, value_exist=value is not None, value=value or b""
-    )
+    outcome = evaluate_check(check_type, operand, value_exist=value is not None, value=value or b"")
     if expected == "invalid":
         assert not outcome.passed and outcome.invalid_argument
     else:

@@ -73,9 +73,7 @@ SCAN_CASES = [
 
 
 @pytest.mark.parametrize(("expired", "total", "batch_size"), SCAN_CASES)
-def test_scan_iteration_limit(
-    client: Client, expired: int, total: int, batch_size: int
-) -> None:
+def test_scan_iteration_limit(client: Client, expired: int, total: int, batch_size: int) -> None:
     prepare(client, total, expired)
     kvs, responses = client.scan_all(hash_key_scan(HK, batch_size=batch_size))
     assert len(kvs) == total - expired

@@ -262,9 +262,7 @@ def test_scan_within_a_hash_key_stops_at_its_end(client: Client) -> None:
 
 
 def test_invalid_filter_types(client: Client) -> None:
-    assert client.store.get_scanner(full_scan(hash_key_filter_type=9)).error == (
-        S.kInvalidArgument
-    )
+    assert client.store.get_scanner(full_scan(hash_key_filter_type=9)).error == (S.kInvalidArgument)
     assert client.store.get_scanner(full_scan(sort_key_filter_type=-1)).error == (
         S.kInvalidArgument
     )
