@@ -73,6 +73,7 @@ class StaticCluster:
         return f"127.0.0.1:{self.replica_port}"
 
     def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
         self.meta_port = self.meta_port or free_port()
         self.replica_port = self.replica_port or free_port()
         table_args = [a for t in self.tables for a in ("--table", t)]

@@ -62,11 +62,6 @@ def build_parser() -> argparse.ArgumentParser:
     box.add_argument("--data-dir", default="onebox", help="onebox state folder (default ./onebox)")
     box.add_argument("--partitions", type=int, default=8, help="partitions of table temp")
 
-    bench = sub.add_parser("bench", help="throughput and latency against a peer")
-    bench.add_argument("--clients", type=int, default=16)
-    bench.add_argument("--seconds", type=float, default=10.0)
-    bench.add_argument("--value-size", type=int, default=100)
-    bench.add_argument("--no-etcd", action="store_true", help="skip the etcd peer")
     return parser
 
 
@@ -90,10 +85,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pegasus_log.shell.onebox import run_onebox
 
         return run_onebox(args)
-    if args.command == "bench":
-        from pegasus_log.shell.bench import run_bench
-
-        return run_bench(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -1,0 +1,150 @@
+"""Single-node get and put: pegasus-log beside a single-member etcd, same machine, same run.
+
+    python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100]
+
+Starts a pegasus-log replica server (table temp, 8 partitions) with its static meta, and a
+1-member etcd (Debian etcd-server). pegasus-log is driven by bench/pegasusload (the Apache
+Pegasus Go client) when the Go client module is available, else by bench/pyload.py; etcd
+by etcd's own benchmark tool. Prints throughput and p50/p99 side by side with ratios, and
+the replica server's peak RSS. Nothing is asserted: these are figures to record in
+docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
+
+from etcd_peer import ensure_installed, etcd_cluster, run_load, versions  # noqa: E402
+
+from tests.cluster import StaticCluster  # noqa: E402
+
+
+def _peak_rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _go_loader(tmp: Path) -> Path | None:
+    out = tmp / "pegasusload"
+    proc = subprocess.run(
+        ["go", "build", "-o", str(out), "."],
+        cwd=REPO / "bench" / "pegasusload",
+        capture_output=True,
+        text=True,
+    )
+    return out if proc.returncode == 0 else None
+
+
+def _pegasus_load(
+    loader: Path | None, meta: str, op: str, args: argparse.Namespace
+) -> dict[str, Any]:
+    common = [
+        "--meta",
+        meta,
+        "--op",
+        op,
+        "--clients",
+        str(args.clients),
+        "--seconds",
+        str(args.seconds),
+        "--value-size",
+        str(args.value_size),
+        "--keys",
+        str(args.keys),
+    ]
+    if loader is not None:
+        argv = [
+            str(loader),
+            *(a.replace("--", "-", 1) if a.startswith("--") else a for a in common),
+        ]
+    else:
+        argv = [sys.executable, str(REPO / "bench" / "pyload.py"), *common]
+    out = subprocess.run(argv, check=True, capture_output=True, text=True).stdout
+    return dict(json.loads(out.strip().splitlines()[-1]))
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--clients", type=int, default=16)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--value-size", type=int, default=100)
+    p.add_argument("--keys", type=int, default=10000)
+    args = p.parse_args()
+
+    ensure_installed()
+    tmp = Path(tempfile.mkdtemp(prefix="kv-bench-"))
+    loader = _go_loader(tmp)
+    driver = "Go client (bench/pegasusload)" if loader else "Python client (bench/pyload.py)"
+    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    cluster = StaticCluster(tmp / "pegasus", tables=["temp:8"])
+    cluster.start()
+    try:
+        replica_pid = cluster.process("replica").proc.pid  # type: ignore[union-attr]
+        # put runs first: it writes every key that get then reads.
+        ours = {op: _pegasus_load(loader, cluster.meta, op, args) for op in ("put", "get")}
+        peak = _peak_rss_mib(replica_pid)
+    finally:
+        cluster.stop()
+    with etcd_cluster(members=1, base_dir=str(tmp)) as etcd:
+        theirs = {
+            "put": run_load(
+                etcd,
+                op="put",
+                clients=args.clients,
+                value_size=args.value_size,
+                duration_s=args.seconds,
+            ),
+            "get": run_load(
+                etcd,
+                op="get_serializable",
+                clients=args.clients,
+                value_size=args.value_size,
+                duration_s=args.seconds,
+            ),
+        }
+    for op in ("put", "get"):
+        rows.append((op, ours[op], theirs[op]))
+    shutil.rmtree(tmp, ignore_errors=True)
+
+    v = versions()
+    print(f"pegasus-log driven by the {driver}; etcd {v['etcd']} driven by {v['load_tool']}")
+    print(
+        f"{args.clients} clients, {args.value_size}-byte values, ~{args.seconds:.0f} s per run,"
+        f" {os.cpu_count()} cores"
+    )
+    print(
+        f"{'op':<5} {'pegasus-log ops/s':>17} {'etcd ops/s':>11} {'ratio':>6}"
+        f" {'p50 ms (ours/etcd)':>19} {'p99 ms (ours/etcd)':>19}"
+    )
+    for op, a, b in rows:
+        ratio = a["ops_per_s"] / b["ops_per_s"] if b["ops_per_s"] else float("nan")
+        print(
+            f"{op:<5} {a['ops_per_s']:>17.0f} {b['ops_per_s']:>11.0f} {ratio:>6.2f}"
+            f" {a['p50_ms']:>9.2f}/{b['p50_ms']:<9.2f} {a['p99_ms']:>9.2f}/{b['p99_ms']:<9.2f}"
+        )
+    print(
+        "etcd get = serializable range; etcd put fsyncs its WAL (group commit);"
+        " pegasus-log put = RocksDB WAL write without fsync (no plog yet)"
+    )
+    print(f"replica server peak RSS: {peak:.0f} MiB (table temp, 8 partitions)")
+    errors = sum(r[1].get("errors", 0) for r in rows)
+    if errors:
+        print(f"pegasus-log load saw {errors} errors")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
