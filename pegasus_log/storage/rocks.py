@@ -89,10 +89,10 @@ class RocksStore:
         self._meta_handle: ColumnFamily | None = self._db.get_column_family_handle(
             META_COLUMN_FAMILY
         )
-        version = _parse_meta_int(META_DATA_VERSION, self._meta.get(META_DATA_VERSION))
-        if self._meta.get(META_DATA_VERSION) is None:
+        raw_version = self._meta.get(META_DATA_VERSION)
+        if raw_version is None:
             self._meta.put(META_DATA_VERSION, str(DATA_VERSION).encode(), self._write_options)
-        elif version != DATA_VERSION:
+        elif (version := _parse_meta_int(META_DATA_VERSION, raw_version)) != DATA_VERSION:
             raise CorruptMetaError(f"data version {version}: only version 1 is supported")
         self._last_decree = _parse_meta_int(
             META_LAST_FLUSHED_DECREE, self._meta.get(META_LAST_FLUSHED_DECREE)

@@ -56,7 +56,7 @@ from pegasus_log.storage.types import (
 CONTEXT_ID_MAX = (1 << 63) - 1
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class ScanContext:
     iterator: RdictIter
     stop: bytes

@@ -199,7 +199,7 @@ class WriteService:
         record = self._read(request.key)
         if not record.exists:
             new_value = request.increment
-            new_expire_ts = request.expire_ts_seconds
+            new_expire_ts = max(request.expire_ts_seconds, 0)
         else:
             new_expire_ts = _incr_expire_ts(request.expire_ts_seconds, record.expire_ts)
             if not record.value:

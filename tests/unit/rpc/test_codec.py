@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
+from pegasus_log.rpc import admin
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.thrift import (
     BLOB,
@@ -18,6 +19,7 @@ from pegasus_log.rpc.thrift import (
     Gpid,
     HostPort,
     ListOf,
+    MapOf,
     RpcAddress,
     ThriftDecodeError,
     decode,
@@ -26,7 +28,8 @@ from pegasus_log.rpc.thrift import (
 
 ALL_STRUCTS = [
     c
-    for c in vars(m).values()
+    for module in (m, admin)
+    for c in vars(module).values()
     if isinstance(c, type) and dataclasses.is_dataclass(c) and hasattr(c, "THRIFT")
 ]
 
@@ -59,6 +62,8 @@ def _strategy(spec: Any) -> hs.SearchStrategy[Any]:
         return simple[spec]
     if isinstance(spec, ListOf):
         return hs.lists(_strategy(spec.elem), max_size=4)
+    if isinstance(spec, MapOf):
+        return hs.dictionaries(_strategy(spec.key), _strategy(spec.value), max_size=4)
     return _struct_strategy(spec)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable, Sequence
+from typing import Any
 
 OK, NOT_FOUND, INVALID, INCOMPLETE, TRY_AGAIN = 0, 1, 4, 7, 13
 INT32_MAX = (1 << 31) - 1
@@ -42,7 +43,7 @@ def model_filter(filter_type: int, pattern: bytes, data: bytes) -> bool:
     return data.endswith(pattern)
 
 
-_COMPARE: list[Callable[[object, object], bool]] = [
+_COMPARE: list[Callable[[Any, Any], Any]] = [
     operator.lt,
     operator.le,
     operator.eq,

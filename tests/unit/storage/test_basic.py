@@ -261,7 +261,7 @@ def test_multi_get_invalid_filter_type(client: Client) -> None:
 
 def test_batch_of_puts_and_removes_in_one_mutation(client: Client) -> None:
     assert client.set(b"h", b"old", b"x") == S.kOk
-    writes = [
+    writes: list[UpdateRequest | bytes] = [
         UpdateRequest(encode_key(b"h", b"a"), b"1"),
         encode_key(b"h", b"old"),
         UpdateRequest(encode_key(b"h", b"b"), b"2"),
@@ -269,3 +269,27 @@ def test_batch_of_puts_and_removes_in_one_mutation(client: Client) -> None:
     response = client.store.batch_write(client.next_decree(), writes)
     assert response.error == S.kOk and response.decree == client.decree
     assert client.multi_get(b"h") == (S.kOk, {b"a": b"1", b"b": b"2"})
+
+
+def test_incomplete_depends_on_what_the_iterator_shows_next(client: Client) -> None:
+    """A limit reached right after the last row in range: upstream's forward iterator is
+    bound to the hash key (prefix extractor), its reverse one sees the whole partition."""
+    assert client.multi_set(b"b", {b"1": b"x", b"2": b"y"}) == S.kOk
+    # forward: nothing after "2" in hash key "b" -> complete, though hash key "c" follows
+    assert client.multi_set(b"c", {b"1": b"z"}) == S.kOk
+    assert client.multi_get(b"b", start_sortkey=b"2", max_kv_count=1) == (S.kOk, {b"2": b"y"})
+    # reverse: nothing precedes hash key "b" yet -> complete
+    assert client.multi_get(b"b", stop_sortkey=b"2", max_kv_count=1, reverse=True) == (
+        S.kOk,
+        {b"1": b"x"},
+    )
+    # once any earlier row exists in the partition, the same read is incomplete
+    assert client.set(b"a", b"9", b"w") == S.kOk
+    assert client.multi_get(b"b", stop_sortkey=b"2", max_kv_count=1, reverse=True) == (
+        S.kIncomplete,
+        {b"1": b"x"},
+    )
+    # ... unless the last row was the inclusive start bound itself
+    assert client.multi_get(
+        b"b", start_sortkey=b"1", stop_sortkey=b"2", max_kv_count=1, reverse=True
+    ) == (S.kOk, {b"1": b"x"})

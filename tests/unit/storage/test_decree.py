@@ -87,7 +87,7 @@ def test_stored_value_carries_timetag(client: Client) -> None:
     store = client.store
     key = encode_key(b"h", b"s")
     store.put(1, UpdateRequest(key, b"v", expire_ts_seconds=77), timestamp_us=123_456)
-    raw = store._store.get(key)  # noqa: SLF001 - the bytes on disk are the point here
+    raw = store._store.get(key)
     assert raw is not None
     assert decode_value(raw) == (77, 123_456 << 8 | 3 << 1, b"v")
 
@@ -109,7 +109,7 @@ def test_replicas_applying_the_same_mutations_store_the_same_bytes(
             timestamp_us=30,
         )
         clock.advance(0.3)  # the second replica applies a bit later
-        it = store._store.iterator()  # noqa: SLF001
+        it = store._store.iterator()
         it.seek_to_first()
         rows = []
         while it.valid():

@@ -35,26 +35,30 @@ from tests.unit.storage.helpers import FakeClock
 from tests.unit.storage.reference_model import Model
 
 OPTIONS = StorageOptions(
-    multi_get_max_iteration_count=6,
+    multi_get_max_iteration_count=4,
     multi_get_max_iteration_size_bytes=24,
     max_iteration_count=4,
     compaction_chunk_rows=3,
 )
 
-hash_keys = st.sampled_from([b"", b"h", b"h\xff", b"hx", b"i"])
+# repeated entries weigh more: most rows land in "h", so ranges often reach the limits
+hash_keys = st.sampled_from([b"h", b"h", b"h", b"", b"h\xff", b"hx", b"i"])
 sort_keys = st.sampled_from([b"", b"a", b"ab", b"abc", b"b", b"ba", b"\xff", b"1"])
 values = st.sampled_from(
     [b"", b"0", b"1", b"-3", b"42", b"0x10", b"010", b" 7", b"v", b"ab", b"9223372036854775807"]
 )
 patterns = st.sampled_from([b"", b"a", b"b", b"ab", b"\xff", b"x"])
-expiries = st.sampled_from(["none", "past", "soon", "later", "negative"])
-counts = st.sampled_from([0, -1, 1, 2, 3, 5, 100])
+expiries = st.sampled_from(["none", "none", "past", "past", "soon", "later", "negative"])
+counts = st.sampled_from([0, -1, 1, 1, 2, 3, 100])
 
 
 class StoreVersusModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
-        self.dir = Path(tempfile.mkdtemp(prefix="pegasus-model-"))
+        # tmpfs when there is one: RocksDB's fsyncs on open make a disk 10x slower here
+        shm = Path("/dev/shm")
+        base = str(shm) if shm.is_dir() else None
+        self.dir = Path(tempfile.mkdtemp(prefix="pegasus-model-", dir=base))
         self.clock = FakeClock()
         self.store = self._open()
         self.model = Model(
@@ -113,7 +117,7 @@ class StoreVersusModel(RuleBasedStateMachine):
         response = self.store.remove(self.next_decree(), encode_key(h, s))
         assert response.error == self.model.remove(h, s)
 
-    @rule(h=hash_keys, kvs=st.dictionaries(sort_keys, values, max_size=4), e=expiries)
+    @rule(h=hash_keys, kvs=st.dictionaries(sort_keys, values, max_size=6), e=expiries)
     def multi_put(self, h: bytes, kvs: dict[bytes, bytes], e: str) -> None:
         expire = self.expire_ts(e)
         request = MultiPutRequest(h, [KeyValue(k, v) for k, v in kvs.items()], expire)
@@ -358,8 +362,8 @@ class StoreVersusModel(RuleBasedStateMachine):
 
 
 StoreVersusModel.TestCase.settings = settings(
-    max_examples=60,
-    stateful_step_count=40,
+    max_examples=150,
+    stateful_step_count=50,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -1,0 +1,458 @@
+"""Meta server messages: table DDL, app envs, nodes, cluster info, meta level, and the
+replica-server <-> meta protocol (beacons, config sync, configuration updates).
+
+Field ids and names follow Apache Pegasus's IDL (idl/meta_admin.thrift,
+idl/dsn.layer2.thrift, idl/metadata.thrift, src/failure_detector/fd.thrift) so that the
+official admin clients understand us.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import ClassVar
+
+from pegasus_log.rpc.messages import PartitionConfiguration, RpcSpec
+from pegasus_log.rpc.thrift import (
+    BOOL,
+    ERROR_CODE,
+    GPID,
+    HOST_PORT,
+    I32,
+    I64,
+    RPC_ADDRESS,
+    STRING,
+    Field,
+    Gpid,
+    HostPort,
+    ListOf,
+    MapOf,
+    RpcAddress,
+)
+
+_NO_ADDRESS = RpcAddress("", 0)
+
+
+class AppStatus(IntEnum):
+    AS_INVALID = 0
+    AS_AVAILABLE = 1
+    AS_CREATING = 2
+    AS_CREATE_FAILED = 3
+    AS_DROPPING = 4
+    AS_DROP_FAILED = 5
+    AS_DROPPED = 6
+    AS_RECALLING = 7
+
+
+class ConfigType(IntEnum):
+    CT_INVALID = 0
+    CT_ASSIGN_PRIMARY = 1
+    CT_UPGRADE_TO_PRIMARY = 2
+    CT_ADD_SECONDARY = 3
+    CT_UPGRADE_TO_SECONDARY = 4
+    CT_DOWNGRADE_TO_SECONDARY = 5
+    CT_DOWNGRADE_TO_INACTIVE = 6
+    CT_REMOVE = 7
+    CT_ADD_SECONDARY_FOR_LB = 8
+    CT_PRIMARY_FORCE_UPDATE_BALLOT = 9
+    CT_DROP_PARTITION = 10
+    CT_REGISTER_CHILD = 11
+
+
+class NodeStatus(IntEnum):
+    NS_INVALID = 0
+    NS_ALIVE = 1
+    NS_UNALIVE = 2
+
+
+class PartitionStatus(IntEnum):
+    PS_INVALID = 0
+    PS_INACTIVE = 1
+    PS_ERROR = 2
+    PS_PRIMARY = 3
+    PS_SECONDARY = 4
+    PS_POTENTIAL_SECONDARY = 5
+    PS_PARTITION_SPLIT = 6
+
+
+class MetaFunctionLevel(IntEnum):
+    fl_stopped = 100
+    fl_blind = 200
+    fl_freezed = 300
+    fl_steady = 400
+    fl_lively = 500
+    fl_invalid = 10000
+
+
+class AppEnvOperation(IntEnum):
+    APP_ENV_OP_INVALID = 0
+    APP_ENV_OP_SET = 1
+    APP_ENV_OP_DEL = 2
+    APP_ENV_OP_CLEAR = 3
+
+
+@dataclass(frozen=True, slots=True)
+class AppInfoMessage:
+    """dsn.layer2.app_info."""
+
+    status: int = AppStatus.AS_INVALID
+    app_type: str = "pegasus"
+    app_name: str = ""
+    app_id: int = 0
+    partition_count: int = 0
+    envs: dict[str, str] = field(default_factory=dict)
+    is_stateful: bool = True
+    max_replica_count: int = 0
+    expire_second: int = 0
+    create_second: int = 0
+    drop_second: int = 0
+    duplicating: bool | None = None
+    init_partition_count: int = -1
+    is_bulk_loading: bool | None = None
+    atomic_idempotent: bool | None = None
+    THRIFT: ClassVar = (
+        Field(1, "status", I32),
+        Field(2, "app_type", STRING),
+        Field(3, "app_name", STRING),
+        Field(4, "app_id", I32),
+        Field(5, "partition_count", I32),
+        Field(6, "envs", MapOf(STRING, STRING)),
+        Field(7, "is_stateful", BOOL),
+        Field(8, "max_replica_count", I32),
+        Field(9, "expire_second", I64),
+        Field(10, "create_second", I64),
+        Field(11, "drop_second", I64),
+        Field(12, "duplicating", BOOL, optional=True),
+        Field(13, "init_partition_count", I32),
+        Field(14, "is_bulk_loading", BOOL, optional=True),
+        Field(15, "atomic_idempotent", BOOL, optional=True),
+    )
+
+
+# ---- DDL -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAppOptions:
+    partition_count: int = 0
+    replica_count: int = 0
+    success_if_exist: bool = False
+    app_type: str = "pegasus"
+    is_stateful: bool = True
+    envs: dict[str, str] = field(default_factory=dict)
+    atomic_idempotent: bool | None = None
+    THRIFT: ClassVar = (
+        Field(1, "partition_count", I32),
+        Field(2, "replica_count", I32),
+        Field(3, "success_if_exist", BOOL),
+        Field(4, "app_type", STRING),
+        Field(5, "is_stateful", BOOL),
+        Field(6, "envs", MapOf(STRING, STRING)),
+        Field(7, "atomic_idempotent", BOOL, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAppRequest:
+    app_name: str = ""
+    options: CreateAppOptions = CreateAppOptions()
+    THRIFT: ClassVar = (Field(1, "app_name", STRING), Field(2, "options", CreateAppOptions))
+
+
+@dataclass(frozen=True, slots=True)
+class CreateAppResponse:
+    err: str = "ERR_OK"
+    appid: int = 0
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "appid", I32))
+
+
+@dataclass(frozen=True, slots=True)
+class DropAppOptions:
+    success_if_not_exist: bool = False
+    reserve_seconds: int | None = None
+    THRIFT: ClassVar = (
+        Field(1, "success_if_not_exist", BOOL),
+        Field(2, "reserve_seconds", I64, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DropAppRequest:
+    app_name: str = ""
+    options: DropAppOptions = DropAppOptions()
+    THRIFT: ClassVar = (Field(1, "app_name", STRING), Field(2, "options", DropAppOptions))
+
+
+@dataclass(frozen=True, slots=True)
+class DropAppResponse:
+    err: str = "ERR_OK"
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE),)
+
+
+@dataclass(frozen=True, slots=True)
+class RecallAppRequest:
+    app_id: int = 0
+    new_app_name: str = ""
+    THRIFT: ClassVar = (Field(1, "app_id", I32), Field(2, "new_app_name", STRING))
+
+
+@dataclass(frozen=True, slots=True)
+class RecallAppResponse:
+    err: str = "ERR_OK"
+    info: AppInfoMessage = AppInfoMessage()
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "info", AppInfoMessage))
+
+
+@dataclass(frozen=True, slots=True)
+class ListAppsRequest:
+    status: int = AppStatus.AS_INVALID
+    app_name_pattern: str | None = None
+    match_type: int | None = None
+    THRIFT: ClassVar = (
+        Field(1, "status", I32),
+        Field(2, "app_name_pattern", STRING, optional=True),
+        Field(3, "match_type", I32, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListAppsResponse:
+    err: str = "ERR_OK"
+    infos: list[AppInfoMessage] = field(default_factory=list)
+    hint_message: str | None = None
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "infos", ListOf(AppInfoMessage)),
+        Field(3, "hint_message", STRING, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAppEnvRequest:
+    app_name: str = ""
+    op: int = AppEnvOperation.APP_ENV_OP_INVALID
+    keys: list[str] | None = None
+    values: list[str] | None = None
+    clear_prefix: str | None = None
+    THRIFT: ClassVar = (
+        Field(1, "app_name", STRING),
+        Field(2, "op", I32),
+        Field(3, "keys", ListOf(STRING), optional=True),
+        Field(4, "values", ListOf(STRING), optional=True),
+        Field(5, "clear_prefix", STRING, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAppEnvResponse:
+    err: str = "ERR_OK"
+    hint_message: str = ""
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "hint_message", STRING))
+
+
+# ---- nodes, cluster, meta level --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NodeInfo:
+    status: int = NodeStatus.NS_INVALID
+    node: RpcAddress = _NO_ADDRESS
+    hp_node: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "status", I32),
+        Field(2, "node", RPC_ADDRESS),
+        Field(3, "hp_node", HOST_PORT, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListNodesRequest:
+    status: int = NodeStatus.NS_INVALID
+    THRIFT: ClassVar = (Field(1, "status", I32),)
+
+
+@dataclass(frozen=True, slots=True)
+class ListNodesResponse:
+    err: str = "ERR_OK"
+    infos: list[NodeInfo] = field(default_factory=list)
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "infos", ListOf(NodeInfo)))
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfoRequest:
+    THRIFT: ClassVar = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterInfoResponse:
+    err: str = "ERR_OK"
+    keys: list[str] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "keys", ListOf(STRING)),
+        Field(3, "values", ListOf(STRING)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MetaControlRequest:
+    level: int = MetaFunctionLevel.fl_invalid
+    THRIFT: ClassVar = (Field(1, "level", I32),)
+
+
+@dataclass(frozen=True, slots=True)
+class MetaControlResponse:
+    err: str = "ERR_OK"
+    old_level: int = MetaFunctionLevel.fl_invalid
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "old_level", I32))
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAppInfoRequest:
+    meta_server: RpcAddress = _NO_ADDRESS
+    hp_meta_server: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "meta_server", RPC_ADDRESS),
+        Field(2, "hp_meta_server", HOST_PORT, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAppInfoResponse:
+    err: str = "ERR_OK"
+    apps: list[AppInfoMessage] = field(default_factory=list)
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "apps", ListOf(AppInfoMessage)))
+
+
+# ---- replica server <-> meta -----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconMsg:
+    time: int = 0
+    from_node: RpcAddress = _NO_ADDRESS
+    to_node: RpcAddress = _NO_ADDRESS
+    start_time: int | None = None
+    hp_from_node: HostPort | None = None
+    hp_to_node: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "time", I64),
+        Field(2, "from_node", RPC_ADDRESS),
+        Field(3, "to_node", RPC_ADDRESS),
+        Field(4, "start_time", I64, optional=True),
+        Field(5, "hp_from_node", HOST_PORT, optional=True),
+        Field(6, "hp_to_node", HOST_PORT, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconAck:
+    time: int = 0
+    this_node: RpcAddress = _NO_ADDRESS
+    primary_node: RpcAddress = _NO_ADDRESS
+    is_master: bool = False
+    allowed: bool = False
+    hp_this_node: HostPort | None = None
+    hp_primary_node: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "time", I64),
+        Field(2, "this_node", RPC_ADDRESS),
+        Field(3, "primary_node", RPC_ADDRESS),
+        Field(4, "is_master", BOOL),
+        Field(5, "allowed", BOOL),
+        Field(6, "hp_this_node", HOST_PORT, optional=True),
+        Field(7, "hp_primary_node", HOST_PORT, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaInfo:
+    """metadata.replica_info: what a replica server reports of one stored replica."""
+
+    pid: Gpid = Gpid(0, 0)
+    ballot: int = 0
+    status: int = PartitionStatus.PS_INVALID
+    last_committed_decree: int = 0
+    last_prepared_decree: int = 0
+    last_durable_decree: int = 0
+    app_type: str = "pegasus"
+    disk_tag: str = ""
+    THRIFT: ClassVar = (
+        Field(1, "pid", GPID),
+        Field(2, "ballot", I64),
+        Field(3, "status", I32),
+        Field(4, "last_committed_decree", I64),
+        Field(5, "last_prepared_decree", I64),
+        Field(6, "last_durable_decree", I64),
+        Field(7, "app_type", STRING),
+        Field(8, "disk_tag", STRING),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationUpdateRequest:
+    info: AppInfoMessage = AppInfoMessage()
+    config: PartitionConfiguration = PartitionConfiguration()
+    type: int = ConfigType.CT_INVALID
+    node: RpcAddress = _NO_ADDRESS
+    host_node: RpcAddress = _NO_ADDRESS
+    THRIFT: ClassVar = (
+        Field(1, "info", AppInfoMessage),
+        Field(2, "config", PartitionConfiguration),
+        Field(3, "type", I32),
+        Field(4, "node", RPC_ADDRESS),
+        Field(5, "host_node", RPC_ADDRESS),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationUpdateResponse:
+    err: str = "ERR_OK"
+    config: PartitionConfiguration = PartitionConfiguration()
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "config", PartitionConfiguration))
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationQueryByNodeRequest:
+    node: RpcAddress = _NO_ADDRESS
+    stored_replicas: list[ReplicaInfo] | None = None
+    THRIFT: ClassVar = (
+        Field(1, "node", RPC_ADDRESS),
+        Field(2, "stored_replicas", ListOf(ReplicaInfo), optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigurationQueryByNodeResponse:
+    err: str = "ERR_OK"
+    partitions: list[ConfigurationUpdateRequest] = field(default_factory=list)
+    gc_replicas: list[ReplicaInfo] | None = None
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "partitions", ListOf(ConfigurationUpdateRequest)),
+        Field(3, "gc_replicas", ListOf(ReplicaInfo), optional=True),
+    )
+
+
+# ---- the RPC table ---------------------------------------------------------------------
+
+CM_CREATE_APP = RpcSpec("RPC_CM_CREATE_APP", CreateAppRequest, CreateAppResponse)
+CM_DROP_APP = RpcSpec("RPC_CM_DROP_APP", DropAppRequest, DropAppResponse)
+CM_RECALL_APP = RpcSpec("RPC_CM_RECALL_APP", RecallAppRequest, RecallAppResponse)
+CM_LIST_APPS = RpcSpec("RPC_CM_LIST_APPS", ListAppsRequest, ListAppsResponse)
+CM_UPDATE_APP_ENV = RpcSpec("RPC_CM_UPDATE_APP_ENV", UpdateAppEnvRequest, UpdateAppEnvResponse)
+CM_LIST_NODES = RpcSpec("RPC_CM_LIST_NODES", ListNodesRequest, ListNodesResponse)
+CM_CLUSTER_INFO = RpcSpec("RPC_CM_CLUSTER_INFO", ClusterInfoRequest, ClusterInfoResponse)
+CM_CONTROL_META = RpcSpec("RPC_CM_CONTROL_META", MetaControlRequest, MetaControlResponse)
+QUERY_APP_INFO = RpcSpec("RPC_QUERY_APP_INFO", QueryAppInfoRequest, QueryAppInfoResponse)
+FD_BEACON = RpcSpec("RPC_FD_FAILURE_DETECTOR_PING", BeaconMsg, BeaconAck)
+CM_CONFIG_SYNC = RpcSpec(
+    "RPC_CM_CONFIG_SYNC", ConfigurationQueryByNodeRequest, ConfigurationQueryByNodeResponse
+)
+CM_UPDATE_PARTITION_CONFIGURATION = RpcSpec(
+    "RPC_CM_UPDATE_PARTITION_CONFIGURATION",
+    ConfigurationUpdateRequest,
+    ConfigurationUpdateResponse,
+)
+CONFIG_PROPOSAL = RpcSpec("RPC_CONFIG_PROPOSAL", ConfigurationUpdateRequest, None, oneway=True)
