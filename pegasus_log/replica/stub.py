@@ -22,7 +22,6 @@ from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.options import StorageOptions
-from pegasus_log.storage.schema import KeyTooLongError, MalformedKeyError
 from pegasus_log.transport.server import Call, Handler, RpcError
 
 log = logging.getLogger(__name__)
@@ -151,14 +150,8 @@ class ReplicaStub:
                 raise RpcError(ErrorCode.ERR_INVALID_DATA, f"write of {call.body_bytes} bytes")
             arg = call.arg if op.request is None else to_storage(call.arg, op.request)
             method = getattr(replica.store, op.method)
-            try:
-                resp = method(replica.next_decree(), arg) if is_write else method(arg)
-            except (KeyTooLongError, MalformedKeyError) as e:
-                log.info("refused %s from %s: %s", op.spec.name, call.peer, e)
-                if is_write:
-                    # The store checks keys before it writes anything: the decree is unused.
-                    replica.last_decree -= 1
-                raise RpcError(ErrorCode.ERR_INVALID_PARAMETERS, str(e)) from None
+            # Bad keys from the network are answered kInvalidArgument by the store.
+            resp = method(replica.next_decree(), arg) if is_write else method(arg)
             return to_wire(
                 resp,
                 op.response,

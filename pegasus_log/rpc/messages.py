@@ -8,7 +8,6 @@ declares its schema in ``THRIFT``; ``pegasus_log.rpc.thrift`` encodes and decode
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from enum import IntEnum
 from typing import ClassVar
 
 from pegasus_log.rpc.thrift import (
@@ -29,47 +28,13 @@ from pegasus_log.rpc.thrift import (
     TypeSpec,
 )
 
-
-class FilterType(IntEnum):
-    FT_NO_FILTER = 0
-    FT_MATCH_ANYWHERE = 1
-    FT_MATCH_PREFIX = 2
-    FT_MATCH_POSTFIX = 3
-
-
-class CasCheckType(IntEnum):
-    CT_NO_CHECK = 0
-    CT_VALUE_NOT_EXIST = 1
-    CT_VALUE_NOT_EXIST_OR_EMPTY = 2
-    CT_VALUE_EXIST = 3
-    CT_VALUE_NOT_EMPTY = 4
-    CT_VALUE_MATCH_ANYWHERE = 5
-    CT_VALUE_MATCH_PREFIX = 6
-    CT_VALUE_MATCH_POSTFIX = 7
-    CT_VALUE_BYTES_LESS = 8
-    CT_VALUE_BYTES_LESS_OR_EQUAL = 9
-    CT_VALUE_BYTES_EQUAL = 10
-    CT_VALUE_BYTES_GREATER_OR_EQUAL = 11
-    CT_VALUE_BYTES_GREATER = 12
-    CT_VALUE_INT_LESS = 13
-    CT_VALUE_INT_LESS_OR_EQUAL = 14
-    CT_VALUE_INT_EQUAL = 15
-    CT_VALUE_INT_GREATER_OR_EQUAL = 16
-    CT_VALUE_INT_GREATER = 17
-
-
-class MutateOperation(IntEnum):
-    MO_PUT = 0
-    MO_DELETE = 1
-
-
-class UpdateType(IntEnum):
-    UT_PUT = 0
-    UT_INCR = 1
-    UT_CHECK_AND_SET = 2
-    UT_CHECK_AND_MUTATE_PUT = 3
-    UT_CHECK_AND_MUTATE_REMOVE = 4
-
+# The enums of the data model are the storage engine's; the wire carries them as i32.
+from pegasus_log.storage.types import (
+    CasCheckType,
+    FilterType,
+    MutateOperation,
+    UpdateType,
+)
 
 # ---- rrdb requests and responses -------------------------------------------------------
 
@@ -616,5 +581,7 @@ RRDB_RPCS: tuple[RpcSpec, ...] = (
     RRDB_SCAN,
     RRDB_CLEAR_SCANNER,
 )
+
+__all__ = ["CasCheckType", "FilterType", "MutateOperation", "UpdateType"]
 
 RPC_BY_NAME: dict[str, RpcSpec] = {r.name: r for r in (*RRDB_RPCS, CM_QUERY_PARTITION_CONFIG)}
