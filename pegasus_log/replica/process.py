@@ -1,4 +1,5 @@
-"""The replica server process: the stub behind an RPC server, plus housekeeping."""
+"""The replica server process: the stub behind an RPC server, the link to the meta, and
+housekeeping."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from pegasus_log.meta.app_info import InvalidTableSpec, parse_tables
+from pegasus_log.failure_detector import FdOptions
+from pegasus_log.meta.app_info import AppInfo, InvalidTableSpec, parse_tables
+from pegasus_log.replica.meta_link import MetaLink
 from pegasus_log.replica.stub import ReplicaStub, StubOptions
+from pegasus_log.rpc.admin import CONFIG_PROPOSAL
 from pegasus_log.rpc.frame import FrameLimits
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.transport.server import RpcServer
@@ -25,8 +29,9 @@ _SCANNER_SWEEP_S = 10.0
 
 def run_replica(args: argparse.Namespace) -> int:
     try:
-        tables = parse_tables(args.table or ["temp:8"])
         address = RpcAddress.parse(f"{args.host}:{args.port}")
+        metas = [RpcAddress.parse(x) for x in args.meta.split(",")] if args.meta else []
+        tables = parse_tables(args.table or ["temp:8"]) if not metas else []
     except (InvalidTableSpec, ValueError) as e:
         log.error("%s", e)
         return 2
@@ -39,30 +44,52 @@ def run_replica(args: argparse.Namespace) -> int:
     options = replace(options, storage=storage)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    stub = ReplicaStub(
-        data_dir=data_dir, address=address, tables=tables, options=options, clock=time.time
-    )
-    stub.open()
-    try:
-        asyncio.run(_serve(stub, args.host, args.port))
-    finally:
-        stub.close()
+    asyncio.run(_serve(address, data_dir, options, tables, metas))
     return 0
 
 
-async def _serve(stub: ReplicaStub, host: str, port: int) -> None:
-    server = RpcServer(rpcs=stub.handlers(), limits=FrameLimits(), name="replica")
-    bound = await server.start(host, port)
-    log.info("replica serving on %s:%d", host, bound)
+async def _serve(
+    address: RpcAddress,
+    data_dir: Path,
+    options: StubOptions,
+    tables: list[AppInfo],
+    metas: list[RpcAddress],
+) -> None:
+    link: MetaLink | None = None
+    stub = ReplicaStub(data_dir=data_dir, address=address, options=options, clock=time.time)
+    if metas:
+        link = MetaLink(metas=metas, stub=stub, fd=FdOptions())
+        stub.set_lease(link.lease_valid)
+    else:
+        stub.host_static(tables)
+    rpcs = stub.handlers()
+    if link is not None:
+        rpcs[CONFIG_PROPOSAL.name] = (CONFIG_PROPOSAL, link.on_config_proposal)
+    server = RpcServer(rpcs=rpcs, limits=FrameLimits(), name="replica")
+    bound = await server.start(address.host, address.port)
+    log.info(
+        "replica serving on %s:%d (%s)",
+        address.host,
+        bound,
+        f"meta {','.join(map(str, metas))}" if metas else "static tables",
+    )
+    link_task = asyncio.create_task(link.run()) if link is not None else None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    while not stop.is_set():
-        try:
-            await asyncio.wait_for(stop.wait(), _SCANNER_SWEEP_S)
-        except TimeoutError:
-            expired = stub.expire_idle_scanners()
-            if expired:
-                log.info("expired %d idle scanner contexts", expired)
-    await server.stop()
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), _SCANNER_SWEEP_S)
+            except TimeoutError:
+                expired = stub.expire_idle_scanners()
+                if expired:
+                    log.info("expired %d idle scanner contexts", expired)
+    finally:
+        if link_task is not None:
+            link_task.cancel()
+        await server.stop()
+        if link is not None:
+            await link.close()
+        stub.close()

@@ -17,8 +17,16 @@ from typing import Any
 from pegasus_log.meta.app_info import AppInfo
 from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import messages as m
+from pegasus_log.rpc.admin import (
+    AppInfoMessage,
+    AppStatus,
+    ConfigurationUpdateRequest,
+    PartitionStatus,
+    ReplicaInfo,
+)
 from pegasus_log.rpc.error_code import ErrorCode
-from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.rpc.messages import PartitionConfiguration
+from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.options import StorageOptions
@@ -39,10 +47,13 @@ class StubOptions:
 
 @dataclass(slots=True)
 class PartitionReplica:
-    app: AppInfo
+    app_id: int
     index: int
+    partition_count: int
     store: PartitionStore
     last_decree: int
+    status: PartitionStatus = PartitionStatus.PS_PRIMARY
+    ballot: int = 0
 
     def next_decree(self) -> int:
         self.last_decree += 1
@@ -84,39 +95,133 @@ _OPS: tuple[_Op, ...] = (
 
 
 class ReplicaStub:
+    """Hosts partition replicas. Two ways to be told what to host:
+    - static: ``host_static(tables)``, every partition primary, always serving;
+    - from the meta: ``apply_config`` / ``sync_configs`` with the configurations the meta
+      decided, serving a partition only while this server is its primary and the lease
+      from the meta holds (``lease_valid``)."""
+
     def __init__(
         self,
         *,
         data_dir: Path,
         address: RpcAddress,
-        tables: list[AppInfo],
         options: StubOptions,
         clock: Callable[[], float],
+        lease_valid: Callable[[], bool] = lambda: True,
     ) -> None:
         self._data_dir = data_dir
         self._address = address
         self._server_name = str(address)
-        self._tables = tables
         self._options = options
         self._clock = clock
+        self._lease_valid = lease_valid
         self._replicas: dict[tuple[int, int], PartitionReplica] = {}
 
-    def open(self) -> None:
-        for app in self._tables:
+    @property
+    def address(self) -> RpcAddress:
+        return self._address
+
+    def set_lease(self, lease_valid: Callable[[], bool]) -> None:
+        self._lease_valid = lease_valid
+
+    def _path(self, app_id: int, index: int) -> Path:
+        return self._data_dir / f"{app_id}.{index}.pegasus"
+
+    def _open(self, app_id: int, index: int, partition_count: int) -> PartitionReplica:
+        replica = self._replicas.get((app_id, index))
+        if replica is not None:
+            return replica
+        store = PartitionStore(
+            str(self._path(app_id, index)),
+            options=self._options.storage,
+            clock=self._clock,
+            cluster_id=self._options.cluster_id,
+            partition_index=index,
+            partition_count=partition_count,
+        )
+        replica = PartitionReplica(
+            app_id, index, partition_count, store, store.last_applied_decree()
+        )
+        self._replicas[(app_id, index)] = replica
+        return replica
+
+    def host_static(self, tables: list[AppInfo]) -> None:
+        for app in tables:
             for index in range(app.partition_count):
-                path = self._data_dir / f"{app.app_id}.{index}.pegasus"
-                store = PartitionStore(
-                    str(path),
-                    options=self._options.storage,
-                    clock=self._clock,
-                    cluster_id=self._options.cluster_id,
-                    partition_index=index,
-                    partition_count=app.partition_count,
-                )
-                self._replicas[(app.app_id, index)] = PartitionReplica(
-                    app, index, store, store.last_applied_decree()
-                )
+                self._open(app.app_id, index, app.partition_count)
         log.info("opened %d partition replicas under %s", len(self._replicas), self._data_dir)
+
+    # ---- configurations from the meta --------------------------------------------------
+
+    def apply_config(self, info: AppInfoMessage, config: PartitionConfiguration) -> None:
+        """Take one partition's configuration (a newer ballot than ours, or equal)."""
+        gpid = (config.pid.app_id, config.pid.partition_index)
+        current = self._replicas.get(gpid)
+        if current is not None and config.ballot < current.ballot:
+            return  # stale: a newer configuration arrived first
+        if config.primary == self._address:
+            status = PartitionStatus.PS_PRIMARY
+        elif self._address in config.secondaries:
+            status = PartitionStatus.PS_SECONDARY
+        else:
+            status = PartitionStatus.PS_INACTIVE
+        if info.status != AppStatus.AS_AVAILABLE:
+            status = PartitionStatus.PS_INACTIVE
+        if status == PartitionStatus.PS_INACTIVE:
+            self._unhost(gpid)
+            return
+        replica = self._open(gpid[0], gpid[1], info.partition_count)
+        if replica.status != status or replica.ballot != config.ballot:
+            log.info(
+                "partition %d.%d: %s at ballot %d", gpid[0], gpid[1], status.name, config.ballot
+            )
+        replica.status = status
+        replica.ballot = config.ballot
+        _apply_envs(replica.store, info.envs)
+
+    def sync_configs(self, configs: list[ConfigurationUpdateRequest]) -> None:
+        """The complete list of partitions this server is a member of: take each, and
+        stop hosting every other."""
+        listed = set()
+        for c in configs:
+            listed.add((c.config.pid.app_id, c.config.pid.partition_index))
+            self.apply_config(c.info, c.config)
+        for gpid in [g for g in self._replicas if g not in listed]:
+            self._unhost(gpid)
+
+    def forget_roles(self) -> None:
+        """The lease lapsed: the meta may have moved our partitions. Serve nothing until a
+        config sync says what we are."""
+        for r in self._replicas.values():
+            r.status = PartitionStatus.PS_INACTIVE
+
+    def _unhost(self, gpid: tuple[int, int]) -> None:
+        replica = self._replicas.pop(gpid, None)
+        if replica is not None:
+            replica.store.close()
+            log.info("partition %d.%d no longer hosted (data kept)", gpid[0], gpid[1])
+
+    def stored_replicas(self) -> list[ReplicaInfo]:
+        """Every replica with data under the data directory, hosted or not."""
+        out = []
+        for path in sorted(self._data_dir.glob("*.*.pegasus")):
+            app_id, index, _ = path.name.split(".", 2)
+            if not (app_id.isdigit() and index.isdigit()):
+                continue
+            gpid = (int(app_id), int(index))
+            hosted = self._replicas.get(gpid)
+            out.append(
+                ReplicaInfo(
+                    pid=Gpid(*gpid),
+                    ballot=hosted.ballot if hosted else 0,
+                    status=int(hosted.status if hosted else PartitionStatus.PS_INACTIVE),
+                    last_committed_decree=hosted.last_decree if hosted else 0,
+                    last_prepared_decree=hosted.last_decree if hosted else 0,
+                    last_durable_decree=hosted.last_decree if hosted else 0,
+                )
+            )
+        return out
 
     def close(self) -> None:
         for r in self._replicas.values():
@@ -138,6 +243,8 @@ class ReplicaStub:
         replica = self._replicas.get(key)
         if replica is None:
             raise RpcError(ErrorCode.ERR_OBJECT_NOT_FOUND, f"gpid {key} not hosted")
+        if replica.status != PartitionStatus.PS_PRIMARY or not self._lease_valid():
+            raise RpcError(ErrorCode.ERR_INVALID_STATE, f"gpid {key}: not primary here")
         return replica
 
     def _handler(self, op: _Op) -> Handler:
@@ -155,7 +262,7 @@ class ReplicaStub:
             return to_wire(
                 resp,
                 op.response,
-                app_id=replica.app.app_id,
+                app_id=replica.app_id,
                 partition_index=replica.index,
                 server=self._server_name,
             )
@@ -166,3 +273,9 @@ class ReplicaStub:
         replica = self._replicas.get((call.header.app_id, call.header.partition_index))
         if replica is not None:
             replica.store.clear_scanner(call.arg)
+
+
+def _apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
+    ttl = envs.get("default_ttl", "0")
+    store.set_default_ttl(int(ttl) if ttl.isdigit() else 0)
+    store.set_validate_partition_hash(envs.get("replica.split.validate_partition_hash") == "true")

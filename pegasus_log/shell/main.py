@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="NAME:PARTITION_COUNT hosted here (repeatable; default temp:8)",
     )
+    rep.add_argument(
+        "--meta", default="", help="meta servers HOST:PORT[,...] (default: static tables)"
+    )
     rep.add_argument("--block-cache-mb", type=int, default=None)
     rep.add_argument("--write-buffer-mb", type=int, default=None)
     _add_logging(rep)
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --static: the replica server hosting every partition",
     )
     meta.add_argument("--table", action="append", default=None, help="NAME:PARTITION_COUNT")
+    meta.add_argument("--zookeeper", default="", help="ZooKeeper servers HOST:PORT[,...]")
+    meta.add_argument("--cluster", default="onebox", help="cluster name (ZooKeeper root)")
     _add_logging(meta)
 
     box = sub.add_parser("onebox", help="a whole cluster on this machine")
@@ -61,6 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     box.add_argument("node", nargs="?", help="for restart/kill: meta1, replica1, ...")
     box.add_argument("--data-dir", default="onebox", help="onebox state folder (default ./onebox)")
     box.add_argument("--partitions", type=int, default=8, help="partitions of table temp")
+
+    sh = sub.add_parser("shell", help="the Pegasus shell: data commands on a cluster")
+    sh.add_argument("--meta", default=f"127.0.0.1:{DEFAULT_META_PORT}", help="host:port[,...]")
+    sh.add_argument("-e", dest="execute", help='run "cmd; cmd" and exit (1 if any failed)')
 
     return parser
 
@@ -85,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from pegasus_log.shell.onebox import run_onebox
 
         return run_onebox(args)
+    if args.command == "shell":
+        from pegasus_log.shell.shell import run_shell
+
+        return run_shell(args)
     raise AssertionError(f"unhandled command {args.command}")
 
 

@@ -1,0 +1,201 @@
+"""Table and cluster administration through the meta servers (what the Pegasus shell and
+Go admin-cli do): create, drop, recall and list tables, app envs, nodes, cluster info and
+the meta function level.
+
+A follower answers ERR_FORWARD_TO_OTHERS; the call then goes to the next meta, starting
+from the last one that led, until one answers or the deadline passes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from pegasus_log.client.errors import PegasusError
+from pegasus_log.client.routing import ConnectionPool
+from pegasus_log.rpc import admin as a
+from pegasus_log.rpc.error_code import ErrorCode, error_from_name
+from pegasus_log.rpc.messages import RpcSpec
+from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.transport.connection import CallFailed
+
+DEFAULT_TIMEOUT_S = 15.0
+_PAUSE_S = 0.1  # between rounds over every meta
+
+
+@dataclass(frozen=True, slots=True)
+class TableInfo:
+    app_id: int
+    name: str
+    status: str
+    partition_count: int
+    replica_count: int
+    envs: dict[str, str]
+    create_second: int
+    drop_second: int
+    expire_second: int
+
+
+def _table(info: a.AppInfoMessage) -> TableInfo:
+    return TableInfo(
+        app_id=info.app_id,
+        name=info.app_name,
+        status=a.AppStatus(info.status).name,
+        partition_count=info.partition_count,
+        replica_count=info.max_replica_count,
+        envs=dict(info.envs),
+        create_second=info.create_second,
+        drop_second=info.drop_second,
+        expire_second=info.expire_second,
+    )
+
+
+class AsyncAdmin:
+    def __init__(self, metas: list[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self._metas = [RpcAddress.parse(x) for x in metas]
+        if not self._metas:
+            raise ValueError("at least one meta server address is needed")
+        self._leader = 0
+        self._timeout_s = timeout_s
+        self._pool = ConnectionPool()
+
+    async def _call(self, spec: RpcSpec, arg: Any) -> Any:
+        deadline = time.monotonic() + self._timeout_s
+        last = "no meta answered"
+        while True:
+            for step in range(len(self._metas)):
+                i = (self._leader + step) % len(self._metas)
+                meta = self._metas[i]
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise PegasusError(spec.name, code=ErrorCode.ERR_TIMEOUT, detail=last)
+                try:
+                    resp = await self._pool.get(meta.host, meta.port).call(
+                        spec, arg, timeout_s=min(left, 5.0)
+                    )
+                except CallFailed as e:
+                    last = f"{meta}: {e}"
+                    continue
+                if resp.err == ErrorCode.ERR_FORWARD_TO_OTHERS.name:
+                    last = f"{meta} does not lead"
+                    continue
+                self._leader = i
+                return resp
+            await asyncio.sleep(_PAUSE_S)
+
+    @staticmethod
+    def _check(op: str, err: str, detail: str = "") -> None:
+        code = error_from_name(err)
+        if code != ErrorCode.ERR_OK:
+            raise PegasusError(op, code=code, detail=detail)
+
+    async def create_table(
+        self,
+        name: str,
+        *,
+        partition_count: int = 8,
+        replica_count: int = 3,
+        envs: dict[str, str] | None = None,
+        success_if_exist: bool = False,
+    ) -> int:
+        opts = a.CreateAppOptions(
+            partition_count=partition_count,
+            replica_count=replica_count,
+            success_if_exist=success_if_exist,
+            app_type="pegasus",
+            is_stateful=True,
+            envs=envs or {},
+        )
+        resp: a.CreateAppResponse = await self._call(
+            a.CM_CREATE_APP, a.CreateAppRequest(app_name=name, options=opts)
+        )
+        self._check("create", resp.err, name)
+        return resp.appid
+
+    async def drop_table(self, name: str, *, reserve_seconds: int | None = None) -> None:
+        opts = a.DropAppOptions(success_if_not_exist=False, reserve_seconds=reserve_seconds)
+        resp: a.DropAppResponse = await self._call(
+            a.CM_DROP_APP, a.DropAppRequest(app_name=name, options=opts)
+        )
+        self._check("drop", resp.err, name)
+
+    async def recall_table(self, app_id: int, new_name: str = "") -> TableInfo:
+        resp: a.RecallAppResponse = await self._call(
+            a.CM_RECALL_APP, a.RecallAppRequest(app_id=app_id, new_app_name=new_name)
+        )
+        self._check("recall", resp.err, str(app_id))
+        return _table(resp.info)
+
+    async def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
+        status = a.AppStatus.AS_INVALID if include_dropped else a.AppStatus.AS_AVAILABLE
+        resp: a.ListAppsResponse = await self._call(
+            a.CM_LIST_APPS, a.ListAppsRequest(status=int(status))
+        )
+        self._check("ls", resp.err)
+        return [_table(i) for i in resp.infos]
+
+    async def _env(self, req: a.UpdateAppEnvRequest) -> None:
+        resp: a.UpdateAppEnvResponse = await self._call(a.CM_UPDATE_APP_ENV, req)
+        self._check("app envs", resp.err, resp.hint_message)
+
+    async def set_app_envs(self, name: str, envs: dict[str, str]) -> None:
+        await self._env(
+            a.UpdateAppEnvRequest(
+                app_name=name,
+                op=int(a.AppEnvOperation.APP_ENV_OP_SET),
+                keys=list(envs),
+                values=list(envs.values()),
+            )
+        )
+
+    async def del_app_envs(self, name: str, keys: list[str]) -> None:
+        await self._env(
+            a.UpdateAppEnvRequest(
+                app_name=name, op=int(a.AppEnvOperation.APP_ENV_OP_DEL), keys=keys
+            )
+        )
+
+    async def clear_app_envs(self, name: str, prefix: str = "") -> None:
+        await self._env(
+            a.UpdateAppEnvRequest(
+                app_name=name, op=int(a.AppEnvOperation.APP_ENV_OP_CLEAR), clear_prefix=prefix
+            )
+        )
+
+    async def get_app_envs(self, name: str) -> dict[str, str]:
+        for t in await self.list_tables():
+            if t.name == name:
+                return t.envs
+        raise PegasusError("get_app_envs", code=ErrorCode.ERR_APP_NOT_EXIST, detail=name)
+
+    async def list_nodes(self) -> list[tuple[str, bool]]:
+        resp: a.ListNodesResponse = await self._call(a.CM_LIST_NODES, a.ListNodesRequest())
+        self._check("nodes", resp.err)
+        return [(str(n.node), n.status == a.NodeStatus.NS_ALIVE) for n in resp.infos]
+
+    async def cluster_info(self) -> dict[str, str]:
+        resp: a.ClusterInfoResponse = await self._call(
+            a.CM_CLUSTER_INFO, a.ClusterInfoRequest()
+        )
+        self._check("cluster_info", resp.err)
+        return dict(zip(resp.keys, resp.values, strict=False))
+
+    async def get_meta_level(self) -> str:
+        resp: a.MetaControlResponse = await self._call(
+            a.CM_CONTROL_META, a.MetaControlRequest(level=int(a.MetaFunctionLevel.fl_invalid))
+        )
+        self._check("get_meta_level", resp.err)
+        return a.MetaFunctionLevel(resp.old_level).name
+
+    async def set_meta_level(self, level: str) -> str:
+        wanted = a.MetaFunctionLevel[level if level.startswith("fl_") else f"fl_{level}"]
+        resp: a.MetaControlResponse = await self._call(
+            a.CM_CONTROL_META, a.MetaControlRequest(level=int(wanted))
+        )
+        self._check("set_meta_level", resp.err, level)
+        return a.MetaFunctionLevel(resp.old_level).name
+
+    async def close(self) -> None:
+        await self._pool.close()

@@ -1,0 +1,67 @@
+"""Between the meta's persisted model (pegasus_log.meta.state.model, members as "host:port")
+and the wire messages (pegasus_log.rpc.admin / messages, members as RpcAddress)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from pegasus_log.meta.state.model import AppState, PartitionConfig
+from pegasus_log.rpc.admin import AppInfoMessage
+from pegasus_log.rpc.messages import PartitionConfiguration
+from pegasus_log.rpc.thrift import Gpid, RpcAddress
+
+NO_NODE = RpcAddress("", 0)
+
+
+def address(text: str | None) -> RpcAddress:
+    return NO_NODE if not text else RpcAddress.parse(text)
+
+
+def text(a: RpcAddress) -> str | None:
+    return None if a.is_invalid else str(a)
+
+
+def config_to_wire(pc: PartitionConfig) -> PartitionConfiguration:
+    return PartitionConfiguration(
+        pid=Gpid(pc.app_id, pc.partition_index),
+        ballot=pc.ballot,
+        max_replica_count=pc.max_replica_count,
+        primary=address(pc.primary),
+        secondaries=[address(s) for s in pc.secondaries],
+        last_drops=[address(d) for d in pc.last_drops],
+        last_committed_decree=pc.last_committed_decree,
+        partition_flags=pc.partition_flags,
+    )
+
+
+def config_from_wire(stored: PartitionConfig, wire: PartitionConfiguration) -> PartitionConfig:
+    return replace(
+        stored,
+        ballot=wire.ballot,
+        max_replica_count=wire.max_replica_count,
+        primary=text(wire.primary),
+        secondaries=tuple(str(s) for s in wire.secondaries),
+        last_drops=tuple(str(d) for d in wire.last_drops),
+        last_committed_decree=wire.last_committed_decree,
+        partition_flags=wire.partition_flags,
+    )
+
+
+def app_to_wire(app: AppState) -> AppInfoMessage:
+    return AppInfoMessage(
+        status=int(app.status),
+        app_type=app.app_type,
+        app_name=app.app_name,
+        app_id=app.app_id,
+        partition_count=app.partition_count,
+        envs=dict(app.envs),
+        is_stateful=app.is_stateful,
+        max_replica_count=app.max_replica_count,
+        expire_second=app.expire_second,
+        create_second=app.create_second,
+        drop_second=app.drop_second,
+        duplicating=app.duplicating,
+        init_partition_count=app.init_partition_count,
+        is_bulk_loading=app.is_bulk_loading,
+        atomic_idempotent=app.atomic_idempotent,
+    )

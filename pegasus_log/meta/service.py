@@ -1,0 +1,661 @@
+"""The meta server: tables, partitions, replica servers, routing and admin, on ZooKeeper.
+
+Only the leader acts; a follower answers ERR_FORWARD_TO_OTHERS naming the leader. The
+leader keeps the whole state in memory, loaded from the store when it is elected, and
+writes every change to the store before acting on it or answering (the repository's
+methods return only once written). Store writes are serialised by one lock so the memory
+and the store change in the same order.
+
+Every ``tick_s`` the leader
+1. declares dead the replica servers whose beacons stopped (grace) and drops them from the
+   configurations they were members of (ballot + 1);
+2. asks the partition guardian what each partition needs and carries out the actions the
+   meta applies itself (assign a primary, upgrade a secondary), telling the members;
+subject to the meta function level (blind: DDL only; freezed: drops only; steady: drops
+and cure; lively: as steady, plus balancing once the balancer exists).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from pegasus_log.failure_detector import FdOptions, MasterGrace
+from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
+from pegasus_log.meta.core import guardian
+from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
+from pegasus_log.meta.state.repository import MetaStateRepository, Stored
+from pegasus_log.meta.state.store import StoreError
+from pegasus_log.rpc import admin as a
+from pegasus_log.rpc import messages as m
+from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.transport.connection import CallFailed, Connection
+from pegasus_log.transport.server import Call, Handler
+
+log = logging.getLogger(__name__)
+
+# Upstream's hold_seconds_for_dropped_app: a dropped table can be recalled for 7 days.
+DEFAULT_RESERVE_SECONDS = 7 * 24 * 3600
+MAX_REPLICA_COUNT = 5
+# Table env keys we accept, with a check of the value (upstream's app_env_validator).
+_ENV_CHECKS: dict[str, Callable[[str], bool]] = {
+    "default_ttl": lambda v: v.isdigit(),
+    "replica.deny_client_request": lambda v: (
+        v in ("timeout*all", "timeout*write", "reconfig*all", "reconfig*write")
+    ),
+    "rocksdb.iteration_threshold_time_ms": lambda v: v.isdigit(),
+    "replica.split.validate_partition_hash": lambda v: v in ("true", "false"),
+    "manual_compact.disabled": lambda v: v in ("true", "false"),
+    "replica.slow_query_threshold": lambda v: v.isdigit(),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class MetaOptions:
+    fd: FdOptions = FdOptions()
+    # How often the leader checks node liveness and cures partitions: a quarter of the
+    # grace margin, so a dead node is acted on within 0.25 s of its grace running out.
+    tick_s: float = 0.25
+    # Upstream starts at steady: cure, no balancing.
+    initial_level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady
+    # How long create_app waits for every partition to get a primary before answering.
+    create_wait_s: float = 10.0
+    # Per push of a configuration to a replica server.
+    push_timeout_s: float = 2.0
+    cluster_name: str = "onebox"
+    zookeeper_hosts: str = ""
+
+
+@dataclass(slots=True)
+class NodeRecord:
+    address: RpcAddress
+    alive: bool = True
+    # gpid -> what the node said it stores (from config sync)
+    stored: dict[tuple[int, int], a.ReplicaInfo] = field(default_factory=dict)
+
+
+class NotLeader(Exception):
+    pass
+
+
+class MetaService:
+    def __init__(
+        self,
+        *,
+        repo: MetaStateRepository,
+        address: RpcAddress,
+        options: MetaOptions,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._repo = repo
+        self.address = address
+        self._options = options
+        self._clock = clock
+        self._wall = wall_clock
+        self._grace = MasterGrace(options.fd)
+        self.leader = False
+        self.leader_address: RpcAddress | None = None
+        self.level = options.initial_level
+        self._apps: dict[int, Stored[AppState]] = {}
+        self._partitions: dict[tuple[int, int], Stored[PartitionConfig]] = {}
+        self._nodes: dict[RpcAddress, NodeRecord] = {}
+        self._write_lock = asyncio.Lock()
+        self._conns: dict[RpcAddress, Connection] = {}
+        self._tick_task: asyncio.Task[None] | None = None
+        self._term = 0  # bumped on every leadership change; stale work checks it
+
+    # ---- leadership ---------------------------------------------------------------------
+
+    async def become_leader(self) -> None:
+        loaded = await asyncio.to_thread(self._load)
+        self._apps, self._partitions = loaded
+        self._term += 1
+        self._grace.reset(self._clock())
+        self.leader = True
+        self.leader_address = self.address
+        self._tick_task = asyncio.create_task(self._tick_loop(self._term))
+        log.info("leading: %d tables, %d partitions loaded", len(self._apps), len(self._partitions))
+
+    def _load(
+        self,
+    ) -> tuple[dict[int, Stored[AppState]], dict[tuple[int, int], Stored[PartitionConfig]]]:
+        self._repo.initialize()
+        state = self._repo.load_all()
+        return state.apps, state.partitions
+
+    def step_down(self, leader: RpcAddress | None = None) -> None:
+        if self.leader:
+            log.warning("no longer leading")
+        self.leader = False
+        self._term += 1
+        self.leader_address = leader
+        if self._tick_task is not None:
+            self._tick_task.cancel()
+            self._tick_task = None
+        self._apps, self._partitions = {}, {}
+
+    def set_leader_address(self, leader: RpcAddress | None) -> None:
+        if not self.leader:
+            self.leader_address = leader
+
+    async def close(self) -> None:
+        self.step_down()
+        for conn in self._conns.values():
+            await conn.close()
+
+    # ---- the RPC table --------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, tuple[m.RpcSpec, Handler]]:
+        table: list[tuple[m.RpcSpec, Handler]] = [
+            (m.CM_QUERY_PARTITION_CONFIG, self.on_query_cfg),
+            (a.CM_CREATE_APP, self.on_create_app),
+            (a.CM_DROP_APP, self.on_drop_app),
+            (a.CM_RECALL_APP, self.on_recall_app),
+            (a.CM_LIST_APPS, self.on_list_apps),
+            (a.QUERY_APP_INFO, self.on_query_app_info),
+            (a.CM_UPDATE_APP_ENV, self.on_update_app_env),
+            (a.CM_LIST_NODES, self.on_list_nodes),
+            (a.CM_CLUSTER_INFO, self.on_cluster_info),
+            (a.CM_CONTROL_META, self.on_control_meta),
+            (a.FD_BEACON, self.on_beacon),
+            (a.CM_CONFIG_SYNC, self.on_config_sync),
+            (a.CM_UPDATE_PARTITION_CONFIGURATION, self.on_update_partition_configuration),
+        ]
+        return {spec.name: (spec, h) for spec, h in table}
+
+    def _forward(self) -> str:
+        return ErrorCode.ERR_FORWARD_TO_OTHERS.name
+
+    # ---- routing -----------------------------------------------------------------------
+
+    def on_query_cfg(self, call: Call) -> m.QueryCfgResponse:
+        req: m.QueryCfgRequest = call.arg
+        if not self.leader:
+            leader = self.leader_address or RpcAddress("", 0)
+            return m.QueryCfgResponse(
+                err=self._forward(),
+                is_stateful=False,
+                partitions=[m.PartitionConfiguration(primary=leader)],
+            )
+        app = self._app_by_name(req.app_name)
+        if app is None:
+            return m.QueryCfgResponse(err=ErrorCode.ERR_OBJECT_NOT_FOUND.name, is_stateful=False)
+        wanted = req.partition_indices or list(range(app.partition_count))
+        if any(i < 0 or i >= app.partition_count for i in wanted):
+            return m.QueryCfgResponse(err=ErrorCode.ERR_INVALID_PARAMETERS.name, is_stateful=False)
+        return m.QueryCfgResponse(
+            err=ErrorCode.ERR_OK.name,
+            app_id=app.app_id,
+            partition_count=app.partition_count,
+            is_stateful=True,
+            partitions=[config_to_wire(self._partitions[(app.app_id, i)].value) for i in wanted],
+        )
+
+    def _app_by_name(self, name: str) -> AppState | None:
+        for stored in self._apps.values():
+            app = stored.value
+            if app.app_name == name and app.status == AppStatus.AS_AVAILABLE:
+                return app
+        return None
+
+    # ---- DDL ---------------------------------------------------------------------------
+
+    async def on_create_app(self, call: Call) -> a.CreateAppResponse:
+        req: a.CreateAppRequest = call.arg
+        if not self.leader:
+            return a.CreateAppResponse(err=self._forward())
+        if self.level <= a.MetaFunctionLevel.fl_stopped:
+            return a.CreateAppResponse(err=ErrorCode.ERR_STATE_FREEZED.name)
+        o = req.options
+        problem = _check_create(req.app_name, o)
+        if problem is not None:
+            log.info("create_app %r refused: %s", req.app_name, problem)
+            return a.CreateAppResponse(err=ErrorCode.ERR_INVALID_PARAMETERS.name)
+        async with self._write_lock:
+            existing = self._app_by_name(req.app_name)
+            if existing is not None:
+                if o.success_if_exist:
+                    return a.CreateAppResponse(err=ErrorCode.ERR_OK.name, appid=existing.app_id)
+                return a.CreateAppResponse(err=ErrorCode.ERR_APP_EXIST.name)
+            try:
+                app_id = await asyncio.to_thread(self._repo.next_app_id)
+                app = AppState(
+                    app_id=app_id,
+                    app_name=req.app_name,
+                    partition_count=o.partition_count,
+                    status=AppStatus.AS_AVAILABLE,
+                    app_type=o.app_type or "pegasus",
+                    envs=dict(o.envs),
+                    is_stateful=True,
+                    max_replica_count=o.replica_count,
+                    create_second=int(self._wall()),
+                    init_partition_count=o.partition_count,
+                    atomic_idempotent=bool(o.atomic_idempotent),
+                )
+                parts = app.initial_partitions()
+                await asyncio.to_thread(self._repo.create_app, app, parts)
+            except (StoreError, InvalidState) as e:
+                log.warning("create_app %r failed: %s", req.app_name, e)
+                return a.CreateAppResponse(err=ErrorCode.ERR_ZOOKEEPER_OPERATION.name)
+            # New nodes start at version 0.
+            self._apps[app_id] = Stored(app, 0)
+            for part in parts:
+                self._partitions[part.gpid] = Stored(part, 0)
+        log.info(
+            "created table %s (app_id %d, %d partitions)", req.app_name, app_id, o.partition_count
+        )
+        await self._wait_for_primaries(app_id)
+        return a.CreateAppResponse(err=ErrorCode.ERR_OK.name, appid=app_id)
+
+    async def _wait_for_primaries(self, app_id: int) -> None:
+        deadline = self._clock() + self._options.create_wait_s
+        while self.leader and self._clock() < deadline:
+            if not any(r.alive for r in self._nodes.values()):
+                return
+            parts = [p for (aid, _), p in self._partitions.items() if aid == app_id]
+            if all(p.value.primary for p in parts):
+                return
+            await asyncio.sleep(self._options.tick_s / 2)
+
+    async def on_drop_app(self, call: Call) -> a.DropAppResponse:
+        req: a.DropAppRequest = call.arg
+        if not self.leader:
+            return a.DropAppResponse(err=self._forward())
+        if self.level <= a.MetaFunctionLevel.fl_stopped:
+            return a.DropAppResponse(err=ErrorCode.ERR_STATE_FREEZED.name)
+        async with self._write_lock:
+            app = self._app_by_name(req.app_name)
+            if app is None:
+                ok = req.options.success_if_not_exist
+                return a.DropAppResponse(
+                    err=(ErrorCode.ERR_OK if ok else ErrorCode.ERR_APP_NOT_EXIST).name
+                )
+            reserve = req.options.reserve_seconds
+            if reserve is None or reserve < 0:
+                reserve = DEFAULT_RESERVE_SECONDS
+            now = int(self._wall())
+            dropped = replace(
+                app, status=AppStatus.AS_DROPPED, drop_second=now, expire_second=now + reserve
+            )
+            err = await self._write_app(dropped)
+            if err is not None:
+                return a.DropAppResponse(err=err)
+        log.info(
+            "dropped table %s (app_id %d), recallable for %d s", app.app_name, app.app_id, reserve
+        )
+        await self._push_app(app.app_id)
+        return a.DropAppResponse(err=ErrorCode.ERR_OK.name)
+
+    async def on_recall_app(self, call: Call) -> a.RecallAppResponse:
+        req: a.RecallAppRequest = call.arg
+        if not self.leader:
+            return a.RecallAppResponse(err=self._forward())
+        async with self._write_lock:
+            stored = self._apps.get(req.app_id)
+            if stored is None or stored.value.status != AppStatus.AS_DROPPED:
+                return a.RecallAppResponse(err=ErrorCode.ERR_APP_NOT_EXIST.name)
+            app = stored.value
+            if app.expire_second and app.expire_second <= self._wall():
+                return a.RecallAppResponse(err=ErrorCode.ERR_APP_NOT_EXIST.name)
+            name = req.new_app_name or app.app_name
+            if self._app_by_name(name) is not None:
+                return a.RecallAppResponse(err=ErrorCode.ERR_INVALID_PARAMETERS.name)
+            try:
+                recalled = replace(
+                    app,
+                    app_name=name,
+                    status=AppStatus.AS_AVAILABLE,
+                    drop_second=0,
+                    expire_second=0,
+                )
+            except InvalidState:
+                return a.RecallAppResponse(err=ErrorCode.ERR_INVALID_PARAMETERS.name)
+            err = await self._write_app(recalled)
+            if err is not None:
+                return a.RecallAppResponse(err=err)
+        log.info("recalled table %s (app_id %d)", name, app.app_id)
+        await self._push_app(app.app_id)
+        return a.RecallAppResponse(err=ErrorCode.ERR_OK.name, info=app_to_wire(recalled))
+
+    async def _write_app(self, app: AppState) -> str | None:
+        """Write a table (caller holds the write lock); an error name on failure."""
+        stored = self._apps[app.app_id]
+        try:
+            version = await asyncio.to_thread(self._repo.update_app, app, stored.version)
+        except StoreError as e:
+            log.warning("writing table %s failed: %s", app.app_name, e)
+            return ErrorCode.ERR_ZOOKEEPER_OPERATION.name
+        self._apps[app.app_id] = Stored(app, version)
+        return None
+
+    def on_list_apps(self, call: Call) -> a.ListAppsResponse:
+        req: a.ListAppsRequest = call.arg
+        if not self.leader:
+            return a.ListAppsResponse(err=self._forward())
+        infos = [
+            app_to_wire(s.value)
+            for s in sorted(self._apps.values(), key=lambda s: s.value.app_id)
+            if req.status == a.AppStatus.AS_INVALID or s.value.status == req.status
+        ]
+        return a.ListAppsResponse(err=ErrorCode.ERR_OK.name, infos=infos)
+
+    def on_query_app_info(self, call: Call) -> a.QueryAppInfoResponse:
+        if not self.leader:
+            return a.QueryAppInfoResponse(err=self._forward())
+        apps = [app_to_wire(s.value) for s in self._apps.values()]
+        return a.QueryAppInfoResponse(err=ErrorCode.ERR_OK.name, apps=apps)
+
+    async def on_update_app_env(self, call: Call) -> a.UpdateAppEnvResponse:
+        req: a.UpdateAppEnvRequest = call.arg
+        if not self.leader:
+            return a.UpdateAppEnvResponse(err=self._forward())
+        async with self._write_lock:
+            app = self._app_by_name(req.app_name)
+            if app is None:
+                return a.UpdateAppEnvResponse(
+                    err=ErrorCode.ERR_APP_NOT_EXIST.name, hint_message="no such table"
+                )
+            envs, problem = _apply_env_op(dict(app.envs), req)
+            if problem is not None:
+                return a.UpdateAppEnvResponse(
+                    err=ErrorCode.ERR_INVALID_PARAMETERS.name, hint_message=problem
+                )
+            err = await self._write_app(replace(app, envs=envs))
+            if err is not None:
+                return a.UpdateAppEnvResponse(err=err, hint_message="store write failed")
+        await self._push_app(app.app_id)
+        return a.UpdateAppEnvResponse(err=ErrorCode.ERR_OK.name, hint_message="")
+
+    # ---- nodes and cluster -------------------------------------------------------------
+
+    def on_list_nodes(self, call: Call) -> a.ListNodesResponse:
+        req: a.ListNodesRequest = call.arg
+        if not self.leader:
+            return a.ListNodesResponse(err=self._forward())
+        infos = []
+        for rec in sorted(self._nodes.values(), key=lambda r: (r.address.host, r.address.port)):
+            status = a.NodeStatus.NS_ALIVE if rec.alive else a.NodeStatus.NS_UNALIVE
+            if req.status in (a.NodeStatus.NS_INVALID, status):
+                infos.append(a.NodeInfo(status=int(status), node=rec.address))
+        return a.ListNodesResponse(err=ErrorCode.ERR_OK.name, infos=infos)
+
+    def on_cluster_info(self, call: Call) -> a.ClusterInfoResponse:
+        if not self.leader:
+            return a.ClusterInfoResponse(err=self._forward())
+        primaries: dict[RpcAddress, int] = {r.address: 0 for r in self._nodes.values()}
+        for s in self._partitions.values():
+            p = s.value.primary
+            if p is not None:
+                addr = RpcAddress.parse(p)
+                primaries[addr] = primaries.get(addr, 0) + 1
+        info = {
+            "meta_servers": str(self.address),
+            "primary_meta_server": str(self.address),
+            "zookeeper_hosts": self._options.zookeeper_hosts,
+            "zookeeper_root": self._repo.layout.cluster_root,
+            "meta_function_level": self.level.name,
+            "balance_operation_count": "0",
+            "alive_node_count": str(sum(r.alive for r in self._nodes.values())),
+            "table_count": str(
+                sum(s.value.status == AppStatus.AS_AVAILABLE for s in self._apps.values())
+            ),
+        }
+        return a.ClusterInfoResponse(
+            err=ErrorCode.ERR_OK.name, keys=list(info), values=list(info.values())
+        )
+
+    def on_control_meta(self, call: Call) -> a.MetaControlResponse:
+        req: a.MetaControlRequest = call.arg
+        if not self.leader:
+            return a.MetaControlResponse(err=self._forward())
+        old = self.level
+        if req.level == a.MetaFunctionLevel.fl_invalid:
+            return a.MetaControlResponse(err=ErrorCode.ERR_OK.name, old_level=int(old))
+        try:
+            self.level = a.MetaFunctionLevel(req.level)
+        except ValueError:
+            return a.MetaControlResponse(
+                err=ErrorCode.ERR_INVALID_PARAMETERS.name, old_level=int(old)
+            )
+        log.info("meta function level %s -> %s", old.name, self.level.name)
+        return a.MetaControlResponse(err=ErrorCode.ERR_OK.name, old_level=int(old))
+
+    # ---- replica servers ---------------------------------------------------------------
+
+    def on_beacon(self, call: Call) -> a.BeaconAck:
+        msg: a.BeaconMsg = call.arg
+        leader = self.leader_address or RpcAddress("", 0)
+        if not self.leader:
+            return a.BeaconAck(
+                time=msg.time,
+                this_node=self.address,
+                primary_node=leader,
+                is_master=False,
+                allowed=False,
+            )
+        node = msg.from_node
+        rec = self._nodes.get(node)
+        now = self._clock()
+        # A node we declared dead must first forget its roles (its lease lapsed before we
+        # declared it dead) and sync its configuration: its first beacon back is refused,
+        # and only the ones after are allowed.
+        allowed = rec is not None and rec.alive
+        if rec is None:
+            self._nodes[node] = NodeRecord(node, alive=True)
+            log.info("replica server %s registered", node)
+        elif not rec.alive:
+            rec.alive = True
+            log.info("replica server %s is back", node)
+        self._grace.on_beacon(str(node), now)
+        return a.BeaconAck(
+            time=msg.time,
+            this_node=self.address,
+            primary_node=self.address,
+            is_master=True,
+            allowed=allowed,
+        )
+
+    def on_config_sync(self, call: Call) -> a.ConfigurationQueryByNodeResponse:
+        req: a.ConfigurationQueryByNodeRequest = call.arg
+        if not self.leader:
+            return a.ConfigurationQueryByNodeResponse(err=self._forward())
+        node = req.node
+        rec = self._nodes.get(node)
+        if rec is None or not rec.alive:
+            return a.ConfigurationQueryByNodeResponse(err=ErrorCode.ERR_INVALID_STATE.name)
+        rec.stored = {(r.pid.app_id, r.pid.partition_index): r for r in (req.stored_replicas or [])}
+        return a.ConfigurationQueryByNodeResponse(
+            err=ErrorCode.ERR_OK.name, partitions=self._configs_of(str(node))
+        )
+
+    def _configs_of(self, node: str) -> list[a.ConfigurationUpdateRequest]:
+        out = []
+        for stored in self._partitions.values():
+            pc = stored.value
+            app = self._apps[pc.app_id].value
+            if app.status != AppStatus.AS_AVAILABLE:
+                continue
+            if node == pc.primary or node in pc.secondaries:
+                out.append(
+                    a.ConfigurationUpdateRequest(info=app_to_wire(app), config=config_to_wire(pc))
+                )
+        return out
+
+    def on_update_partition_configuration(self, call: Call) -> a.ConfigurationUpdateResponse:
+        # Proposals from primaries (remove a failed secondary, upgrade a learner) come with
+        # replication; until then the meta alone changes configurations.
+        return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_NOT_IMPLEMENTED.name)
+
+    # ---- the leader's loop -------------------------------------------------------------
+
+    async def _tick_loop(self, term: int) -> None:
+        while self.leader and self._term == term:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except StoreError as e:
+                log.warning("tick: store error, will retry: %s", e)
+            await asyncio.sleep(self._options.tick_s)
+
+    async def tick(self) -> None:
+        if self.level <= a.MetaFunctionLevel.fl_blind:
+            return
+        now = self._clock()
+        for name in self._grace.expired(now):
+            rec = self._nodes.get(RpcAddress.parse(name))
+            if rec is not None and rec.alive:
+                rec.alive = False
+                log.warning(
+                    "replica server %s declared dead (no beacon for %.1f s)",
+                    name,
+                    self._options.fd.grace_s,
+                )
+                await self._drop_node(rec.address)
+        if self.level <= a.MetaFunctionLevel.fl_freezed:
+            return
+        await self._cure_all()
+
+    async def _drop_node(self, node: RpcAddress) -> None:
+        for gpid, stored in list(self._partitions.items()):
+            wire = config_to_wire(stored.value)
+            nxt = guardian.drop_node(wire, node)
+            if nxt is not None:
+                await self._write_partition(gpid, nxt, reason=f"drop dead {node}")
+
+    def _node_views(self) -> dict[RpcAddress, guardian.NodeView]:
+        primaries: dict[str, int] = {}
+        partitions: dict[str, int] = {}
+        for s in self._partitions.values():
+            pc = s.value
+            if pc.primary:
+                primaries[pc.primary] = primaries.get(pc.primary, 0) + 1
+                partitions[pc.primary] = partitions.get(pc.primary, 0) + 1
+            for sec in pc.secondaries:
+                partitions[sec] = partitions.get(sec, 0) + 1
+        return {
+            r.address: guardian.NodeView(
+                r.address,
+                r.alive,
+                primaries.get(str(r.address), 0),
+                partitions.get(str(r.address), 0),
+            )
+            for r in self._nodes.values()
+        }
+
+    async def _cure_all(self) -> None:
+        views = self._node_views()
+        for gpid, stored in list(self._partitions.items()):
+            app = self._apps[gpid[0]].value
+            if app.status != AppStatus.AS_AVAILABLE:
+                continue
+            reported = {
+                r.address: r.stored[gpid]
+                for r in self._nodes.values()
+                if r.alive and gpid in r.stored
+            }
+            wire = config_to_wire(stored.value)
+            action = guardian.cure(wire, nodes=views, reported=reported)
+            if action is None or action.type not in guardian.META_APPLIED:
+                continue  # primary-applied actions need replication (not built yet)
+            await self._write_partition(gpid, guardian.apply(wire, action), reason=action.type.name)
+            views = self._node_views()  # the next choice sees this one's load
+
+    async def _write_partition(
+        self, gpid: tuple[int, int], wire: m.PartitionConfiguration, *, reason: str
+    ) -> None:
+        async with self._write_lock:
+            stored = self._partitions.get(gpid)
+            if stored is None or not self.leader:
+                return
+            new = config_from_wire(stored.value, wire)
+            version = await asyncio.to_thread(self._repo.update_partition, new, stored.version)
+            self._partitions[gpid] = Stored(new, version)
+        log.info(
+            "partition %d.%d -> ballot %d primary %s secondaries %s (%s)",
+            gpid[0],
+            gpid[1],
+            new.ballot,
+            new.primary,
+            list(new.secondaries),
+            reason,
+        )
+        await self._push(gpid)
+
+    # ---- telling replica servers -------------------------------------------------------
+
+    async def _push(self, gpid: tuple[int, int]) -> None:
+        """Send a partition's configuration to its members (they also learn it by config
+        sync; this only makes it quicker)."""
+        pc = self._partitions[gpid].value
+        app = self._apps[gpid[0]].value
+        req = a.ConfigurationUpdateRequest(info=app_to_wire(app), config=config_to_wire(pc))
+        targets = [pc.primary, *pc.secondaries] if pc.primary else list(pc.secondaries)
+        for t in targets:
+            await self._send(RpcAddress.parse(t), req)
+
+    async def _push_app(self, app_id: int) -> None:
+        for gpid in [g for g in self._partitions if g[0] == app_id]:
+            await self._push(gpid)
+
+    async def _send(self, node: RpcAddress, req: a.ConfigurationUpdateRequest) -> None:
+        conn = self._conns.get(node)
+        if conn is None:
+            conn = Connection(node.host, node.port)
+            self._conns[node] = conn
+        try:
+            await conn.call(a.CONFIG_PROPOSAL, req, timeout_s=self._options.push_timeout_s)
+        except CallFailed as e:
+            log.debug("push to %s failed (config sync will catch up): %s", node, e)
+
+
+def _check_create(name: str, o: a.CreateAppOptions) -> str | None:
+    try:
+        AppState(app_id=1, app_name=name, partition_count=max(o.partition_count, 1))
+    except InvalidState as e:
+        return str(e)
+    count = o.partition_count
+    if count <= 0 or count & (count - 1):
+        return f"partition count {count} is not a power of two"
+    if not 1 <= o.replica_count <= MAX_REPLICA_COUNT:
+        return f"replica count {o.replica_count} outside [1, {MAX_REPLICA_COUNT}]"
+    if o.app_type not in ("", "pegasus"):
+        return f"app type {o.app_type!r} is not served"
+    for key, value in o.envs.items():
+        check = _ENV_CHECKS.get(key)
+        if check is None or not check(value):
+            return f"env {key}={value!r} is not valid"
+    return None
+
+
+def _apply_env_op(
+    envs: dict[str, str], req: a.UpdateAppEnvRequest
+) -> tuple[dict[str, str], str | None]:
+    op = req.op
+    if op == a.AppEnvOperation.APP_ENV_OP_SET:
+        keys, values = req.keys or [], req.values or []
+        if not keys or len(keys) != len(values):
+            return envs, "set needs as many values as keys"
+        for k, v in zip(keys, values, strict=True):
+            check = _ENV_CHECKS.get(k)
+            if check is None:
+                return envs, f"unsupported env key {k!r}"
+            if not check(v):
+                return envs, f"invalid value {v!r} for env {k!r}"
+            envs[k] = v
+        return envs, None
+    if op == a.AppEnvOperation.APP_ENV_OP_DEL:
+        if not req.keys:
+            return envs, "del needs keys"
+        for k in req.keys:
+            envs.pop(k, None)
+        return envs, None
+    if op == a.AppEnvOperation.APP_ENV_OP_CLEAR:
+        prefix = req.clear_prefix or ""
+        return {k: v for k, v in envs.items() if not k.startswith(prefix)}, None
+    return envs, f"unknown env operation {op}"
