@@ -9,6 +9,7 @@ if ! python -c "import pegasus_log, rocksdict, hypothesis, pytest_timeout" 2>/de
   python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
   touch .install-stamp
 fi
+scripts/install_zookeeper.sh >/dev/null
 if [ -x scripts/install_clients.sh ]; then
   scripts/install_clients.sh
 fi

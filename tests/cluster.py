@@ -139,3 +139,86 @@ class StaticCluster:
     def stop(self) -> None:
         for p in self.processes:
             p.kill(signal.SIGTERM)
+
+
+@dataclass
+class ZkCluster:
+    """ZooKeeper-backed metas and replica servers that take their partitions from them."""
+
+    root: Path
+    zookeeper: str  # "host:port" of a running ZooKeeper
+    metas: int = 2
+    replicas: int = 1
+    cluster: str = "test"
+    meta_ports: list[int] = field(default_factory=list)
+    replica_ports: list[int] = field(default_factory=list)
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    @property
+    def meta_list(self) -> list[str]:
+        return [f"127.0.0.1:{p}" for p in self.meta_ports]
+
+    def _meta_process(self, i: int) -> Process:
+        name = f"meta{i + 1}"
+        return Process(
+            name,
+            [
+                "meta",
+                "--port",
+                str(self.meta_ports[i]),
+                "--zookeeper",
+                self.zookeeper,
+                "--cluster",
+                self.cluster,
+            ],
+            self.root / f"{name}.log",
+        )
+
+    def _replica_process(self, i: int) -> Process:
+        name = f"replica{i + 1}"
+        return Process(
+            name,
+            [
+                "replica",
+                "--port",
+                str(self.replica_ports[i]),
+                "--data-dir",
+                str(self.root / name),
+                "--meta",
+                ",".join(self.meta_list),
+            ],
+            self.root / f"{name}.log",
+        )
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.meta_ports = [free_port() for _ in range(self.metas)]
+        self.replica_ports = [free_port() for _ in range(self.replicas)]
+        for i in range(self.metas):
+            p = self._meta_process(i)
+            self.processes[p.name] = p
+            p.start()
+        for i in range(self.replicas):
+            p = self._replica_process(i)
+            self.processes[p.name] = p
+            p.start()
+
+    def restart(self, name: str) -> None:
+        old = self.processes[name]
+        old.kill(signal.SIGKILL)
+        new = Process(old.name, old.argv, old.log_path)
+        self.processes[name] = new
+        new.start()
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        self.processes[name].kill(sig)
+
+    def replica_address(self, name: str) -> str:
+        return f"127.0.0.1:{self.replica_ports[int(name.removeprefix('replica')) - 1]}"
+
+    def logs(self) -> str:
+        return "\n".join(f"--- {n}\n{p.log_tail()}" for n, p in self.processes.items())
+
+    def stop(self) -> None:
+        for p in self.processes.values():
+            p.kill(signal.SIGTERM)

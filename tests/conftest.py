@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import StaticCluster
 
 
@@ -21,3 +22,12 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticCluster]
 @pytest.fixture(scope="session")
 def onebox_meta(cluster: StaticCluster) -> str:
     return cluster.meta
+
+
+@pytest.fixture(scope="session")
+def zookeeper(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ZooKeeperServer]:
+    """A standalone ZooKeeper on a free loopback port; ``.address`` is its "host:port"."""
+    server = ZooKeeperServer(tmp_path_factory.mktemp("zookeeper"))
+    server.start()
+    yield server
+    server.stop()

@@ -176,9 +176,7 @@ class AsyncAdmin:
         return [(str(n.node), n.status == a.NodeStatus.NS_ALIVE) for n in resp.infos]
 
     async def cluster_info(self) -> dict[str, str]:
-        resp: a.ClusterInfoResponse = await self._call(
-            a.CM_CLUSTER_INFO, a.ClusterInfoRequest()
-        )
+        resp: a.ClusterInfoResponse = await self._call(a.CM_CLUSTER_INFO, a.ClusterInfoRequest())
         self._check("cluster_info", resp.err)
         return dict(zip(resp.keys, resp.values, strict=False))
 

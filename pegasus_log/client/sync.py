@@ -13,6 +13,8 @@ import threading
 from collections.abc import Coroutine, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
+from pegasus_log.client.admin import DEFAULT_TIMEOUT_S as ADMIN_TIMEOUT_S
+from pegasus_log.client.admin import AsyncAdmin, TableInfo
 from pegasus_log.client.aio import (
     DEFAULT_TIMEOUT_S,
     AsyncClient,
@@ -228,3 +230,61 @@ class Table:
 
 def _fields(o: ScanOptions) -> dict[str, Any]:
     return {name: getattr(o, name) for name in o.__dataclass_fields__}
+
+
+class Admin:
+    """Blocking table and cluster administration (see pegasus_log.client.admin)."""
+
+    def __init__(self, metas: list[str], *, timeout_s: float = ADMIN_TIMEOUT_S) -> None:
+        self._runner = Client(metas, timeout_s=timeout_s)
+        self._aio = self._runner.run(self._make(metas, timeout_s))
+
+    @staticmethod
+    async def _make(metas: list[str], timeout_s: float) -> AsyncAdmin:
+        return AsyncAdmin(metas, timeout_s=timeout_s)
+
+    def create_table(self, name: str, **kwargs: Any) -> int:
+        return self._runner.run(self._aio.create_table(name, **kwargs))
+
+    def drop_table(self, name: str, *, reserve_seconds: int | None = None) -> None:
+        self._runner.run(self._aio.drop_table(name, reserve_seconds=reserve_seconds))
+
+    def recall_table(self, app_id: int, new_name: str = "") -> TableInfo:
+        return self._runner.run(self._aio.recall_table(app_id, new_name))
+
+    def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
+        return self._runner.run(self._aio.list_tables(include_dropped=include_dropped))
+
+    def set_app_envs(self, name: str, envs: dict[str, str]) -> None:
+        self._runner.run(self._aio.set_app_envs(name, envs))
+
+    def get_app_envs(self, name: str) -> dict[str, str]:
+        return self._runner.run(self._aio.get_app_envs(name))
+
+    def del_app_envs(self, name: str, keys: list[str]) -> None:
+        self._runner.run(self._aio.del_app_envs(name, keys))
+
+    def clear_app_envs(self, name: str, prefix: str = "") -> None:
+        self._runner.run(self._aio.clear_app_envs(name, prefix))
+
+    def list_nodes(self) -> list[tuple[str, bool]]:
+        return self._runner.run(self._aio.list_nodes())
+
+    def cluster_info(self) -> dict[str, str]:
+        return self._runner.run(self._aio.cluster_info())
+
+    def get_meta_level(self) -> str:
+        return self._runner.run(self._aio.get_meta_level())
+
+    def set_meta_level(self, level: str) -> str:
+        return self._runner.run(self._aio.set_meta_level(level))
+
+    def close(self) -> None:
+        self._runner.run(self._aio.close())
+        self._runner.close()
+
+    def __enter__(self) -> Admin:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

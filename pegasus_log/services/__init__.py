@@ -1,0 +1,1 @@
+"""Real external services run as local processes: for tests, CI and the onebox."""
