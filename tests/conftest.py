@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from pegasus_log.client.sync import Admin
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.cluster import StaticCluster
+from tests.cluster import StaticCluster, ZkCluster
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +22,30 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticCluster]
 
 
 @pytest.fixture(scope="session")
-def onebox_meta(cluster: StaticCluster) -> str:
-    return cluster.meta
+def onebox_meta(
+    zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """Meta addresses ("a,b") of a ZooKeeper-backed cluster of 2 metas and 3 replica
+    servers with table temp (8 partitions): what the real clients are tested against."""
+    c = ZkCluster(
+        tmp_path_factory.mktemp("onebox"),
+        zookeeper.address,
+        metas=2,
+        replicas=3,
+        cluster="conformance",
+    )
+    c.start()
+    try:
+        with Admin(c.meta_list) as admin:
+            deadline = time.monotonic() + 30
+            while len([n for n, ok in admin.list_nodes() if ok]) < 3:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"replica servers did not register:\n{c.logs()}")
+                time.sleep(0.1)
+            admin.create_table("temp", partition_count=8, replica_count=1, success_if_exist=True)
+        yield ",".join(c.meta_list)
+    finally:
+        c.stop()
 
 
 @pytest.fixture(scope="session")

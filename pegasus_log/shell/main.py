@@ -66,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     box.add_argument("node", nargs="?", help="for restart/kill: meta1, replica1, ...")
     box.add_argument("--data-dir", default="onebox", help="onebox state folder (default ./onebox)")
     box.add_argument("--partitions", type=int, default=8, help="partitions of table temp")
+    box.add_argument("--metas", type=int, default=2, help="meta servers (default 2)")
+    box.add_argument("--replicas", type=int, default=3, help="replica servers (default 3)")
 
     sh = sub.add_parser("shell", help="the Pegasus shell: data commands on a cluster")
     sh.add_argument("--meta", default=f"127.0.0.1:{DEFAULT_META_PORT}", help="host:port[,...]")
