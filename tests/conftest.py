@@ -22,9 +22,9 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StaticCluster]
 
 
 @pytest.fixture(scope="session")
-def onebox_meta(
+def zk_onebox(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[str]:
+) -> Iterator[ZkCluster]:
     """Meta addresses ("a,b") of a ZooKeeper-backed cluster of 2 metas and 3 replica
     servers with table temp (8 partitions): what the real clients are tested against."""
     c = ZkCluster(
@@ -43,9 +43,14 @@ def onebox_meta(
                     raise RuntimeError(f"replica servers did not register:\n{c.logs()}")
                 time.sleep(0.1)
             admin.create_table("temp", partition_count=8, replica_count=1, success_if_exist=True)
-        yield ",".join(c.meta_list)
+        yield c
     finally:
         c.stop()
+
+
+@pytest.fixture(scope="session")
+def onebox_meta(zk_onebox: ZkCluster) -> str:
+    return ",".join(zk_onebox.meta_list)
 
 
 @pytest.fixture(scope="session")

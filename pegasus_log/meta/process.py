@@ -17,6 +17,7 @@ from pegasus_log.meta.state.repository import MetaStateRepository
 from pegasus_log.meta.state.store import StoreError
 from pegasus_log.meta.state.zookeeper import ZooKeeperStore, ZooKeeperStoreOptions
 from pegasus_log.meta.static_meta import StaticMeta
+from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.rpc.frame import FrameLimits
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.transport.server import RpcServer
@@ -70,7 +71,9 @@ async def _until_signalled() -> None:
 
 
 async def _serve_static(meta: StaticMeta, host: str, port: int) -> None:
-    server = RpcServer(rpcs=meta.handlers(), limits=FrameLimits(), name="meta")
+    server = RpcServer(
+        rpcs=meta.handlers(), limits=FrameLimits(), name="meta", metrics=ServerMetrics("meta")
+    )
     bound = await server.start(host, port)
     log.info("static meta serving on %s:%d", host, bound)
     await _until_signalled()
@@ -89,7 +92,9 @@ async def _serve_zk(address: RpcAddress, layout: Layout, zookeeper: str) -> None
     election_client = KazooClient(hosts=zookeeper, timeout=ELECTION_SESSION_S)
     await asyncio.to_thread(election_client.start, 15)
     election = Election(election_client, layout.leader_lock_path, service)
-    server = RpcServer(rpcs=service.handlers(), limits=FrameLimits(), name="meta")
+    metrics = ServerMetrics("meta")
+    metrics.add_gauges(service.metric_rows)
+    server = RpcServer(rpcs=service.handlers(), limits=FrameLimits(), name="meta", metrics=metrics)
     await server.start(address.host, address.port)
     log.info("meta serving on %s, ZooKeeper %s, root %s", address, zookeeper, layout.cluster_root)
     campaign = asyncio.create_task(election.run())

@@ -491,6 +491,47 @@ class MetaService:
         # replication; until then the meta alone changes configurations.
         return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_NOT_IMPLEMENTED.name)
 
+    # ---- metrics ------------------------------------------------------------------------
+
+    def metric_rows(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
+        """Partition health per table (upstream's table metrics), on the leader."""
+        names = (
+            "healthy_partitions",
+            "writable_ill_partitions",
+            "unwritable_partitions",
+            "unreadable_partitions",
+            "dead_partitions",
+        )
+        per_table: dict[str, dict[str, int]] = {}
+        alive = {str(r.address) for r in self._nodes.values() if r.alive}
+        for stored in self._partitions.values():
+            pc = stored.value
+            app = self._apps[pc.app_id].value
+            if app.status != AppStatus.AS_AVAILABLE:
+                continue
+            counts = per_table.setdefault(app.app_name, dict.fromkeys(names, 0))
+            members = ([pc.primary] if pc.primary else []) + list(pc.secondaries)
+            if not any(mb in alive for mb in members):
+                counts["dead_partitions"] += 1
+            if pc.primary is None:
+                counts["unreadable_partitions"] += 1
+                counts["unwritable_partitions"] += 1
+            elif len(members) < pc.max_replica_count:
+                counts["writable_ill_partitions"] += 1
+            else:
+                counts["healthy_partitions"] += 1
+        rows: list[tuple[str, str, list[str], list[tuple[list[str], float]]]] = [
+            (
+                n,
+                f"partitions per table: {n}",
+                ["table"],
+                [([t], float(c[n])) for t, c in sorted(per_table.items())],
+            )
+            for n in names
+        ]
+        rows.append(("meta_is_leader", "1 on the leader meta", [], [([], float(self.leader))]))
+        return rows
+
     # ---- the leader's loop -------------------------------------------------------------
 
     async def _tick_loop(self, term: int) -> None:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pegasus_log.failure_detector import FdOptions
 from pegasus_log.meta.app_info import AppInfo, InvalidTableSpec, parse_tables
+from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.replica.meta_link import MetaLink
 from pegasus_log.replica.stub import ReplicaStub, StubOptions
 from pegasus_log.rpc.admin import CONFIG_PROPOSAL
@@ -65,7 +66,9 @@ async def _serve(
     rpcs = stub.handlers()
     if link is not None:
         rpcs[CONFIG_PROPOSAL.name] = (CONFIG_PROPOSAL, link.on_config_proposal)
-    server = RpcServer(rpcs=rpcs, limits=FrameLimits(), name="replica")
+    metrics = ServerMetrics("replica")
+    metrics.add_gauges(stub.metric_rows)
+    server = RpcServer(rpcs=rpcs, limits=FrameLimits(), name="replica", metrics=metrics)
     bound = await server.start(address.host, address.port)
     log.info(
         "replica serving on %s:%d (%s)",

@@ -228,6 +228,24 @@ class ReplicaStub:
             r.store.close()
         self._replicas.clear()
 
+    def metric_rows(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
+        """Replica counts by status, upstream's server-level gauges."""
+        counts = {s: 0 for s in PartitionStatus}
+        for r in self._replicas.values():
+            counts[r.status] += 1
+        rows: list[tuple[str, str, list[str], list[tuple[list[str], float]]]] = [
+            ("total_replicas", "replicas hosted", [], [([], len(self._replicas))])
+        ]
+        for name, status in (
+            ("primary_replicas", PartitionStatus.PS_PRIMARY),
+            ("secondary_replicas", PartitionStatus.PS_SECONDARY),
+            ("learning_replicas", PartitionStatus.PS_POTENTIAL_SECONDARY),
+            ("inactive_replicas", PartitionStatus.PS_INACTIVE),
+            ("error_replicas", PartitionStatus.PS_ERROR),
+        ):
+            rows.append((name, f"replicas in {status.name}", [], [([], counts[status])]))
+        return rows
+
     def expire_idle_scanners(self) -> int:
         return sum(r.store.expire_idle_scanners() for r in self._replicas.values())
 

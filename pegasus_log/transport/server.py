@@ -14,10 +14,14 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.frame import (
     FrameError,
@@ -38,6 +42,10 @@ log = logging.getLogger(__name__)
 # A connection reads at most this many bytes per call; frames larger than one read are
 # assembled by the framer (bounded by FrameLimits).
 _READ_CHUNK_BYTES = 256 << 10
+# A connection whose first bytes are an HTTP method is served as HTTP (GET /metrics); its
+# request head is bounded like any frame.
+_HTTP_METHODS = (b"GET ", b"HEAD")
+_HTTP_HEAD_BYTES_MAX = 8 << 10
 # Requests in flight per connection before reading pauses: back-pressure for pipelining
 # clients. The Go client keeps a few hundred in flight at most.
 _MAX_IN_FLIGHT_PER_CONNECTION = 1024
@@ -77,7 +85,9 @@ class RpcServer:
         rpcs: Mapping[str, tuple[RpcSpec, Handler]],
         limits: FrameLimits,
         name: str,
+        metrics: ServerMetrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._rpcs = dict(rpcs)
         self._limits = limits
         self._name = name
@@ -106,11 +116,16 @@ class RpcServer:
         in_flight = asyncio.Semaphore(_MAX_IN_FLIGHT_PER_CONNECTION)
         tasks: set[asyncio.Task[None]] = set()
         self._connections.add(writer)
+        first = True
         try:
             while True:
                 data = await reader.read(_READ_CHUNK_BYTES)
                 if not data:
                     break
+                if first and data[:4] in _HTTP_METHODS:
+                    await self._serve_http(data, reader, writer)
+                    break
+                first = False
                 try:
                     requests = framer.feed(data)
                 except FrameError as e:
@@ -172,20 +187,61 @@ class RpcServer:
             log.info("%s: bad %s arguments from %s: %s", self._name, spec.name, peer, e)
             return self._error(spec, call_header.seqid, ErrorCode.ERR_INVALID_DATA)
         call = Call(spec, req.header, call_header.seqid, arg, peer, len(req.body))
+        started = time.perf_counter_ns()
         try:
             result = handler(call)
         except RpcError as e:
+            self._observe(spec, e.code.name, started)
             return self._error(spec, call.seqid, e.code)
         if inspect.isawaitable(result):
-            return self._await_result(call, result)
+            return self._await_result(call, result, started)
+        self._observe(spec, "ERR_OK", started)
         return self._ok(call, result)
 
-    async def _await_result(self, call: Call, result: Awaitable[Any]) -> bytes | None:
+    async def _await_result(self, call: Call, result: Awaitable[Any], started: int) -> bytes | None:
         try:
             value = await result
         except RpcError as e:
+            self._observe(call.spec, e.code.name, started)
             return self._error(call.spec, call.seqid, e.code)
+        self._observe(call.spec, "ERR_OK", started)
         return self._ok(call, value)
+
+    def _observe(self, spec: RpcSpec, error: str, started: int) -> None:
+        if self._metrics is not None:
+            self._metrics.on_request(spec.name, error, time.perf_counter_ns() - started)
+
+    async def _serve_http(
+        self, data: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """A plain HTTP/1.x GET on the RPC port: /metrics, else 404."""
+        head = bytearray(data)
+        while b"\r\n\r\n" not in head and len(head) < _HTTP_HEAD_BYTES_MAX:
+            more = await reader.read(_HTTP_HEAD_BYTES_MAX)
+            if not more:
+                return
+            head += more
+        parts = bytes(head).split(b" ", 2)
+        path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
+        if path == b"/metrics" and self._metrics is not None:
+            status, ctype, body = (
+                b"200 OK",
+                CONTENT_TYPE_LATEST.encode(),
+                self._metrics.exposition(),
+            )
+        else:
+            status, ctype, body = b"404 Not Found", b"text/plain", b"not found\n"
+        writer.write(
+            b"HTTP/1.1 "
+            + status
+            + b"\r\nContent-Type: "
+            + ctype
+            + b"\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\nConnection: close\r\n\r\n"
+            + body
+        )
+        await writer.drain()
 
     @staticmethod
     def _ok(call: Call, result: Any) -> bytes | None:
