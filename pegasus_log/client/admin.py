@@ -16,7 +16,7 @@ from typing import Any
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import ConnectionPool
 from pegasus_log.rpc import admin as a
-from pegasus_log.rpc.error_code import ErrorCode, error_from_name
+from pegasus_log.rpc.error_code import RETRIABLE, ErrorCode, error_from_name
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.transport.connection import CallFailed
@@ -76,6 +76,9 @@ class AsyncAdmin:
                         spec, arg, timeout_s=min(left, 5.0)
                     )
                 except CallFailed as e:
+                    if e.code not in RETRIABLE:
+                        # e.g. ERR_HANDLER_NOT_FOUND from a static meta: no retry helps
+                        raise PegasusError(spec.name, code=e.code, detail=str(meta)) from None
                     last = f"{meta}: {e}"
                     continue
                 if resp.err == ErrorCode.ERR_FORWARD_TO_OTHERS.name:

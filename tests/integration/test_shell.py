@@ -244,9 +244,9 @@ def test_bad_commands_keep_the_shell_running(shell: Shell) -> None:
     assert "USAGE: set <hash_key> <sort_key> <value> [ttl_in_seconds]" in out
     assert "ERROR: option --bogus not recognized" in shell.run("full_scan --bogus")
     assert "ERROR: invalid argument(s): unbalanced" in shell.run('get "open')
-    out = shell.run("ls")
-    assert "ERROR: ls is not available yet: needs the ZooKeeper meta server" in out
-    assert "ERROR: create is not available yet" in shell.run("create t -p 8")
+    out = shell.run("rename a b")
+    assert "ERROR: rename is not available yet: the meta server does not serve it yet" in out
+    assert "ERROR: start_dup is not available yet" in shell.run("start_dup t 1")
     assert shell.run("version").startswith("Pegasus Shell")
 
 

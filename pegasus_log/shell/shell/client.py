@@ -1,6 +1,7 @@
 """The client the shell drives: the blocking client plus the few things a shell needs that
-an application does not (routing tables to print, per-partition scanners, a second
-cluster to copy into, Ctrl-C that cancels a long job)."""
+an application does not (routing tables to print, with every partition's secondaries,
+per-partition scanners, a second cluster to copy into, Ctrl-C that cancels a long job,
+the admin client for the table and cluster commands)."""
 
 from __future__ import annotations
 
@@ -12,14 +13,27 @@ from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
 from pegasus_log.client.aio import AsyncClient, AsyncTable, Scanner, ScanOptions
+from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import Route
-from pegasus_log.client.sync import Client
+from pegasus_log.client.sync import Admin, Client
+from pegasus_log.rpc.error_code import ErrorCode, error_from_name
+from pegasus_log.rpc.messages import (
+    CM_QUERY_PARTITION_CONFIG,
+    PartitionConfiguration,
+    QueryCfgRequest,
+    QueryCfgResponse,
+)
 from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.shell.shell.reports import PartitionView, TableRouting
+from pegasus_log.transport.connection import CallFailed
 
 T = TypeVar("T")
 
 # How long a cancelled job may take to unwind (closing its scanners) after Ctrl-C.
 _CANCEL_WAIT_S = 5.0
+# Forwards from follower metas followed in one routing query: more than the metas of any
+# sane deployment, so confused followers pointing at each other cannot loop forever.
+_MAX_FORWARDS = 8
 
 
 class ShellClient(Client):
@@ -34,6 +48,63 @@ class ShellClient(Client):
         self.metas = list(metas)
         self.timeout_s = timeout_s
         self._remotes: dict[tuple[str, ...], AsyncClient] = {}
+        self._admin: Admin | None = None
+
+    @property
+    def admin(self) -> Admin:
+        """The admin client of this cluster, made on first use (its own loop thread)."""
+        if self._admin is None:
+            self._admin = Admin(self.metas)
+        return self._admin
+
+    def routing(self, name: str) -> TableRouting:
+        """The full routing table of ``name`` (primaries and secondaries), asked now."""
+        resp = self.run(self._query_configs(name))
+        code = error_from_name(resp.err)
+        if code != ErrorCode.ERR_OK:
+            raise PegasusError("query_cfg", code=code, detail=f"table {name!r}")
+        return TableRouting(
+            resp.app_id,
+            resp.partition_count,
+            tuple(sorted((_partition(pc) for pc in resp.partitions), key=lambda p: p.index)),
+        )
+
+    async def _query_configs(self, name: str) -> QueryCfgResponse:
+        """Ask each meta in turn, following a follower's pointer to the leader."""
+        last = "no meta server"
+        for meta in self.metas:
+            target = RpcAddress.parse(meta)
+            for _ in range(_MAX_FORWARDS):
+                try:
+                    resp = await self._query(target, name)
+                except CallFailed as e:
+                    last = str(e)
+                    break
+                if resp.err != ErrorCode.ERR_FORWARD_TO_OTHERS.name:
+                    return resp
+                leader = resp.partitions[0].primary if resp.partitions else RpcAddress("", 0)
+                if leader.is_invalid:
+                    last = f"{target} does not lead and knows no leader"
+                    break
+                target = leader
+        raise PegasusError(
+            "query_cfg", code=ErrorCode.ERR_NETWORK_FAILURE, detail=f"no meta answered: {last}"
+        )
+
+    async def _query(self, target: RpcAddress, name: str) -> QueryCfgResponse:
+        conn = self._aio.pool.get(target.host, target.port)
+        resp: QueryCfgResponse = await conn.call(
+            CM_QUERY_PARTITION_CONFIG, QueryCfgRequest(app_name=name), timeout_s=self.timeout_s
+        )
+        return resp
+
+    def meta_alive(self, address: str) -> bool:
+        """Whether the meta server at ``address`` answers (a leader or a follower)."""
+        try:
+            self.run(self._query(RpcAddress.parse(address), ""))
+        except CallFailed:
+            return False
+        return True
 
     def async_table(self, name: str) -> AsyncTable:
         return self.run(self._aio.open_table(name))
@@ -110,6 +181,9 @@ class ShellClient(Client):
             future.result(_CANCEL_WAIT_S)
 
     def close(self) -> None:
+        if self._admin is not None:
+            admin, self._admin = self._admin, None
+            admin.close()
         remotes, self._remotes = list(self._remotes.values()), {}
         for remote in remotes:
             self.run(remote.close())
@@ -120,3 +194,13 @@ def primary_of(route: Route, partition_index: int) -> str:
     """The primary of a partition as ``host:port`` (``-`` when it has none)."""
     addr: RpcAddress = route.primaries[partition_index]
     return "-" if addr.is_invalid else str(addr)
+
+
+def _partition(pc: PartitionConfiguration) -> PartitionView:
+    return PartitionView(
+        index=pc.pid.partition_index,
+        ballot=pc.ballot,
+        max_replica_count=pc.max_replica_count,
+        primary="" if pc.primary.is_invalid else str(pc.primary),
+        secondaries=tuple(str(s) for s in pc.secondaries if not s.is_invalid),
+    )

@@ -4,7 +4,8 @@
 it and says whether it succeeded. Results (values, rows, ``OK``) go to ``out``; the rest —
 the parameters echoed back, the ``app_id / partition_index / server`` block, summaries,
 progress and errors — go to ``err``, so ``pegasus-log shell -e "use t; full_scan" > dump``
-keeps only rows. (Upstream's shell prints everything to stderr.)
+keeps only rows. (Upstream's shell prints everything to stderr.) The table and cluster
+commands live in ``meta_commands``.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from pegasus_log.shell.shell.commands import (
 )
 from pegasus_log.shell.shell.escaping import ArgSyntaxError, split_args
 from pegasus_log.shell.shell.flags import CommandError, UsageError, expect_count, text
+from pegasus_log.shell.shell.meta_commands import MetaCommands
 from pegasus_log.shell.shell.output import (
     fetch_summary,
     help_all,
@@ -146,6 +148,7 @@ class Session:
             "rdb_key_hex2str": self.cmd_rdb_key_hex2str,
             "exit": self.cmd_exit,
             "quit": self.cmd_exit,
+            **MetaCommands(self).handlers(),
         }
         runnable = {c.name for c in COMMANDS if not c.unavailable}
         assert runnable == set(self._handlers), runnable ^ set(self._handlers)

@@ -1,11 +1,15 @@
 """The shell's vocabulary: every command upstream's shell knows, with its usage, and
-whether it runs yet (table and cluster commands wait for the ZooKeeper meta server)."""
+whether it runs yet (and if not, what it waits for)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-NEEDS_META = "needs the ZooKeeper meta server"
+NOT_IN_META = "the meta server does not serve it yet"
+NO_REMOTE_COMMANDS = "the servers expose no metrics or remote commands yet"
+NO_BACKUP = "cold backup is not built yet"
+NO_DUPLICATION = "duplication is not built yet"
+NO_BULK_LOAD = "bulk load is not built yet"
 OFFLINE_TOOL = "offline tool, not built yet"
 
 
@@ -22,7 +26,12 @@ def _data(name: str, usage: str, summary: str) -> Command:
     return Command(name, usage, summary, needs_table=True)
 
 
-def _later(name: str, usage: str, summary: str, why: str = NEEDS_META) -> Command:
+def _env(name: str, usage: str, summary: str) -> Command:
+    """An app env command: works on the current table (``use``)."""
+    return Command(name, usage, summary, needs_table=True)
+
+
+def _later(name: str, usage: str, summary: str, why: str = NOT_IN_META) -> Command:
     return Command(name, usage, summary, unavailable=why)
 
 
@@ -46,12 +55,12 @@ _RANGE = (
 COMMANDS: tuple[Command, ...] = (
     Command("help", "[command]", "print help of all commands or of one"),
     Command("version", "", "print the shell version"),
-    _later(
+    Command(
         "cluster_info",
         "[-r|--resolve_ip] [-o|--output file_name] [-j|--json]",
         "cluster information",
     ),
-    _later(
+    Command(
         "app",
         "<app_name> [-d|--detailed] [-r|--resolve_ip] [-o|--output file_name] [-j|--json]",
         "partitions of a table",
@@ -60,34 +69,35 @@ COMMANDS: tuple[Command, ...] = (
         "app_disk",
         "<app_name> [-d|--detailed] [-r|--resolve_ip] [-j|--json] [-o|--output file_name]",
         "disk usage of a table",
+        NO_REMOTE_COMMANDS,
     ),
-    _later(
+    Command(
         "ls",
         "[-a|--all] [-d|--detailed] [-j|--json] [-o|--output file_name] "
         "[-s|--status all|available|creating|dropping|dropped] [-p|--app_name_pattern str] "
         "[-m|--match_type all|exact|anywhere|prefix|postfix]",
         "list tables",
     ),
-    _later(
+    Command(
         "nodes",
         "[-d|--detailed] [-j|--json] [-r|--resolve_ip] [-u|--resource_usage] "
         "[-o|--output file_name] [-s|--status all|alive|unalive] [-q|--qps] "
         "[-i|--sample_interval_ms num]",
         "replica servers of the cluster",
     ),
-    _later(
+    Command(
         "create",
         "<app_name> [-p|--partition_count num] [-r|--replica_count num] "
         "[-f|--fail_if_exist] [-i|--atomic_idempotent] [-e|--envs k1=v1,k2=v2...]",
         "create a table",
     ),
-    _later("drop", "<app_name> [-r|--reserve_seconds num]", "drop a table"),
-    _later("recall", "<app_id> [new_app_name]", "recall a dropped table"),
+    Command("drop", "<app_name> [-r|--reserve_seconds num]", "drop a table"),
+    Command("recall", "<app_id> [new_app_name]", "recall a dropped table"),
     _later("rename", "<old_app_name> <new_app_name>", "rename a table"),
-    _later(
+    Command(
         "set_meta_level", "<stopped|blind|freezed|steady|lively>", "set the meta function level"
     ),
-    _later("get_meta_level", "", "print the meta function level"),
+    Command("get_meta_level", "", "print the meta function level"),
     _later(
         "balance",
         "<-g|--gpid appid.pidx> <-p|--type move_pri|copy_pri|copy_sec> "
@@ -199,8 +209,9 @@ COMMANDS: tuple[Command, ...] = (
         "[-t all|meta-server|replica-server] [-r|--resolve_ip] "
         "[-l host:port,host:port...] [-i|--sample_interval_ms num] <command> [arguments...]",
         "send a remote command to servers",
+        NO_REMOTE_COMMANDS,
     ),
-    _later(
+    Command(
         "server_info",
         "[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip]",
         "information of servers",
@@ -210,17 +221,20 @@ COMMANDS: tuple[Command, ...] = (
         "[-t all|meta-server|replica-server] [-l host:port,host:port...] "
         "[-r|--resolve_ip] [-i|--sample_interval_ms num]",
         "statistics of servers",
+        NO_REMOTE_COMMANDS,
     ),
     _later(
         "app_stat",
         "[-a|--app_name str] [-q|--only_qps] [-u|--only_usage] [-j|--json] "
         "[-o|--output file_name] [-i|--sample_interval_ms num]",
         "statistics of tables",
+        NO_REMOTE_COMMANDS,
     ),
     _later(
         "flush_log",
         "[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip]",
         "flush the logs of servers",
+        NO_REMOTE_COMMANDS,
     ),
     _later(
         "local_get", "<db_path> <hash_key> <sort_key>", "get a value from a local db", OFFLINE_TOOL
@@ -255,12 +269,14 @@ COMMANDS: tuple[Command, ...] = (
         "<-a|--app_ids 1,2...> <-i|--backup_interval_seconds num> "
         "<-s|--start_time hour:minute> <-c|--backup_history_cnt num>",
         "add a cold backup policy",
+        NO_BACKUP,
     ),
-    _later("ls_backup_policy", "[-j|--json]", "list backup policies"),
+    _later("ls_backup_policy", "[-j|--json]", "list backup policies", NO_BACKUP),
     _later(
         "query_backup_policy",
         "<-p|--policy_name p1,p2...> [-b|--backup_info_cnt num] [-j|--json]",
         "query backup policies",
+        NO_BACKUP,
     ),
     _later(
         "modify_backup_policy",
@@ -268,9 +284,15 @@ COMMANDS: tuple[Command, ...] = (
         "[-r|--remove_app 1,2...] [-i|--backup_interval_seconds num] "
         "[-c|--backup_history_count num] [-s|--start_time hour:minute]",
         "modify a backup policy",
+        NO_BACKUP,
     ),
-    _later("disable_backup_policy", "<-p|--policy_name str> [-f|--force]", "stop a backup policy"),
-    _later("enable_backup_policy", "<-p|--policy_name str>", "restart a backup policy"),
+    _later(
+        "disable_backup_policy",
+        "<-p|--policy_name str> [-f|--force]",
+        "stop a backup policy",
+        NO_BACKUP,
+    ),
+    _later("enable_backup_policy", "<-p|--policy_name str>", "restart a backup policy", NO_BACKUP),
     _later(
         "restore_app",
         "<-c|--old_cluster_name str> <-p|--old_policy_name str> "
@@ -278,12 +300,18 @@ COMMANDS: tuple[Command, ...] = (
         "<-b|--backup_provider_type str> [-n|--new_app_name str] [-s|--skip_bad_partition] "
         "[-r|--restore_path str]",
         "restore a table from a backup",
+        NO_BACKUP,
     ),
-    _later("query_restore_status", "<restore_app_id> [-d|--detailed]", "progress of a restore"),
-    _later("get_app_envs", "[-j|--json]", "envs of the current table"),
-    _later("set_app_envs", "<key> <value> [key value...]", "set envs of the current table"),
-    _later("del_app_envs", "<key> [key...]", "delete envs of the current table"),
-    _later("clear_app_envs", "[-a|--all] [-p|--prefix str]", "clear envs of the current table"),
+    _later(
+        "query_restore_status",
+        "<restore_app_id> [-d|--detailed]",
+        "progress of a restore",
+        NO_BACKUP,
+    ),
+    _env("get_app_envs", "[-j|--json]", "envs of the current table"),
+    _env("set_app_envs", "<key> <value> [key value...]", "set envs of the current table"),
+    _env("del_app_envs", "<key> [key...]", "delete envs of the current table"),
+    _env("clear_app_envs", "[-a|--all] [-p|--prefix str]", "clear envs of the current table"),
     _later(
         "ddd_diagnose",
         "[-g|--gpid appid|appid.pidx] [-d|--diagnose] "
@@ -295,42 +323,54 @@ COMMANDS: tuple[Command, ...] = (
         "<app_name> <remote_cluster_name> [-s|--sst] [-a|--remote_app_name str] "
         "[-r|--remote_replica_count num]",
         "add a duplication",
+        NO_DUPLICATION,
     ),
-    _later("query_dup", "<app_name> [-d|--detail]", "duplications of a table"),
+    _later("query_dup", "<app_name> [-d|--detail]", "duplications of a table", NO_DUPLICATION),
     _later(
         "dups",
         "[-a|--app_name_pattern str] [-m|--match_type all|exact|anywhere|prefix|"
         "postfix] [-p|--list_partitions] [-g|--progress_gap num] [-u|--show_unfinishd] "
         "[-o|--output file_name] [-j|--json]",
         "list duplications",
+        NO_DUPLICATION,
     ),
-    _later("remove_dup", "<app_name> <dup_id>", "remove a duplication"),
-    _later("start_dup", "<app_name> <dup_id>", "start a duplication"),
-    _later("pause_dup", "<app_name> <dup_id>", "pause a duplication"),
+    _later("remove_dup", "<app_name> <dup_id>", "remove a duplication", NO_DUPLICATION),
+    _later("start_dup", "<app_name> <dup_id>", "start a duplication", NO_DUPLICATION),
+    _later("pause_dup", "<app_name> <dup_id>", "pause a duplication", NO_DUPLICATION),
     _later(
-        "set_dup_fail_mode", "<app_name> <dup_id> <slow|skip>", "set the fail mode of a duplication"
+        "set_dup_fail_mode",
+        "<app_name> <dup_id> <slow|skip>",
+        "set the fail mode of a duplication",
+        NO_DUPLICATION,
     ),
     _later(
         "start_bulk_load",
         "<-a --app_name str> <-c --cluster_name str> "
         "<-p --file_provider_type str> <-r --root_path> [-i --ingest_behind]",
         "start a bulk load",
+        NO_BULK_LOAD,
     ),
     _later(
         "query_bulk_load_status",
         "<-a --app_name str> [-i --partition_index num] [-d --detailed]",
         "progress of a bulk load",
+        NO_BULK_LOAD,
     ),
-    _later("pause_bulk_load", "<-a --app_name str>", "pause a bulk load"),
-    _later("restart_bulk_load", "<-a --app_name str>", "restart a bulk load"),
-    _later("cancel_bulk_load", "<-a --app_name str> [-f --forced]", "cancel a bulk load"),
-    _later("clear_bulk_load", "<-a --app_name str>", "clear the result of a bulk load"),
+    _later("pause_bulk_load", "<-a --app_name str>", "pause a bulk load", NO_BULK_LOAD),
+    _later("restart_bulk_load", "<-a --app_name str>", "restart a bulk load", NO_BULK_LOAD),
+    _later(
+        "cancel_bulk_load", "<-a --app_name str> [-f --forced]", "cancel a bulk load", NO_BULK_LOAD
+    ),
+    _later(
+        "clear_bulk_load", "<-a --app_name str>", "clear the result of a bulk load", NO_BULK_LOAD
+    ),
     _later(
         "detect_hotkey",
         "<-a|--app_id num> <-p|--partition_index num> "
         "<-t|--hotkey_type read|write> <-c|--detect_action start|stop|query> "
         "<-d|--address str>",
         "hot key detection on a replica",
+        NO_REMOTE_COMMANDS,
     ),
     _later("get_replica_count", "<app_name> [-j|--json]", "replica count of a table"),
     _later("set_replica_count", "<app_name> <replica_count>", "set the replica count"),

@@ -43,10 +43,10 @@ def test_unknown_command_suggests_near_ones(run: Run) -> None:
     assert "Did you mean: get, multi_get" in err
 
 
-def test_meta_commands_say_they_wait_for_the_meta_server(run: Run) -> None:
-    ok, _, err = run("ls -a")
+def test_commands_not_built_yet_say_why(run: Run) -> None:
+    ok, _, err = run("add_dup t remote")
     assert not ok
-    assert err == "ERROR: ls is not available yet: needs the ZooKeeper meta server\n"
+    assert err == "ERROR: add_dup is not available yet: duplication is not built yet\n"
 
 
 def test_data_commands_need_use_first(run: Run) -> None:

@@ -1,0 +1,375 @@
+"""Pure parsers of the table and cluster commands (``ls``, ``app``, ``create``, ``drop``,
+``recall``, the app env commands, ``cluster_info``, ``nodes``, ``server_info`` and the
+meta level commands), like ``commands`` for the data commands: byte arguments after the
+command name in, typed requests out, ``UsageError`` for what upstream would refuse.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from pegasus_log.rpc.admin import AppStatus, MetaFunctionLevel
+from pegasus_log.shell.shell.commands import parse_meta_list
+from pegasus_log.shell.shell.flags import (
+    Flag,
+    Parsed,
+    UsageError,
+    expect_count,
+    parse_flags,
+    parse_int,
+    text,
+)
+
+# Upstream's defaults for ``create``.
+DEFAULT_PARTITION_COUNT = 4
+DEFAULT_REPLICA_COUNT = 3
+MATCH_TYPES = ("all", "exact", "anywhere", "prefix", "postfix")
+NODE_TYPES = ("all", "meta-server", "replica-server")
+META_LEVELS = tuple(
+    level.name.removeprefix("fl_") for level in MetaFunctionLevel if level.name != "fl_invalid"
+)
+
+
+def _output(parsed: Parsed) -> str | None:
+    raw = parsed.last("output")
+    return None if raw is None else text(raw)
+
+
+def _one_name(parsed: Parsed, what: str = "app_name") -> str:
+    if len(parsed.positional) != 1:
+        raise UsageError(f"expect one <{what}>, got {len(parsed.positional)} argument(s)")
+    name = text(parsed.positional[0])
+    if not name:
+        raise UsageError(f"null {what}")
+    return name
+
+
+def _no_positional(parsed: Parsed) -> None:
+    if parsed.positional:
+        extra = " ".join(text(a) for a in parsed.positional)
+        raise UsageError(f"unexpected argument(s): {extra}")
+
+
+# ---- tables ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LsArgs:
+    detailed: bool = False
+    json: bool = False
+    output: str | None = None
+    statuses: frozenset[str] = frozenset({"AS_AVAILABLE"})  # empty: every status
+    pattern: str = ""
+    match_type: str = "all"
+
+    def wants(self, status: str, name: str) -> bool:
+        if self.statuses and status not in self.statuses:
+            return False
+        return name_matches(name, self.pattern, self.match_type)
+
+
+def name_matches(name: str, pattern: str, match_type: str) -> bool:
+    """Upstream's ``pattern_match``: ``all`` matches every name whatever the pattern."""
+    if match_type == "all":
+        return True
+    if match_type == "exact":
+        return name == pattern
+    if match_type == "anywhere":
+        return pattern in name
+    if match_type == "prefix":
+        return name.startswith(pattern)
+    assert match_type == "postfix", match_type
+    return name.endswith(pattern)
+
+
+def parse_ls(args: Sequence[bytes]) -> LsArgs:
+    flags = (
+        Flag("a", "all", False),
+        Flag("d", "detailed", False),
+        Flag("j", "json", False),
+        Flag("o", "output"),
+        Flag("s", "status"),
+        Flag("p", "app_name_pattern"),
+        Flag("m", "match_type"),
+    )
+    parsed = parse_flags(args, flags)
+    _no_positional(parsed)
+    raw_status = parsed.last("status")
+    # -a shows every status, unless -s names one (upstream: -s wins over -a).
+    statuses: frozenset[str] = frozenset() if parsed.has("all") else frozenset({"AS_AVAILABLE"})
+    if raw_status is not None:
+        statuses = _status(text(raw_status))
+    raw_match = parsed.last("match_type")
+    match_type = "all" if raw_match is None else text(raw_match)
+    if match_type not in MATCH_TYPES:
+        raise UsageError(f"invalid match_type {match_type!r}: expect {'|'.join(MATCH_TYPES)}")
+    raw_pattern = parsed.last("app_name_pattern")
+    return LsArgs(
+        detailed=parsed.has("detailed"),
+        json=parsed.has("json"),
+        output=_output(parsed),
+        statuses=statuses,
+        pattern="" if raw_pattern is None else text(raw_pattern),
+        match_type=match_type,
+    )
+
+
+def _status(raw: str) -> frozenset[str]:
+    if raw == "all":
+        return frozenset()
+    name = "AS_" + raw.upper()
+    if name not in AppStatus.__members__ or name == "AS_INVALID":
+        raise UsageError(f"parse {raw} as app_status::type failed")
+    return frozenset({name})
+
+
+@dataclass(frozen=True, slots=True)
+class AppArgs:
+    name: str
+    detailed: bool = False
+    resolve_ip: bool = False
+    json: bool = False
+    output: str | None = None
+
+
+def parse_app(args: Sequence[bytes]) -> AppArgs:
+    flags = (
+        Flag("d", "detailed", False),
+        Flag("r", "resolve_ip", False),
+        Flag("o", "output"),
+        Flag("j", "json", False),
+    )
+    parsed = parse_flags(args, flags)
+    return AppArgs(
+        _one_name(parsed),
+        detailed=parsed.has("detailed"),
+        resolve_ip=parsed.has("resolve_ip"),
+        json=parsed.has("json"),
+        output=_output(parsed),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class CreateArgs:
+    name: str
+    partition_count: int = DEFAULT_PARTITION_COUNT
+    replica_count: int = DEFAULT_REPLICA_COUNT
+    success_if_exist: bool = True  # upstream: creating an existing table succeeds, unless -f
+    atomic_idempotent: bool = False
+    envs: dict[str, str] = field(default_factory=dict)
+
+
+def parse_envs(raw: str) -> dict[str, str]:
+    """``k1=v1,k2=v2`` (upstream's ``parse_kv_map``: items split at ``,``, then at the
+    first ``=``)."""
+    envs: dict[str, str] = {}
+    for item in raw.split(","):
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UsageError(f"invalid envs {raw!r}: expect k1=v1,k2=v2...")
+        envs[key] = value
+    return envs
+
+
+def parse_create(args: Sequence[bytes]) -> CreateArgs:
+    flags = (
+        Flag("p", "partition_count"),
+        Flag("r", "replica_count"),
+        Flag("f", "fail_if_exist", False),
+        Flag("i", "atomic_idempotent", False),
+        Flag("e", "envs"),
+    )
+    parsed = parse_flags(args, flags)
+    name = _one_name(parsed)
+    raw_p, raw_r, raw_e = (
+        parsed.last("partition_count"),
+        parsed.last("replica_count"),
+        parsed.last("envs"),
+    )
+    partitions = DEFAULT_PARTITION_COUNT
+    if raw_p is not None:
+        partitions = parse_int("partition_count", raw_p)
+        if partitions < 1:
+            raise UsageError("partition_count should >= 1")
+    replicas = DEFAULT_REPLICA_COUNT
+    if raw_r is not None:
+        replicas = parse_int("replica_count", raw_r)
+        if replicas < 1:
+            raise UsageError("replica_count should >= 1")
+    return CreateArgs(
+        name,
+        partition_count=partitions,
+        replica_count=replicas,
+        success_if_exist=not parsed.has("fail_if_exist"),
+        atomic_idempotent=parsed.has("atomic_idempotent"),
+        envs={} if raw_e is None else parse_envs(text(raw_e)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class DropArgs:
+    name: str
+    reserve_seconds: int = 0  # 0: the meta's default hold time
+
+    @property
+    def reserve_or_default(self) -> int | None:
+        """What to ask the meta for: None for its default (upstream sends 0 for that)."""
+        return self.reserve_seconds or None
+
+
+def parse_drop(args: Sequence[bytes]) -> DropArgs:
+    parsed = parse_flags(args, (Flag("r", "reserve_seconds"),))
+    name = _one_name(parsed)
+    raw = parsed.last("reserve_seconds")
+    reserve = 0 if raw is None else parse_int("reserve_seconds", raw, lo=0)
+    return DropArgs(name, reserve)
+
+
+@dataclass(frozen=True, slots=True)
+class RecallArgs:
+    app_id: int
+    new_name: str = ""
+
+
+def parse_recall(args: Sequence[bytes]) -> RecallArgs:
+    expect_count(args, lo=1, hi=2)
+    app_id = parse_int("id", args[0], lo=1)
+    return RecallArgs(app_id, text(args[1]) if len(args) == 2 else "")
+
+
+# ---- app envs --------------------------------------------------------------------------
+
+
+def parse_json_flag(args: Sequence[bytes]) -> bool:
+    """Commands whose one flag is ``-j|--json``."""
+    parsed = parse_flags(args, (Flag("j", "json", False),))
+    _no_positional(parsed)
+    return parsed.has("json")
+
+
+def parse_set_app_envs(args: Sequence[bytes]) -> dict[str, str]:
+    expect_count(args, lo=2)
+    if len(args) % 2:
+        raise UsageError(f"need specify the value for key = {text(args[-1])}")
+    return {text(k): text(v) for k, v in zip(args[::2], args[1::2], strict=True)}
+
+
+def parse_del_app_envs(args: Sequence[bytes]) -> list[str]:
+    expect_count(args, lo=1)
+    return list(dict.fromkeys(text(a) for a in args))
+
+
+def parse_clear_app_envs(args: Sequence[bytes]) -> str:
+    """The prefix of the env keys to clear; "" clears every one (``--all``)."""
+    parsed = parse_flags(args, (Flag("a", "all", False), Flag("p", "prefix")))
+    _no_positional(parsed)
+    raw = parsed.last("prefix")
+    prefix = "" if raw is None else text(raw)
+    if parsed.has("all"):
+        return ""
+    if not prefix:
+        raise UsageError("must specify one of --all and --prefix options")
+    return prefix
+
+
+# ---- cluster ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ReportArgs:
+    """What ``cluster_info`` takes: how to print."""
+
+    resolve_ip: bool = False
+    json: bool = False
+    output: str | None = None
+
+
+def parse_cluster_info(args: Sequence[bytes]) -> ReportArgs:
+    flags = (Flag("r", "resolve_ip", False), Flag("j", "json", False), Flag("o", "output"))
+    parsed = parse_flags(args, flags)
+    _no_positional(parsed)
+    return ReportArgs(parsed.has("resolve_ip"), parsed.has("json"), _output(parsed))
+
+
+@dataclass(frozen=True, slots=True)
+class NodesArgs:
+    detailed: bool = False
+    resolve_ip: bool = False
+    json: bool = False
+    output: str | None = None
+    status: str = ""  # "", all, alive or unalive
+    resource_usage: bool = False
+    qps: bool = False
+
+    def wants(self, alive: bool) -> bool:
+        if self.status in ("", "all"):
+            return True
+        return alive == (self.status == "alive")
+
+
+def parse_nodes(args: Sequence[bytes]) -> NodesArgs:
+    flags = (
+        Flag("d", "detailed", False),
+        Flag("r", "resolve_ip", False),
+        Flag("u", "resource_usage", False),
+        Flag("q", "qps", False),
+        Flag("j", "json", False),
+        Flag("s", "status"),
+        Flag("o", "output"),
+        Flag("i", "sample_interval_ms"),
+    )
+    parsed = parse_flags(args, flags)
+    _no_positional(parsed)
+    raw_status = parsed.last("status")
+    status = "" if raw_status is None else text(raw_status)
+    if status not in ("", "all", "alive", "unalive"):
+        raise UsageError(f"parse {status} as node_status::type failed")
+    raw_interval = parsed.last("sample_interval_ms")
+    if raw_interval is not None:
+        parse_int("sample_interval_ms", raw_interval, lo=1)
+    return NodesArgs(
+        detailed=parsed.has("detailed"),
+        resolve_ip=parsed.has("resolve_ip"),
+        json=parsed.has("json"),
+        output=_output(parsed),
+        status=status,
+        resource_usage=parsed.has("resource_usage"),
+        qps=parsed.has("qps"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ServerInfoArgs:
+    node_type: str = "all"  # "" when nodes are listed
+    nodes: tuple[str, ...] = ()
+    resolve_ip: bool = False
+
+
+def parse_server_info(args: Sequence[bytes]) -> ServerInfoArgs:
+    flags = (Flag("t", "type"), Flag("l", "nodes"), Flag("r", "resolve_ip", False))
+    parsed = parse_flags(args, flags)
+    _no_positional(parsed)
+    raw_type, raw_nodes = parsed.last("type"), parsed.last("nodes")
+    if raw_type is not None and raw_nodes is not None:
+        raise UsageError("can not specify both node_type and nodes_str")
+    nodes: tuple[str, ...] = ()
+    node_type = "all"
+    if raw_nodes is not None:
+        nodes, node_type = tuple(parse_meta_list(raw_nodes)), ""
+    elif raw_type is not None:
+        node_type = text(raw_type)
+        if node_type not in NODE_TYPES:
+            raise UsageError(f"invalid node_type, should be in [{', '.join(NODE_TYPES)}]")
+    return ServerInfoArgs(node_type, nodes, parsed.has("resolve_ip"))
+
+
+def parse_meta_level(args: Sequence[bytes]) -> str:
+    """``set_meta_level``'s level, as the meta's name (``fl_steady``...)."""
+    expect_count(args, lo=1, hi=1)
+    level = text(args[0])
+    if level not in META_LEVELS:
+        raise UsageError(f"parse {level} as meta function level failed")
+    return "fl_" + level

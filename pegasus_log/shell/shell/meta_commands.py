@@ -1,0 +1,356 @@
+"""The table and cluster commands of a shell session, run through the admin client
+(``pegasus_log.client.sync.Admin``) and the full routing tables the meta servers answer.
+
+Results (tables, ``... succeed``) go to the session's ``out`` (or the ``-o`` file); echoed
+parameters and progress go to ``err``; failures raise ``CommandError`` with upstream's
+``<what> failed, error = <ERR_...>`` wording, and the session prints them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from pegasus_log.client.errors import PegasusError
+from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.shell.shell.flags import CommandError, expect_count
+from pegasus_log.shell.shell.meta_args import (
+    parse_app,
+    parse_clear_app_envs,
+    parse_cluster_info,
+    parse_create,
+    parse_del_app_envs,
+    parse_drop,
+    parse_json_flag,
+    parse_ls,
+    parse_meta_level,
+    parse_nodes,
+    parse_recall,
+    parse_server_info,
+    parse_set_app_envs,
+)
+from pegasus_log.shell.shell.printer import render, render_one
+from pegasus_log.shell.shell.reports import (
+    AVAILABLE,
+    ServerView,
+    TableRouting,
+    app_envs_report,
+    app_report,
+    cluster_info_report,
+    ls_report,
+    node_counts,
+    nodes_report,
+    ready_count,
+    servers_report,
+)
+
+if TYPE_CHECKING:
+    from pegasus_log.shell.shell.session import Session
+
+# How long create and recall wait for every partition of the table to get a primary: as
+# long as the meta itself waits for them before answering a create (create_wait_s).
+APP_READY_WAIT_S = 10.0
+# Between two looks at the routing table while waiting.
+APP_READY_POLL_S = 0.5
+SERVER_DETAILS_LATER = (
+    "server details (version, start time, ...) are not available yet: "
+    "the servers answer no remote commands yet"
+)
+
+# What upstream would say went wrong, for errors whose name alone does not tell.
+_HINTS = {
+    ("create", ErrorCode.ERR_INVALID_PARAMETERS): (
+        "the meta refuses partition counts that are not a power of two, replica counts "
+        "above its maximum, and envs it does not know"
+    ),
+    ("create", ErrorCode.ERR_STATE_FREEZED): "the meta level is stopped",
+    ("drop", ErrorCode.ERR_STATE_FREEZED): "the meta level is stopped",
+    ("recall", ErrorCode.ERR_APP_NOT_EXIST): "no dropped table of that id, or its hold expired",
+    ("recall", ErrorCode.ERR_INVALID_PARAMETERS): "a table of that name exists",
+    ("app", ErrorCode.ERR_OBJECT_NOT_FOUND): "no available table of that name",
+}
+
+# The admin client retries a meta that does not know the request until its deadline.
+_NOT_SERVED = "the meta server does not serve this request (a --static meta answers routing only)"
+
+Handler = Callable[[list[bytes]], bool]
+
+
+def _failed(what: str, e: PegasusError, *, kind: str = "", subject: str = "") -> CommandError:
+    """``<what> failed, error = ERR_... (detail)``, plus a hint where one helps; a detail
+    that only repeats the ``subject`` (the table name or id) is left out."""
+    reason = str(e).removeprefix(f"{e.op} failed: ")
+    if subject:
+        reason = reason.removesuffix(f" ({subject})").removesuffix(f" (table {subject!r})")
+    hint = _HINTS.get((kind, e.code))
+    if ErrorCode.ERR_HANDLER_NOT_FOUND.name in reason:
+        hint = _NOT_SERVED
+    return CommandError(f"{what} failed, error = {reason}" + (f": {hint}" if hint else ""))
+
+
+class MetaCommands:
+    """The handlers of the table and cluster commands for one ``Session``."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._s = session
+        self._clock = clock
+        self._sleep = sleep
+
+    def handlers(self) -> dict[str, Handler]:
+        return {
+            "ls": self.cmd_ls,
+            "app": self.cmd_app,
+            "create": self.cmd_create,
+            "drop": self.cmd_drop,
+            "recall": self.cmd_recall,
+            "get_app_envs": self.cmd_get_app_envs,
+            "set_app_envs": self.cmd_set_app_envs,
+            "del_app_envs": self.cmd_del_app_envs,
+            "clear_app_envs": self.cmd_clear_app_envs,
+            "cluster_info": self.cmd_cluster_info,
+            "nodes": self.cmd_nodes,
+            "server_info": self.cmd_server_info,
+            "get_meta_level": self.cmd_get_meta_level,
+            "set_meta_level": self.cmd_set_meta_level,
+        }
+
+    # ---- printing ------------------------------------------------------------------------
+
+    def _print(self, lines: Sequence[str], output: str | None) -> None:
+        """To ``out``, or into the file of ``-o`` (nothing on the terminal then)."""
+        if output is None:
+            for line in lines:
+                self._s.say(line)
+            return
+        with open(output, "w", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+
+    def _routing(self, name: str, *, what: str) -> TableRouting:
+        try:
+            return self._s.client.routing(name)
+        except PegasusError as e:
+            raise _failed(what, e, kind="app", subject=name) from None
+
+    # ---- tables --------------------------------------------------------------------------
+
+    def cmd_ls(self, args: list[bytes]) -> bool:
+        a = parse_ls(args)
+        try:
+            listed = self._s.client.admin.list_tables(include_dropped=True)
+        except PegasusError as e:
+            raise _failed("list apps", e) from None
+        tables = [t for t in listed if a.wants(t.status, t.name)]
+        routings = None
+        if a.detailed:
+            routings = {
+                t.app_id: self._routing(t.name, what=f"list app {t.name}")
+                for t in tables
+                if t.status == AVAILABLE
+            }
+        self._print(render(ls_report(tables, routings), json_output=a.json), a.output)
+        return True
+
+    def cmd_app(self, args: list[bytes]) -> bool:
+        a = parse_app(args)
+        routing = self._routing(a.name, what=f"query app {a.name}")
+        report = app_report(a.name, routing, detailed=a.detailed, output=a.output)
+        self._print(render(report, json_output=a.json), a.output)
+        return True
+
+    def cmd_create(self, args: list[bytes]) -> bool:
+        a = parse_create(args)
+        shown = f'"{a.name}"'
+        if a.atomic_idempotent:
+            raise CommandError(
+                "create --atomic_idempotent is not available yet: the admin client cannot ask it"
+            )
+        try:
+            self._s.client.admin.create_table(
+                a.name,
+                partition_count=a.partition_count,
+                replica_count=a.replica_count,
+                envs=a.envs,
+                success_if_exist=a.success_if_exist,
+            )
+        except PegasusError as e:
+            raise _failed(f"create app {shown}", e, kind="create", subject=a.name) from None
+        self._s.note(f"create app {a.name} succeed, waiting for app ready")
+        self._wait_ready(a.name)
+        self._s.say(f"create app {shown} succeed")
+        return True
+
+    def _wait_ready(self, name: str) -> None:
+        """Until every partition has a primary (upstream waits for every secondary too;
+        ours come with replication), at most APP_READY_WAIT_S."""
+        deadline = self._clock() + APP_READY_WAIT_S
+        while True:
+            try:
+                routing = self._s.client.routing(name)
+            except PegasusError as e:
+                self._s.note(f"WARNING: cannot see whether {name} is ready: {e}")
+                return
+            ready, count = ready_count(routing), routing.partition_count
+            if ready == count:
+                self._s.note(f"{name} is ready now: ({ready}/{count})")
+                return
+            if self._clock() >= deadline:
+                self._s.note(
+                    f"WARNING: {name} not ready after {APP_READY_WAIT_S:g} s: ({ready}/{count}) "
+                    "partitions have a primary (are replica servers alive?)"
+                )
+                return
+            self._s.note(f"{name} not ready yet, still waiting... ({ready}/{count})")
+            self._sleep(APP_READY_POLL_S)
+
+    def cmd_drop(self, args: list[bytes]) -> bool:
+        a = parse_drop(args)
+        self._s.note(f"reserve_seconds = {a.reserve_seconds}")
+        try:
+            self._s.client.admin.drop_table(a.name, reserve_seconds=a.reserve_or_default)
+        except PegasusError as e:
+            raise _failed(f"drop app {a.name}", e, kind="drop", subject=a.name) from None
+        self._s.say(f"drop app {a.name} succeed")
+        return True
+
+    def cmd_recall(self, args: list[bytes]) -> bool:
+        a = parse_recall(args)
+        try:
+            info = self._s.client.admin.recall_table(a.app_id, a.new_name)
+        except PegasusError as e:
+            raise _failed(
+                f"recall app {a.app_id}", e, kind="recall", subject=str(a.app_id)
+            ) from None
+        self._s.note(
+            f"recall app ok, id({info.app_id}), name({info.name}), "
+            f"partition_count({info.partition_count}), wait it ready"
+        )
+        self._wait_ready(info.name)
+        self._s.say(f"recall app {a.app_id} succeed")
+        return True
+
+    # ---- app envs (of the current table) -------------------------------------------------
+
+    def cmd_get_app_envs(self, args: list[bytes]) -> bool:
+        json_output = parse_json_flag(args)
+        try:
+            envs = self._s.client.admin.get_app_envs(self._s.table_name)
+        except PegasusError as e:
+            raise _failed("get app envs", e) from None
+        self._print(render_one(app_envs_report(envs), json_output=json_output), None)
+        return True
+
+    def cmd_set_app_envs(self, args: list[bytes]) -> bool:
+        envs = parse_set_app_envs(args)
+        try:
+            self._s.client.admin.set_app_envs(self._s.table_name, envs)
+        except PegasusError as e:
+            raise _failed("set app envs", e) from None
+        self._s.say("set app envs succeed")
+        return True
+
+    def cmd_del_app_envs(self, args: list[bytes]) -> bool:
+        keys = parse_del_app_envs(args)
+        try:
+            self._s.client.admin.del_app_envs(self._s.table_name, keys)
+        except PegasusError as e:
+            raise _failed("del app envs", e) from None
+        self._s.say("del app envs succeed")
+        return True
+
+    def cmd_clear_app_envs(self, args: list[bytes]) -> bool:
+        prefix = parse_clear_app_envs(args)
+        try:
+            self._s.client.admin.clear_app_envs(self._s.table_name, prefix)
+        except PegasusError as e:
+            raise _failed("clear app envs", e) from None
+        self._s.say("clear app envs succeed")
+        return True
+
+    # ---- cluster -------------------------------------------------------------------------
+
+    def cmd_cluster_info(self, args: list[bytes]) -> bool:
+        a = parse_cluster_info(args)
+        try:
+            info = self._s.client.admin.cluster_info()
+        except PegasusError as e:
+            raise _failed("get cluster info", e) from None
+        self._print(render_one(cluster_info_report(info), json_output=a.json), a.output)
+        return True
+
+    def cmd_nodes(self, args: list[bytes]) -> bool:
+        a = parse_nodes(args)
+        if a.resource_usage or a.qps:
+            raise CommandError(
+                "nodes --resource_usage and --qps are not available yet: "
+                "the replica servers expose no metrics yet"
+            )
+        admin = self._s.client.admin
+        try:
+            nodes = [n for n in admin.list_nodes() if a.wants(n[1])]
+        except PegasusError as e:
+            raise _failed("list nodes", e) from None
+        counts = None
+        if a.detailed:
+            try:
+                tables = admin.list_tables()
+            except PegasusError as e:
+                raise _failed("list apps", e) from None
+            counts = node_counts(self._routing(t.name, what=f"list app {t.name}") for t in tables)
+        report = nodes_report(nodes, counts, status=a.status, output=a.output)
+        self._print(render(report, json_output=a.json), a.output)
+        return True
+
+    def cmd_server_info(self, args: list[bytes]) -> bool:
+        a = parse_server_info(args)
+        known = self._servers()
+        if a.nodes:
+            by_address = {s.address: s for s in known}
+            servers = [by_address.get(n, ServerView(n, "user-specified", "-")) for n in a.nodes]
+        else:
+            servers = [s for s in known if a.node_type in ("all", s.role)]
+        self._print(render(servers_report(servers), json_output=False), None)
+        self._s.note(SERVER_DETAILS_LATER)
+        return True
+
+    def _servers(self) -> list[ServerView]:
+        client = self._s.client
+        metas = [
+            ServerView(m, "meta-server", "ALIVE" if client.meta_alive(m) else "UNALIVE")
+            for m in client.metas
+        ]
+        if not any(m.status == "ALIVE" for m in metas):
+            self._s.note("WARNING: no meta server answers: replica servers unknown")
+            return metas
+        try:
+            nodes = client.admin.list_nodes()
+        except PegasusError as e:
+            raise _failed("list nodes", e) from None
+        replicas = [
+            ServerView(n, "replica-server", "ALIVE" if alive else "UNALIVE") for n, alive in nodes
+        ]
+        return [*metas, *replicas]
+
+    def cmd_get_meta_level(self, args: list[bytes]) -> bool:
+        expect_count(args, lo=0, hi=0)
+        try:
+            level = self._s.client.admin.get_meta_level()
+        except PegasusError as e:
+            raise _failed("get meta level", e) from None
+        self._s.say(f"current meta level is {level}")
+        return True
+
+    def cmd_set_meta_level(self, args: list[bytes]) -> bool:
+        level = parse_meta_level(args)
+        try:
+            old = self._s.client.admin.set_meta_level(level)
+        except PegasusError as e:
+            raise _failed("control meta level", e) from None
+        self._s.say(f"control meta level ok, the old level is {old}")
+        return True

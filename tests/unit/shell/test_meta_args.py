@@ -1,0 +1,242 @@
+"""The argument parsers of the table and cluster commands."""
+
+from __future__ import annotations
+
+import pytest
+
+from pegasus_log.shell.shell.escaping import split_args
+from pegasus_log.shell.shell.flags import UsageError
+from pegasus_log.shell.shell.meta_args import (
+    META_LEVELS,
+    AppArgs,
+    CreateArgs,
+    DropArgs,
+    LsArgs,
+    NodesArgs,
+    RecallArgs,
+    ReportArgs,
+    ServerInfoArgs,
+    name_matches,
+    parse_app,
+    parse_clear_app_envs,
+    parse_cluster_info,
+    parse_create,
+    parse_del_app_envs,
+    parse_drop,
+    parse_envs,
+    parse_json_flag,
+    parse_ls,
+    parse_meta_level,
+    parse_nodes,
+    parse_recall,
+    parse_server_info,
+    parse_set_app_envs,
+)
+
+
+def a(line: str) -> list[bytes]:
+    return split_args(line)
+
+
+# ---- ls --------------------------------------------------------------------------------
+
+
+def test_ls_defaults_to_available_tables() -> None:
+    got = parse_ls([])
+    assert got == LsArgs()
+    assert got.wants("AS_AVAILABLE", "t") and not got.wants("AS_DROPPED", "t")
+
+
+def test_ls_all_and_status() -> None:
+    every = parse_ls(a("-a"))
+    assert every.wants("AS_DROPPED", "t") and every.wants("AS_AVAILABLE", "t")
+    dropped = parse_ls(a("--all -s dropped"))  # -s wins over -a, as upstream
+    assert dropped.wants("AS_DROPPED", "t") and not dropped.wants("AS_AVAILABLE", "t")
+    assert parse_ls(a("-s all")).statuses == frozenset()
+    assert parse_ls(a("--status=creating")).statuses == {"AS_CREATING"}
+
+
+def test_ls_output_flags() -> None:
+    got = parse_ls(a("-d -j -o /tmp/x"))
+    assert (got.detailed, got.json, got.output) == (True, True, "/tmp/x")
+    assert parse_ls(a("--detailed --json --output=f")).output == "f"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-s bogus", "parse bogus as app_status::type failed"),
+        ("-s invalid", "parse invalid as app_status::type failed"),
+        ("-m sideways", "invalid match_type 'sideways'"),
+        ("extra", "unexpected argument(s): extra"),
+        ("-x", "option -x not recognized"),
+    ],
+)
+def test_ls_refuses(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        parse_ls(a(line))
+
+
+def test_ls_pattern_match() -> None:
+    got = parse_ls(a("-p tab -m prefix"))
+    assert got.wants("AS_AVAILABLE", "table1") and not got.wants("AS_AVAILABLE", "my_table")
+    # a pattern without a match type matches everything (upstream's PMT_MATCH_ALL)
+    assert parse_ls(a("-p tab")).wants("AS_AVAILABLE", "zzz")
+
+
+@pytest.mark.parametrize(
+    ("match_type", "name", "expected"),
+    [
+        ("all", "anything", True),
+        ("exact", "ab", True),
+        ("exact", "abc", False),
+        ("anywhere", "xaby", True),
+        ("anywhere", "xay", False),
+        ("prefix", "abz", True),
+        ("prefix", "zab", False),
+        ("postfix", "zab", True),
+        ("postfix", "abz", False),
+    ],
+)
+def test_name_matches(match_type: str, name: str, expected: bool) -> None:
+    assert name_matches(name, "ab", match_type) is expected
+
+
+# ---- app, create, drop, recall ---------------------------------------------------------
+
+
+def test_app() -> None:
+    assert parse_app(a("t")) == AppArgs("t")
+    assert parse_app(a("-d t -r -j -o out")) == AppArgs(
+        "t", detailed=True, resolve_ip=True, json=True, output="out"
+    )
+    with pytest.raises(UsageError, match="expect one <app_name>, got 0"):
+        parse_app(a("-d"))
+    with pytest.raises(UsageError, match="expect one <app_name>, got 2"):
+        parse_app(a("t u"))
+    with pytest.raises(UsageError, match="null app_name"):
+        parse_app(a('""'))
+
+
+def test_create_defaults_are_upstreams() -> None:
+    assert parse_create(a("t")) == CreateArgs("t", 4, 3, success_if_exist=True, envs={})
+
+
+def test_create_flags() -> None:
+    got = parse_create(a("t -p 8 --replica_count 1 -f -e default_ttl=86400,manual_compact.a=b"))
+    assert got == CreateArgs(
+        "t",
+        partition_count=8,
+        replica_count=1,
+        success_if_exist=False,
+        envs={"default_ttl": "86400", "manual_compact.a": "b"},
+    )
+    assert parse_create(a("-i t")).atomic_idempotent
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", "expect one <app_name>, got 0"),
+        ("t -p 0", "partition_count should >= 1"),
+        ("t -r 0", "replica_count should >= 1"),
+        ("t -p x", "parse 'x' as partition_count failed"),
+        ("t -e novalue", "invalid envs 'novalue'"),
+        ("t -e =v", "invalid envs '=v'"),
+    ],
+)
+def test_create_refuses(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_create(a(line))
+
+
+def test_envs_split_at_the_first_equals_sign() -> None:
+    assert parse_envs("a=b=c,,d=") == {"a": "b=c", "d": ""}
+
+
+def test_drop() -> None:
+    assert parse_drop(a("t")) == DropArgs("t", 0)
+    assert parse_drop(a("t")).reserve_or_default is None
+    assert parse_drop(a("t -r 60")).reserve_or_default == 60
+    assert parse_drop(a("--reserve_seconds=0 t")).reserve_or_default is None
+    with pytest.raises(UsageError, match="out of range"):
+        parse_drop(a("t -r -1"))
+    with pytest.raises(UsageError):
+        parse_drop(a("-r 5"))
+
+
+def test_recall() -> None:
+    assert parse_recall(a("3")) == RecallArgs(3, "")
+    assert parse_recall(a("3 new")) == RecallArgs(3, "new")
+    with pytest.raises(UsageError, match="parse 'x' as id failed"):
+        parse_recall(a("x"))
+    with pytest.raises(UsageError, match="expect 1 to 2 argument"):
+        parse_recall(a("3 a b"))
+    with pytest.raises(UsageError, match="out of range"):
+        parse_recall(a("0"))
+
+
+# ---- app envs --------------------------------------------------------------------------
+
+
+def test_env_commands() -> None:
+    assert parse_json_flag([]) is False
+    assert parse_json_flag(a("--json")) is True
+    assert parse_set_app_envs(a("k1 v1 k2 v2")) == {"k1": "v1", "k2": "v2"}
+    with pytest.raises(UsageError, match="need specify the value for key = k2"):
+        parse_set_app_envs(a("k1 v1 k2"))
+    with pytest.raises(UsageError, match="at least 2"):
+        parse_set_app_envs(a("k1"))
+    assert parse_del_app_envs(a("k1 k2 k1")) == ["k1", "k2"]
+    with pytest.raises(UsageError):
+        parse_del_app_envs([])
+
+
+def test_clear_app_envs_needs_all_or_a_prefix() -> None:
+    assert parse_clear_app_envs(a("-a")) == ""
+    assert parse_clear_app_envs(a("--prefix rocksdb.")) == "rocksdb."
+    assert parse_clear_app_envs(a("-p x --all")) == ""
+    with pytest.raises(UsageError, match="must specify one of --all and --prefix options"):
+        parse_clear_app_envs([])
+
+
+# ---- cluster ---------------------------------------------------------------------------
+
+
+def test_cluster_info() -> None:
+    assert parse_cluster_info([]) == ReportArgs()
+    assert parse_cluster_info(a("-r -j -o f")) == ReportArgs(True, True, "f")
+
+
+def test_nodes() -> None:
+    assert parse_nodes([]) == NodesArgs()
+    got = parse_nodes(a("-d -s alive -j -i 100"))
+    assert got.detailed and got.json and got.status == "alive"
+    assert got.wants(True) and not got.wants(False)
+    assert parse_nodes(a("-s unalive")).wants(False)
+    assert parse_nodes(a("-s all")).wants(False)
+    assert parse_nodes(a("-u -q")) == NodesArgs(resource_usage=True, qps=True)
+    with pytest.raises(UsageError, match="parse dead as node_status::type failed"):
+        parse_nodes(a("-s dead"))
+    with pytest.raises(UsageError):
+        parse_nodes(a("-i 0"))
+
+
+def test_server_info() -> None:
+    assert parse_server_info([]) == ServerInfoArgs("all")
+    assert parse_server_info(a("-t meta-server")).node_type == "meta-server"
+    got = parse_server_info(a("-l 127.0.0.1:1,127.0.0.1:2"))
+    assert got == ServerInfoArgs("", ("127.0.0.1:1", "127.0.0.1:2"))
+    with pytest.raises(UsageError, match="can not specify both"):
+        parse_server_info(a("-t all -l 127.0.0.1:1"))
+    with pytest.raises(UsageError, match="invalid node_type"):
+        parse_server_info(a("-t proxy"))
+
+
+def test_meta_levels() -> None:
+    assert META_LEVELS == ("stopped", "blind", "freezed", "steady", "lively")
+    assert parse_meta_level(a("lively")) == "fl_lively"
+    with pytest.raises(UsageError, match="parse fl_steady as meta function level failed"):
+        parse_meta_level(a("fl_steady"))
+    with pytest.raises(UsageError):
+        parse_meta_level([])
