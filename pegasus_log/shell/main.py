@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 from collections.abc import Sequence
 
@@ -17,6 +16,12 @@ def _add_logging(p: argparse.ArgumentParser) -> None:
         default="INFO",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="log level (default INFO)",
+    )
+    p.add_argument(
+        "--log-format",
+        default="text",
+        choices=["text", "json"],
+        help="text, or one JSON object per line (default text)",
     )
 
 
@@ -79,11 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if hasattr(args, "log_level"):
-        logging.basicConfig(
-            level=args.log_level,
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            stream=sys.stderr,
-        )
+        from pegasus_log.observability.logs import configure
+
+        configure(level=args.log_level, fmt=args.log_format, role=args.command)
     if args.command == "replica":
         from pegasus_log.replica.process import run_replica
 
