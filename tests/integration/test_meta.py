@@ -251,3 +251,49 @@ def test_replica_server_killed_declared_dead_and_rejoins(
             "every partition served again", lambda: all(table.get(k, b"s") == k for k in keys)
         )
         assert got
+
+
+def test_malformed_admin_requests_get_clear_errors(zk_cluster: ZkCluster, admin: Admin) -> None:
+    """Garbage and malformed admin frames to every meta: a clear error or a closed
+    connection, and the metas keep serving."""
+    import socket
+    import struct
+
+    from pegasus_log.rpc.frame import FrameLimits, ReplyFramer
+    from pegasus_log.rpc.thrift import MessageType, write_message_begin
+
+    def frame(name: str, args: bytes) -> bytes:
+        body = bytearray()
+        write_message_begin(body, name, MessageType.CALL, 7)
+        body += args
+        return struct.pack(">4sIIIIIiiIiQ", b"THFT", 0, 48, 0, len(body), 0, 0, 0, 0, 0, 0) + body
+
+    for meta in zk_cluster.meta_list:
+        host, port = meta.rsplit(":", 1)
+        cases = [
+            (
+                frame("RPC_CM_CREATE_APP", bytes([11, 0, 1]) + struct.pack(">i", 2) + b"xx\0"),
+                "ERR_INVALID_DATA",
+            ),  # field 1 must be a struct
+            (
+                frame("RPC_CM_CREATE_APP", bytes([12, 0, 1, 11, 0, 1]) + struct.pack(">i", -9)),
+                "ERR_INVALID_DATA",
+            ),  # negative string length
+            (frame("RPC_CM_LIST_APPS", bytes([12, 0, 1])), "ERR_INVALID_DATA"),  # truncated
+            (frame("RPC_CM_NO_SUCH_ADMIN", b"\0"), "ERR_HANDLER_NOT_FOUND"),
+        ]
+        for data, expected in cases:
+            with socket.create_connection((host, int(port)), timeout=5) as s:
+                s.sendall(data)
+                framer = ReplyFramer(FrameLimits())
+                replies = []
+                while not replies:
+                    chunk = s.recv(65536)
+                    assert chunk, "closed without an answer"
+                    replies = framer.feed(chunk)
+                assert (replies[0].error_name, replies[0].seqid) == (expected, 7)
+        with socket.create_connection((host, int(port)), timeout=5) as s:
+            s.sendall(b"THFT" + struct.pack(">IIII", 0, 48, 0, 1 << 30) + b"\0" * 32)
+            assert s.recv(100) == b""  # frame over the limit: connection closed
+    assert admin.cluster_info()["meta_function_level"] == "fl_steady"
+    assert admin.create_table(_name(), partition_count=2, replica_count=1) > 0
