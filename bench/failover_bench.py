@@ -70,13 +70,13 @@ def meta_failover(cluster: ZkCluster, admin: Admin) -> float:
 def replica_failover(cluster: ZkCluster, admin: Admin, table: str, victim: str) -> float:
     address = cluster.replica_address(victim)
     with Client(cluster.meta_list) as client:
-        route = client.run(client._aio.route(table))
+        route = client.route(table)
         assert any(str(p) == address for p in route.primaries), "victim is primary of nothing"
         cluster.kill(victim)
         killed = time.monotonic()
 
         def moved() -> bool:
-            r = client.run(client._aio.route(table))
+            r = client.route(table)
             return all(str(p) != address for p in r.primaries)
 
         _wait(moved)

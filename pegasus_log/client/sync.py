@@ -26,6 +26,7 @@ from pegasus_log.client.aio import (
     Scanner,
     ScanOptions,
 )
+from pegasus_log.client.routing import Route
 from pegasus_log.rpc.messages import CasCheckType
 
 T = TypeVar("T")
@@ -49,6 +50,10 @@ class Client:
 
     def open_table(self, name: str) -> Table:
         return Table(self, self.run(self._aio.open_table(name)))
+
+    def route(self, name: str) -> Route:
+        """The table's routing as the meta answers it now (not cached)."""
+        return self.run(self._aio.route(name))
 
     def close(self) -> None:
         if self._loop.is_closed():

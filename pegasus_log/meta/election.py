@@ -1,10 +1,11 @@
 """Meta leader election on ZooKeeper with kazoo's Lock recipe.
 
 Every meta contends for the lock at the layout's leader lock path with its address as
-identifier; the holder leads, and the first contender is the holder, so followers learn
-the leader's address from ``contenders()``. The leader stops leading the moment its
-ZooKeeper connection is suspended or its session lost (a new leader may be elected once
-the session expires), then contends again.
+identifier and keeps contending (its lock node stays while it waits); the holder leads.
+``contenders()`` lists every contending meta with the holder first, so every meta knows
+the leader's address and the whole meta group from it. The leader stops leading the moment
+its ZooKeeper connection is suspended or its session lost (a new leader may be elected
+once the session expires), then contends again.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import logging
 import threading
 
 from kazoo.client import KazooClient, KazooState
-from kazoo.exceptions import KazooException
+from kazoo.exceptions import CancelledError, KazooException
 from kazoo.recipe.lock import Lock
 
 from pegasus_log.meta.service import MetaService
@@ -22,10 +23,10 @@ from pegasus_log.rpc.thrift import RpcAddress
 
 log = logging.getLogger(__name__)
 
-# How often a follower re-reads who leads; the Go client retries other metas after 1 s.
+# How often the contenders are read; the Go client retries other metas after 1 s.
 _LEADER_POLL_S = 0.5
-# How long one attempt to take the lock blocks before checking for shutdown.
-_ACQUIRE_SLICE_S = 1.0
+# Pause before contending again after a failed attempt (connection trouble).
+_RETRY_S = 0.5
 
 
 class Election:
@@ -47,36 +48,43 @@ class Election:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        while not self._stopping:
-            self._lost.clear()
-            acquired = await asyncio.to_thread(self._acquire)
-            if not acquired:
-                await self._refresh_leader()
-                await asyncio.sleep(_LEADER_POLL_S)
-                continue
-            try:
-                await self._service.become_leader()
-            except Exception:
-                log.exception("could not take over as leader")
-                self._service.step_down()
-                await asyncio.to_thread(self._release)
-                await asyncio.sleep(_LEADER_POLL_S)
-                continue
-            while not self._stopping and not self._lost.is_set() and self._service.leader:
-                await asyncio.sleep(_LEADER_POLL_S / 5)
+        poller = asyncio.create_task(self._poll_contenders())
+        try:
+            while not self._stopping:
+                await self._term()
+        finally:
+            poller.cancel()
+
+    async def _term(self) -> None:
+        """Contend until elected, lead until the session wavers, then let go."""
+        self._lost.clear()
+        acquired = await asyncio.to_thread(self._acquire)
+        if not acquired or self._stopping:
+            await asyncio.sleep(_RETRY_S)
+            return
+        try:
+            await self._service.become_leader()
+        except Exception:
+            log.exception("could not take over as leader")
             self._service.step_down()
             await asyncio.to_thread(self._release)
+            await asyncio.sleep(_RETRY_S)
+            return
+        while not self._stopping and not self._lost.is_set() and self._service.leader:
+            await asyncio.sleep(_LEADER_POLL_S / 5)
+        self._service.step_down()
+        await asyncio.to_thread(self._release)
 
     def _acquire(self) -> bool:
+        """Blocks until this meta holds the lock (True), or contending failed or was
+        cancelled (False)."""
         try:
-            return bool(self._lock.acquire(blocking=True, timeout=_ACQUIRE_SLICE_S))
-        except KazooException as e:
-            log.debug("lock attempt failed: %s", e)
+            return bool(self._lock.acquire(blocking=True))
+        except CancelledError:
             return False
-        except Exception as e:
-            if type(e).__name__ == "LockTimeout":
-                return False
-            raise
+        except KazooException as e:
+            log.info("contending for leadership failed, will retry: %s", e)
+            return False
 
     def _release(self) -> None:
         try:
@@ -84,15 +92,20 @@ class Election:
         except KazooException as e:
             log.debug("lock release failed: %s", e)
 
-    async def _refresh_leader(self) -> None:
-        try:
-            contenders = await asyncio.to_thread(self._lock.contenders)
-        except KazooException:
-            return
-        leader = RpcAddress.parse(contenders[0]) if contenders else None
-        self._service.set_leader_address(leader)
+    async def _poll_contenders(self) -> None:
+        while True:
+            try:
+                contenders = await asyncio.to_thread(self._lock.contenders)
+            except KazooException:
+                contenders = None
+            if contenders is not None:
+                known = [RpcAddress.parse(c) for c in contenders if c]
+                self._service.meta_servers = sorted(known, key=lambda x: (x.host, x.port))
+                self._service.set_leader_address(known[0] if known else None)
+            await asyncio.sleep(_LEADER_POLL_S)
 
     async def stop(self) -> None:
         self._stopping = True
+        self._lock.cancel()
         self._service.step_down()
         await asyncio.to_thread(self._release)

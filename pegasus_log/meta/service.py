@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
 from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
-from pegasus_log.meta.core import guardian
+from pegasus_log.meta.core import guardian, reconfig
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.repository import MetaStateRepository, Stored
 from pegasus_log.meta.state.store import StoreError
@@ -42,7 +43,12 @@ log = logging.getLogger(__name__)
 DEFAULT_RESERVE_SECONDS = 7 * 24 * 3600
 MAX_REPLICA_COUNT = 5
 # Table env keys we accept, with a check of the value (upstream's app_env_validator).
+_CREATE_ENV_CHECKS: dict[str, Callable[[str], bool]] = {
+    "rocksdb.num_levels": lambda v: v.isdigit() and 1 <= int(v) <= 10,
+    "rocksdb.write_buffer_size": lambda v: v.isdigit() and (16 << 20) <= int(v) <= (512 << 20),
+}
 _ENV_CHECKS: dict[str, Callable[[str], bool]] = {
+    **_CREATE_ENV_CHECKS,
     "default_ttl": lambda v: v.isdigit(),
     "replica.deny_client_request": lambda v: (
         v in ("timeout*all", "timeout*write", "reconfig*all", "reconfig*write")
@@ -66,6 +72,9 @@ class MetaOptions:
     create_wait_s: float = 10.0
     # Per push of a configuration to a replica server.
     push_timeout_s: float = 2.0
+    # How long an ADD_SECONDARY / REMOVE asked of a primary may take before it is asked
+    # again: learning a partition from scratch takes seconds.
+    proposal_retry_s: float = 10.0
     cluster_name: str = "onebox"
     zookeeper_hosts: str = ""
 
@@ -101,12 +110,16 @@ class MetaService:
         self.leader = False
         self.leader_address: RpcAddress | None = None
         self.level = options.initial_level
+        # Every meta contending for leadership, as the election sees them.
+        self.meta_servers: list[RpcAddress] = []
         self._apps: dict[int, Stored[AppState]] = {}
         self._partitions: dict[tuple[int, int], Stored[PartitionConfig]] = {}
         self._nodes: dict[RpcAddress, NodeRecord] = {}
         self._write_lock = asyncio.Lock()
         self._conns: dict[RpcAddress, Connection] = {}
         self._tick_task: asyncio.Task[None] | None = None
+        # gpid -> (action asked of its primary, when): primary-applied actions in flight
+        self._proposed: dict[tuple[int, int], tuple[guardian.Action, float]] = {}
         self._term = 0  # bumped on every leadership change; stale work checks it
 
     # ---- leadership ---------------------------------------------------------------------
@@ -209,7 +222,7 @@ class MetaService:
         req: a.CreateAppRequest = call.arg
         if not self.leader:
             return a.CreateAppResponse(err=self._forward())
-        if self.level <= a.MetaFunctionLevel.fl_stopped:
+        if self.level <= a.MetaFunctionLevel.fl_freezed:
             return a.CreateAppResponse(err=ErrorCode.ERR_STATE_FREEZED.name)
         o = req.options
         problem = _check_create(req.app_name, o)
@@ -219,9 +232,16 @@ class MetaService:
         async with self._write_lock:
             existing = self._app_by_name(req.app_name)
             if existing is not None:
-                if o.success_if_exist:
-                    return a.CreateAppResponse(err=ErrorCode.ERR_OK.name, appid=existing.app_id)
-                return a.CreateAppResponse(err=ErrorCode.ERR_APP_EXIST.name)
+                if not o.success_if_exist:
+                    return a.CreateAppResponse(err=ErrorCode.ERR_APP_EXIST.name)
+                same = (
+                    existing.partition_count == o.partition_count
+                    and existing.max_replica_count == o.replica_count
+                    and existing.app_type == (o.app_type or "pegasus")
+                    and dict(existing.envs) == dict(o.envs)
+                )
+                err = ErrorCode.ERR_OK if same else ErrorCode.ERR_INVALID_PARAMETERS
+                return a.CreateAppResponse(err=err.name, appid=existing.app_id if same else 0)
             try:
                 app_id = await asyncio.to_thread(self._repo.next_app_id)
                 app = AppState(
@@ -276,7 +296,7 @@ class MetaService:
                     err=(ErrorCode.ERR_OK if ok else ErrorCode.ERR_APP_NOT_EXIST).name
                 )
             reserve = req.options.reserve_seconds
-            if reserve is None or reserve < 0:
+            if reserve is None or reserve <= 0:
                 reserve = DEFAULT_RESERVE_SECONDS
             now = int(self._wall())
             dropped = replace(
@@ -297,6 +317,8 @@ class MetaService:
             return a.RecallAppResponse(err=self._forward())
         async with self._write_lock:
             stored = self._apps.get(req.app_id)
+            if stored is not None and stored.value.status == AppStatus.AS_AVAILABLE:
+                return a.RecallAppResponse(err=ErrorCode.ERR_APP_EXIST.name)
             if stored is None or stored.value.status != AppStatus.AS_DROPPED:
                 return a.RecallAppResponse(err=ErrorCode.ERR_APP_NOT_EXIST.name)
             app = stored.value
@@ -337,10 +359,16 @@ class MetaService:
         req: a.ListAppsRequest = call.arg
         if not self.leader:
             return a.ListAppsResponse(err=self._forward())
+        match = _name_matcher(req.app_name_pattern, req.match_type)
+        if match is None:
+            return a.ListAppsResponse(
+                err=ErrorCode.ERR_INVALID_PARAMETERS.name, hint_message="bad name pattern"
+            )
         infos = [
             app_to_wire(s.value)
             for s in sorted(self._apps.values(), key=lambda s: s.value.app_id)
-            if req.status == a.AppStatus.AS_INVALID or s.value.status == req.status
+            if (req.status == a.AppStatus.AS_INVALID or s.value.status == req.status)
+            and match(s.value.app_name)
         ]
         return a.ListAppsResponse(err=ErrorCode.ERR_OK.name, infos=infos)
 
@@ -394,11 +422,11 @@ class MetaService:
                 addr = RpcAddress.parse(p)
                 primaries[addr] = primaries.get(addr, 0) + 1
         info = {
-            "meta_servers": str(self.address),
+            "meta_servers": ",".join(str(x) for x in self.meta_servers or [self.address]),
             "primary_meta_server": str(self.address),
             "zookeeper_hosts": self._options.zookeeper_hosts,
             "zookeeper_root": self._repo.layout.cluster_root,
-            "meta_function_level": self.level.name,
+            "meta_function_level": self.level.name.removeprefix("fl_"),
             "balance_operation_count": "0",
             "alive_node_count": str(sum(r.alive for r in self._nodes.values())),
             "table_count": str(
@@ -486,10 +514,48 @@ class MetaService:
                 )
         return out
 
-    def on_update_partition_configuration(self, call: Call) -> a.ConfigurationUpdateResponse:
-        # Proposals from primaries (remove a failed secondary, upgrade a learner) come with
-        # replication; until then the meta alone changes configurations.
-        return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_NOT_IMPLEMENTED.name)
+    async def on_update_partition_configuration(self, call: Call) -> a.ConfigurationUpdateResponse:
+        """A primary proposes its partition's next configuration (ballot + 1)."""
+        req: a.ConfigurationUpdateRequest = call.arg
+        if not self.leader:
+            return a.ConfigurationUpdateResponse(err=self._forward())
+        if self.level <= a.MetaFunctionLevel.fl_freezed:
+            return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_STATE_FREEZED.name)
+        gpid = (req.config.pid.app_id, req.config.pid.partition_index)
+        async with self._write_lock:
+            stored = self._partitions.get(gpid)
+            if stored is None or self._apps[gpid[0]].value.status != AppStatus.AS_AVAILABLE:
+                return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_OBJECT_NOT_FOUND.name)
+            current = config_to_wire(stored.value)
+            try:
+                kind = a.ConfigType(req.type)
+            except ValueError:
+                kind = a.ConfigType.CT_INVALID
+            verdict = reconfig.accept(current, req.config, type=kind, node=req.node)
+            if verdict.err != ErrorCode.ERR_OK or not verdict.changed:
+                return a.ConfigurationUpdateResponse(err=verdict.err.name, config=verdict.config)
+            new = config_from_wire(stored.value, verdict.config)
+            try:
+                version = await asyncio.to_thread(self._repo.update_partition, new, stored.version)
+            except StoreError as e:
+                log.warning("update of %d.%d failed: %s", gpid[0], gpid[1], e)
+                return a.ConfigurationUpdateResponse(
+                    err=ErrorCode.ERR_ZOOKEEPER_OPERATION.name, config=current
+                )
+            self._partitions[gpid] = Stored(new, version)
+            self._proposed.pop(gpid, None)
+        log.info(
+            "partition %d.%d -> ballot %d primary %s secondaries %s (%s from %s)",
+            gpid[0],
+            gpid[1],
+            new.ballot,
+            new.primary,
+            list(new.secondaries),
+            kind.name,
+            req.node,
+        )
+        await self._push(gpid)
+        return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_OK.name, config=verdict.config)
 
     # ---- metrics ------------------------------------------------------------------------
 
@@ -602,10 +668,38 @@ class MetaService:
             }
             wire = config_to_wire(stored.value)
             action = guardian.cure(wire, nodes=views, reported=reported)
-            if action is None or action.type not in guardian.META_APPLIED:
-                continue  # primary-applied actions need replication (not built yet)
+            if action is None:
+                continue
+            if action.type in guardian.PRIMARY_APPLIED:
+                await self._propose_to_primary(gpid, wire, action)
+                continue
             await self._write_partition(gpid, guardian.apply(wire, action), reason=action.type.name)
             views = self._node_views()  # the next choice sees this one's load
+
+    async def _propose_to_primary(
+        self, gpid: tuple[int, int], wire: m.PartitionConfiguration, action: guardian.Action
+    ) -> None:
+        """Ask the primary to add (or remove) a member; it proposes the result back. The
+        same request is repeated only after ``proposal_retry_s``: learning takes time."""
+        now = self._clock()
+        last = self._proposed.get(gpid)
+        retry = self._options.proposal_retry_s
+        if last is not None and last[0] == action and now - last[1] < retry:
+            return
+        self._proposed[gpid] = (action, now)
+        app = self._apps[gpid[0]].value
+        req = a.ConfigurationUpdateRequest(
+            info=app_to_wire(app), config=wire, type=int(action.type), node=action.node
+        )
+        log.info(
+            "asking %s to %s %s for %d.%d",
+            action.target,
+            action.type.name,
+            action.node,
+            gpid[0],
+            gpid[1],
+        )
+        await self._send(action.target, req)
 
     async def _write_partition(
         self, gpid: tuple[int, int], wire: m.PartitionConfiguration, *, reason: str
@@ -667,10 +761,11 @@ def _check_create(name: str, o: a.CreateAppOptions) -> str | None:
         return f"replica count {o.replica_count} outside [1, {MAX_REPLICA_COUNT}]"
     if o.app_type not in ("", "pegasus"):
         return f"app type {o.app_type!r} is not served"
-    for key, value in o.envs.items():
-        check = _ENV_CHECKS.get(key)
-        if check is None or not check(value):
-            return f"env {key}={value!r} is not valid"
+    # Upstream checks only these two at create time and stores other envs as given (so a
+    # duplication follower can be created with duplication.* envs).
+    for key in ("rocksdb.num_levels", "rocksdb.write_buffer_size"):
+        if key in o.envs and not _CREATE_ENV_CHECKS[key](o.envs[key]):
+            return f"env {key}={o.envs[key]!r} is not valid"
     return None
 
 
@@ -697,6 +792,32 @@ def _apply_env_op(
             envs.pop(k, None)
         return envs, None
     if op == a.AppEnvOperation.APP_ENV_OP_CLEAR:
-        prefix = req.clear_prefix or ""
-        return {k: v for k, v in envs.items() if not k.startswith(prefix)}, None
+        if req.clear_prefix is None:
+            return envs, "clear needs a prefix (empty clears every env)"
+        if not req.clear_prefix:
+            return {}, None
+        dotted = req.clear_prefix + "."
+        return {k: v for k, v in envs.items() if not k.startswith(dotted)}, None
     return envs, f"unknown env operation {op}"
+
+
+def _name_matcher(pattern: str | None, match_type: int | None) -> Callable[[str], bool] | None:
+    """Upstream's pattern_match_type; None when the pattern cannot be used."""
+    if pattern is None or match_type in (None, a.PatternMatchType.PMT_MATCH_ALL):
+        return lambda _name: True
+    kind = match_type
+    if kind == a.PatternMatchType.PMT_MATCH_EXACT:
+        return lambda name: name == pattern
+    if kind == a.PatternMatchType.PMT_MATCH_ANYWHERE:
+        return lambda name: pattern in name
+    if kind == a.PatternMatchType.PMT_MATCH_PREFIX:
+        return lambda name: name.startswith(pattern)
+    if kind == a.PatternMatchType.PMT_MATCH_POSTFIX:
+        return lambda name: name.endswith(pattern)
+    if kind == a.PatternMatchType.PMT_MATCH_REGEX:
+        try:
+            compiled = re.compile(pattern)
+        except re.error:
+            return None
+        return lambda name: compiled.fullmatch(name) is not None
+    return None

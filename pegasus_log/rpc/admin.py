@@ -84,6 +84,16 @@ class MetaFunctionLevel(IntEnum):
     fl_invalid = 10000
 
 
+class PatternMatchType(IntEnum):
+    PMT_INVALID = 0
+    PMT_MATCH_ALL = 1
+    PMT_MATCH_EXACT = 2
+    PMT_MATCH_ANYWHERE = 3
+    PMT_MATCH_PREFIX = 4
+    PMT_MATCH_POSTFIX = 5
+    PMT_MATCH_REGEX = 6
+
+
 class AppEnvOperation(IntEnum):
     APP_ENV_OP_INVALID = 0
     APP_ENV_OP_SET = 1

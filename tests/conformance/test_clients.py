@@ -181,12 +181,11 @@ def go_conformance_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
 # ------------------------------------------------------------------ tests
 
 
-@pytest.mark.conformance
-def test_go_client(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path) -> None:
+def _run_go(binary: Path, meta: str, tmp_path: Path, *flags: str) -> tuple[RefereeRun, str]:
+    """Runs the Go referee; returns the run and, if it failed, the tail of the client log."""
     log = tmp_path / "go-client.log"
     run = run_referee(
-        [str(go_conformance_binary), "-meta", onebox_meta, "-table", TABLE, "-log", str(log)],
-        cwd=tmp_path,
+        [str(binary), "-meta", meta, "-table", TABLE, "-log", str(log), *flags], cwd=tmp_path
     )
     extra = ""
     if run.failures or run.returncode != 0:
@@ -196,7 +195,29 @@ def test_go_client(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path
             )
         except OSError:
             pass
+    return run, extra
+
+
+@pytest.mark.conformance
+def test_go_client(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path) -> None:
+    """Data operations (the admin section runs in test_go_admin)."""
+    run, extra = _run_go(go_conformance_binary, onebox_meta, tmp_path, "-admin=false")
     assert_referee_passed("go-client", run, min_checks=80, extra=extra)
+
+
+@pytest.mark.conformance
+def test_go_admin(onebox_meta: str, go_conformance_binary: Path, tmp_path: Path) -> None:
+    """Table DDL, app envs, nodes, cluster info and meta level through the go-client's
+    admin package and its MetaManager, every client given the follower first (onebox_meta
+    lists both metas), against the cluster's 3 replica servers."""
+    run, extra = _run_go(
+        go_conformance_binary, onebox_meta, tmp_path, "-only", "^admin ", "-nodes", "3"
+    )
+    admin_checks = sum(str(c.get("name", "")).startswith("admin ") for c in run.checks)
+    if admin_checks < 50:
+        extra = f"  only {admin_checks} admin checks ran, expected at least 50\n{extra}"
+        pytest.fail(report("go-client admin", run, extra), pytrace=False)
+    assert_referee_passed("go-client admin", run, min_checks=50, extra=extra)
 
 
 @pytest.mark.conformance

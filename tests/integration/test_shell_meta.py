@@ -136,7 +136,7 @@ def test_table_life_in_an_interactive_shell(zk_cluster: ZkCluster, metas: str, h
         out = sh.run(f"recall {app_id} {back}")
         assert f"recall app ok, id({app_id}), name({back}), partition_count(4)" in out
         assert f"recall app {app_id} succeed" in out
-        assert f"ERROR: recall app {app_id} failed, error = ERR_APP_NOT_EXIST" in sh.run(
+        assert f"ERROR: recall app {app_id} failed, error = ERR_APP_EXIST" in sh.run(
             f"recall {app_id}"
         )
 
@@ -150,7 +150,7 @@ def test_table_life_in_an_interactive_shell(zk_cluster: ZkCluster, metas: str, h
         ]
         assert {n[0] for n in nodes[1:]} == replicas
         assert all(n[1] == "ALIVE" for n in nodes[1:])
-        assert "meta_function_level      : fl_steady" in sh.run("cluster_info")
+        assert "meta_function_level      : steady" in sh.run("cluster_info")
         assert sh.run("get_meta_level").startswith("current meta level is fl_steady")
 
         out = sh.run("create")
@@ -226,7 +226,7 @@ def test_cluster_commands(zk_cluster: ZkCluster, metas: str, home: Path) -> None
         "unalive_node_count": "0",
     }
     info = json.loads(one_shot(metas, "cluster_info -j", home).stdout)["cluster_info"]
-    assert info["meta_function_level"] == "fl_steady"
+    assert info["meta_function_level"] == "steady"
     assert info["primary_meta_server"] in zk_cluster.meta_list
     r = one_shot(metas, "nodes -s unalive; server_info", home)
     assert r.returncode == 0, r.stderr

@@ -4,7 +4,11 @@
 // It prints one JSON line per check, {"name":..., "ok":bool, "detail":...},
 // and exits 1 if any check failed (2 on usage errors).
 //
-//	conformance -meta 127.0.0.1:34601 -table temp
+//	conformance -meta 127.0.0.1:34601,127.0.0.1:34602 -table temp
+//
+// -admin (on by default) adds the admin section (admin.go): table DDL, app envs, nodes,
+// cluster info and meta level; its checks are named "admin ...", so `-only '^admin '`
+// runs it alone and `-admin=false` leaves it out.
 package main
 
 import (
@@ -1248,6 +1252,8 @@ func main() {
 	timeout := flag.Duration("timeout", 10*time.Second, "deadline of each check")
 	only := flag.String("only", "", "run only the checks whose name matches this regexp")
 	logFile := flag.String("log", "", "write the go-client's own log here (default: stderr)")
+	withAdmin := flag.Bool("admin", true, "run the admin section (checks named \"admin ...\")")
+	nodes := flag.Int("nodes", 3, "alive replica servers the admin section expects")
 	flag.Parse()
 
 	// The client's default logger writes ./pegasus.log; keep the working directory clean.
@@ -1301,6 +1307,9 @@ func main() {
 	r.concurrency()
 	r.openMissingTable(metas)
 	r.raw(metas, *table)
+	if *withAdmin {
+		r.admin(metas, *table, *nodes)
+	}
 
 	// Closing can block on sessions the server left half-open; do not let it hang the run.
 	done := make(chan struct{})
