@@ -74,7 +74,7 @@ class MetaOptions:
     push_timeout_s: float = 2.0
     # How long an ADD_SECONDARY / REMOVE asked of a primary may take before it is asked
     # again: learning a partition from scratch takes seconds.
-    proposal_retry_s: float = 10.0
+    proposal_retry_s: float = 3.0
     cluster_name: str = "onebox"
     zookeeper_hosts: str = ""
 

@@ -14,10 +14,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 from pegasus_log.failure_detector import FdOptions, WorkerLease
-from pegasus_log.replica.stub import ReplicaStub
 from pegasus_log.rpc import admin as a
+from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.transport.connection import CallFailed, Connection
 from pegasus_log.transport.server import Call
@@ -29,12 +30,27 @@ log = logging.getLogger(__name__)
 DEFAULT_SYNC_INTERVAL_S = 3.0
 
 
+class HostedReplicas(Protocol):
+    """What the link needs of the server's replicas (ReplicaStub or ReplicaServer)."""
+
+    @property
+    def address(self) -> RpcAddress: ...
+
+    def on_proposal(self, req: a.ConfigurationUpdateRequest) -> None: ...
+
+    def sync_configs(self, configs: list[a.ConfigurationUpdateRequest]) -> None: ...
+
+    def forget_roles(self) -> None: ...
+
+    def stored_replicas(self) -> list[a.ReplicaInfo]: ...
+
+
 class MetaLink:
     def __init__(
         self,
         *,
         metas: list[RpcAddress],
-        stub: ReplicaStub,
+        stub: HostedReplicas,
         fd: FdOptions,
         sync_interval_s: float = DEFAULT_SYNC_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
@@ -134,7 +150,11 @@ class MetaLink:
         req: a.ConfigurationUpdateRequest = call.arg
         if not self.lease.valid(self._clock()) or self._roles_forgotten:
             return  # a config sync will bring it, once the lease is back
-        self._stub.apply_config(req.info, req.config)
+        self._stub.on_proposal(req)
+
+    async def call_meta(self, spec: RpcSpec, arg: Any) -> Any:
+        """One call to the meta we believe leads (for configuration proposals)."""
+        return await self._conn(self._target).call(spec, arg, timeout_s=self._fd.lease_s)
 
     async def close(self) -> None:
         for conn in self._conns.values():

@@ -15,6 +15,7 @@ from pegasus_log.failure_detector import FdOptions
 from pegasus_log.meta.app_info import AppInfo, InvalidTableSpec, parse_tables
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.replica.meta_link import MetaLink
+from pegasus_log.replica.runtime import ReplicaServer
 from pegasus_log.replica.stub import ReplicaStub, StubOptions
 from pegasus_log.rpc.admin import CONFIG_PROPOSAL
 from pegasus_log.rpc.frame import FrameLimits
@@ -57,11 +58,16 @@ async def _serve(
     metas: list[RpcAddress],
 ) -> None:
     link: MetaLink | None = None
-    stub = ReplicaStub(data_dir=data_dir, address=address, options=options, clock=time.time)
+    stub: ReplicaStub | ReplicaServer
     if metas:
-        link = MetaLink(metas=metas, stub=stub, fd=FdOptions())
-        stub.set_lease(link.lease_valid)
+        server_replicas = ReplicaServer(data_dir=data_dir, address=address, options=options)
+        link = MetaLink(metas=metas, stub=server_replicas, fd=FdOptions())
+        server_replicas.set_lease(link.lease_valid)
+        server_replicas.set_meta_call(link.call_meta)
+        await server_replicas.open()
+        stub = server_replicas
     else:
+        stub = ReplicaStub(data_dir=data_dir, address=address, options=options, clock=time.time)
         stub.host_static(tables)
     rpcs = stub.handlers()
     if link is not None:
@@ -95,4 +101,7 @@ async def _serve(
         await server.stop()
         if link is not None:
             await link.close()
-        stub.close()
+        if isinstance(stub, ReplicaServer):
+            await stub.close()
+        else:
+            stub.close()

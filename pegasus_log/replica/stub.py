@@ -71,7 +71,7 @@ class _Op:
     response: type[Any]
 
 
-_OPS: tuple[_Op, ...] = (
+OPS: tuple[_Op, ...] = (
     _Op(m.RRDB_PUT, "put", st.UpdateRequest, m.UpdateResponse),
     _Op(m.RRDB_MULTI_PUT, "multi_put", st.MultiPutRequest, m.UpdateResponse),
     _Op(m.RRDB_REMOVE, "remove", None, m.UpdateResponse),
@@ -178,7 +178,7 @@ class ReplicaStub:
             )
         replica.status = status
         replica.ballot = config.ballot
-        _apply_envs(replica.store, info.envs)
+        apply_envs(replica.store, info.envs)
 
     def sync_configs(self, configs: list[ConfigurationUpdateRequest]) -> None:
         """The complete list of partitions this server is a member of: take each, and
@@ -189,6 +189,10 @@ class ReplicaStub:
             self.apply_config(c.info, c.config)
         for gpid in [g for g in self._replicas if g not in listed]:
             self._unhost(gpid)
+
+    def on_proposal(self, req: ConfigurationUpdateRequest) -> None:
+        """Without replication every proposal is just the partition's new configuration."""
+        self.apply_config(req.info, req.config)
 
     def forget_roles(self) -> None:
         """The lease lapsed: the meta may have moved our partitions. Serve nothing until a
@@ -251,7 +255,7 @@ class ReplicaStub:
 
     def handlers(self) -> dict[str, tuple[m.RpcSpec, Handler]]:
         table: dict[str, tuple[m.RpcSpec, Handler]] = {
-            op.spec.name: (op.spec, self._handler(op)) for op in _OPS
+            op.spec.name: (op.spec, self._handler(op)) for op in OPS
         }
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
         return table
@@ -293,7 +297,7 @@ class ReplicaStub:
             replica.store.clear_scanner(call.arg)
 
 
-def _apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
+def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     ttl = envs.get("default_ttl", "0")
     store.set_default_ttl(int(ttl) if ttl.isdigit() else 0)
     store.set_validate_partition_hash(envs.get("replica.split.validate_partition_hash") == "true")

@@ -1,0 +1,547 @@
+"""The asyncio runtime of a replicating replica server: PacificA cores driven over real
+sockets, the fsync'd mutation log and the storage engine.
+
+One ``ReplicaServer`` hosts every partition replica of a server. For each partition it
+keeps a ``ReplicaCore`` (pure), a ``PartitionStore`` and the client requests waiting for
+an answer, and carries out the core's effects in the order the core emitted them
+(``pegasus_log/replica/core/effects.py`` states each obligation):
+
+- SaveBallot: a small file per partition, written and fsync'd before the next effect.
+- AppendLog: submitted to the server's one mutation log (group commit, fsync); its
+  completion comes back as ``on_log_appended`` in submission order.
+- Apply: the mutation's client writes run on storage at the mutation's decree, with the
+  mutation's timestamp, answering the requests waiting on them.
+- Reply / ServeRead: answer a waiting request with an error / run the read now.
+- Send / SendPrepareAck: one-way ``RPC_PEGASUS_LOG_PEER`` frames to the other server.
+- ProposeConfig: RPC_CM_UPDATE_PARTITION_CONFIGURATION to the meta leader; the answer goes
+  back to the core.
+- ReadLog: read the log in a worker thread.
+- SendCheckpoint / InstallCheckpoint: not built yet; reported as failed, so learning
+  relies on the prepare list and the log (the log is never garbage-collected yet, so it
+  always reaches back to decree 1).
+
+Reads bypass the core once it says it is ``serving`` (primary, reconciled, lease valid):
+every Apply emitted before runs synchronously, so this is the ServeRead contract.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from pegasus_log.replica.core import effects as fx
+from pegasus_log.replica.core import messages as cm
+from pegasus_log.replica.core.config import ReplicaCoreConfig
+from pegasus_log.replica.core.replica import ReplicaCore, open_replica
+from pegasus_log.replica.peer_codec import decode_message, encode_message
+from pegasus_log.replica.plog import FileLogDisk, MutationLog
+from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
+from pegasus_log.replica.stub import OPS, StubOptions, apply_envs
+from pegasus_log.replica.wire import to_storage, to_wire
+from pegasus_log.rpc import admin as a
+from pegasus_log.rpc import messages as m
+from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, decode, encode
+from pegasus_log.storage.engine import PartitionStore
+from pegasus_log.transport.connection import CallFailed, Connection
+from pegasus_log.transport.server import Call, Handler, RpcError
+
+log = logging.getLogger(__name__)
+
+PEER = m.RpcSpec("RPC_PEGASUS_LOG_PEER", BINARY, None, oneway=True)
+_PEER_KINDS: dict[str, type[Any]] = {
+    c.__name__: c
+    for c in (
+        cm.Prepare,
+        cm.PrepareAck,
+        cm.PrepareNack,
+        cm.GroupCheck,
+        cm.GroupCheckReply,
+        cm.LearnRequest,
+        cm.LearnResponse,
+        cm.LearnCompletion,
+    )
+}
+# How often cores are ticked: a tenth of the shortest core timeout (prepare retry 0.5 s).
+_TICK_S = 0.05
+_OPS_BY_NAME = {op.spec.name: op for op in OPS}
+# How long a request waits for a primary that is still reconciling before it is refused:
+# reconciliation takes one round of prepares, a few milliseconds on a healthy group.
+_SERVING_WAIT_S = 2.0
+
+
+@dataclass(slots=True)
+class Partition:
+    gpid: Gpid
+    core: ReplicaCore
+    store: PartitionStore
+    partition_count: int
+    waiting: dict[int, tuple[m.RpcSpec, asyncio.Future[Any]]] = field(default_factory=dict)
+    lease: bool = False
+    config: m.PartitionConfiguration | None = None  # the meta's latest, as delivered
+
+
+class ReplicaServer:
+    """Same duties towards the meta link as ``ReplicaStub`` (address, apply proposals,
+    sync configurations, report stored replicas), with replication."""
+
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        address: RpcAddress,
+        options: StubOptions,
+        lease_valid: Callable[[], bool] = lambda: False,
+        meta_call: Callable[[m.RpcSpec, Any], Any] | None = None,
+        core_config: ReplicaCoreConfig | None = None,
+    ) -> None:
+        self._data_dir = data_dir
+        self.address = address
+        self._server_name = str(address)
+        self._options = options
+        self._lease_valid = lease_valid
+        self._meta_call = meta_call
+        # One client write per mutation: storage applies each write at its own decree.
+        self._core_config = replace(core_config or ReplicaCoreConfig(), batch_updates_max=1)
+        self._parts: dict[tuple[int, int], Partition] = {}
+        self._replayed: dict[tuple[int, int], list[Mutation]] = {}
+        self._ids = itertools.count(1)
+        self._peers: dict[RpcAddress, Connection] = {}
+        self._plog: MutationLog | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ticker: asyncio.Task[None] | None = None
+
+    def set_lease(self, lease_valid: Callable[[], bool]) -> None:
+        self._lease_valid = lease_valid
+
+    def set_meta_call(self, meta_call: Callable[[m.RpcSpec, Any], Any]) -> None:
+        self._meta_call = meta_call
+
+    # ---- life cycle --------------------------------------------------------------------
+
+    async def open(self) -> None:
+        plog_dir = self._data_dir / "plog"
+        plog_dir.mkdir(parents=True, exist_ok=True)
+
+        def replayed(mu: Mutation) -> None:
+            key = (mu.gpid.app_id, mu.gpid.partition_index)
+            self._replayed.setdefault(key, []).append(mu)
+
+        # Blocking, once at start; the log then lives on this event loop.
+        self._plog = MutationLog.open(FileLogDisk(plog_dir), on_replay=replayed)
+        log.info("mutation log replayed: %d partitions", len(self._replayed))
+        self._ticker = asyncio.create_task(self._tick_loop())
+
+    async def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+        for t in list(self._tasks):
+            t.cancel()
+        for p in self._parts.values():
+            p.store.close()
+        self._parts.clear()
+        if self._plog is not None:
+            await self._plog.close()
+        for c in self._peers.values():
+            await c.close()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # ---- hosting -----------------------------------------------------------------------
+
+    def _ballot_path(self, gpid: tuple[int, int]) -> Path:
+        return self._data_dir / f"{gpid[0]}.{gpid[1]}.ballot"
+
+    def _saved_ballot(self, gpid: tuple[int, int]) -> int:
+        try:
+            return int(self._ballot_path(gpid).read_text())
+        except (OSError, ValueError):
+            return 0
+
+    def _save_ballot(self, gpid: tuple[int, int], ballot: int) -> None:
+        path = self._ballot_path(gpid)
+        tmp = path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            f.write(str(ballot))
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+
+    def _host(self, info: a.AppInfoMessage, gpid: tuple[int, int]) -> Partition:
+        part = self._parts.get(gpid)
+        if part is not None:
+            return part
+        store = PartitionStore(
+            str(self._data_dir / f"{gpid[0]}.{gpid[1]}.pegasus"),
+            options=self._options.storage,
+            clock=time.time,
+            cluster_id=self._options.cluster_id,
+            partition_index=gpid[1],
+            partition_count=info.partition_count,
+        )
+        config = replace(
+            self._core_config, write_members_min=min(2, max(1, info.max_replica_count))
+        )
+        core, effects = open_replica(
+            gpid=Gpid(*gpid),
+            node=self.address,
+            config=config,
+            now=time.monotonic(),
+            ballot=self._saved_ballot(gpid),
+            last_committed_decree=store.last_applied_decree(),
+            log_mutations=self._replayed.pop(gpid, []),
+        )
+        part = Partition(Gpid(*gpid), core, store, info.partition_count)
+        self._parts[gpid] = part
+        log.info("partition %d.%d opened: %r", gpid[0], gpid[1], core)
+        self._run(part, effects)
+        # The core takes a configuration naming it primary only under a lease: tell it
+        # the lease now, not at the next tick, or that configuration would be ignored.
+        part.lease = self._lease_valid()
+        self._run(part, core.set_lease(part.lease))
+        return part
+
+    def on_proposal(self, req: a.ConfigurationUpdateRequest) -> None:
+        """A configuration pushed by the meta, or a task for the primary."""
+        gpid = (req.config.pid.app_id, req.config.pid.partition_index)
+        if req.type in (
+            a.ConfigType.CT_ADD_SECONDARY,
+            a.ConfigType.CT_REMOVE,
+            a.ConfigType.CT_ADD_SECONDARY_FOR_LB,
+        ):
+            part = self._parts.get(gpid)
+            if part is not None:
+                msg = cm.ConfigProposal(
+                    type=a.ConfigType(req.type), node=req.node, config=req.config
+                )
+                self._run(part, part.core.step(msg))
+            return
+        self.apply_config(req.info, req.config)
+
+    def apply_config(self, info: a.AppInfoMessage, config: m.PartitionConfiguration) -> None:
+        gpid = (config.pid.app_id, config.pid.partition_index)
+        member = config.primary == self.address or self.address in config.secondaries
+        if info.status != a.AppStatus.AS_AVAILABLE:
+            self._unhost(gpid)
+            return
+        part = self._parts.get(gpid)
+        if part is None and not member:
+            return  # a learner is created by the primary's group check, not by the meta
+        part = part or self._host(info, gpid)
+        apply_envs(part.store, info.envs)
+        part.config = config
+        self._run(part, part.core.step(cm.ConfigUpdate(config=config)))
+
+    def sync_configs(self, configs: list[a.ConfigurationUpdateRequest]) -> None:
+        for c in configs:
+            self.apply_config(c.info, c.config)
+
+    def forget_roles(self) -> None:
+        """The lease lapsed: the cores hear it on the next tick (set_lease)."""
+
+    def _unhost(self, gpid: tuple[int, int]) -> None:
+        part = self._parts.pop(gpid, None)
+        if part is None:
+            return
+        for _spec, fut in part.waiting.values():
+            if not fut.done():
+                fut.set_exception(RpcError(ErrorCode.ERR_OBJECT_NOT_FOUND, "unhosted"))
+        part.store.close()
+        log.info("partition %d.%d closed (data kept)", gpid[0], gpid[1])
+
+    def stored_replicas(self) -> list[a.ReplicaInfo]:
+        out = []
+        for path in sorted(self._data_dir.glob("*.*.pegasus")):
+            app_id, index, _ = path.name.split(".", 2)
+            if not (app_id.isdigit() and index.isdigit()):
+                continue
+            gpid = (int(app_id), int(index))
+            part = self._parts.get(gpid)
+            if part is not None:
+                out.append(part.core.replica_info())
+            else:
+                out.append(a.ReplicaInfo(pid=Gpid(*gpid), ballot=self._saved_ballot(gpid)))
+        return out
+
+    def expire_idle_scanners(self) -> int:
+        return sum(p.store.expire_idle_scanners() for p in self._parts.values())
+
+    def metric_rows(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
+        counts: dict[int, int] = {}
+        for p in self._parts.values():
+            counts[int(p.core.status)] = counts.get(int(p.core.status), 0) + 1
+        rows: list[tuple[str, str, list[str], list[tuple[list[str], float]]]] = [
+            ("total_replicas", "replicas hosted", [], [([], len(self._parts))])
+        ]
+        for name, status in (
+            ("primary_replicas", a.PartitionStatus.PS_PRIMARY),
+            ("secondary_replicas", a.PartitionStatus.PS_SECONDARY),
+            ("learning_replicas", a.PartitionStatus.PS_POTENTIAL_SECONDARY),
+            ("inactive_replicas", a.PartitionStatus.PS_INACTIVE),
+            ("error_replicas", a.PartitionStatus.PS_ERROR),
+        ):
+            rows.append((name, f"replicas in {status.name}", [], [([], counts.get(status, 0))]))
+        size = sum(f.stat().st_size for f in (self._data_dir / "plog").glob("log.*"))
+        rows.append(
+            ("private_log_size_mb", "mutation log size", [], [([], float(size) / (1 << 20))])
+        )
+        return rows
+
+    # ---- RPCs --------------------------------------------------------------------------
+
+    def handlers(self) -> dict[str, tuple[m.RpcSpec, Handler]]:
+        table: dict[str, tuple[m.RpcSpec, Handler]] = {}
+        for op in OPS:
+            handler = self._on_write if op.spec.is_write else self._on_read
+            table[op.spec.name] = (op.spec, handler)
+        table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
+        table[PEER.name] = (PEER, self._on_peer)
+        return table
+
+    def _part_of(self, call: Call) -> Partition:
+        gpid = (call.header.app_id, call.header.partition_index)
+        part = self._parts.get(gpid)
+        if part is None:
+            raise RpcError(ErrorCode.ERR_OBJECT_NOT_FOUND, f"gpid {gpid} not hosted")
+        return part
+
+    def _on_read(self, call: Call) -> Any:
+        part = self._part_of(call)
+        if not part.core.serving:
+            return self._after_serving(part, call, self._read_now)
+        return self._read_now(part, call)
+
+    async def _after_serving(
+        self, part: Partition, call: Call, then: Callable[[Partition, Call], Any]
+    ) -> Any:
+        """A primary still reconciling (just assigned, or after a failover) is waited for
+        a moment instead of refusing at once: clients such as the Go client do not retry
+        ERR_INVALID_STATE. Anything else is refused."""
+        deadline = time.monotonic() + _SERVING_WAIT_S
+        while not part.core.serving:
+            becoming = part.core.status == a.PartitionStatus.PS_PRIMARY or (
+                part.config is not None and part.config.primary == self.address
+            )
+            if not becoming or time.monotonic() > deadline:
+                raise RpcError(ErrorCode.ERR_INVALID_STATE, "not serving")
+            await asyncio.sleep(_TICK_S)
+        result = then(part, call)
+        if asyncio.isfuture(result):
+            return await result
+        return result
+
+    def _read_now(self, part: Partition, call: Call) -> Any:
+        op = _OPS_BY_NAME[call.spec.name]
+        arg = call.arg if op.request is None else to_storage(call.arg, op.request)
+        resp = getattr(part.store, op.method)(arg)
+        return self._wire(part, op, resp)
+
+    def _wire(self, part: Partition, op: Any, resp: Any) -> Any:
+        return to_wire(
+            resp,
+            op.response,
+            app_id=part.gpid.app_id,
+            partition_index=part.gpid.partition_index,
+            server=self._server_name,
+        )
+
+    def _on_write(self, call: Call) -> Any:
+        part = self._part_of(call)
+        if call.body_bytes > self._options.max_write_bytes:
+            raise RpcError(ErrorCode.ERR_INVALID_DATA, f"write of {call.body_bytes} bytes")
+        if not part.core.serving:
+            return self._after_serving(part, call, self._write_now)
+        return self._write_now(part, call)
+
+    def _write_now(self, part: Partition, call: Call) -> asyncio.Future[Any]:
+        request_id = next(self._ids)
+        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        part.waiting[request_id] = (call.spec, fut)
+        update = MutationUpdate(call.spec.name, encode(call.spec.arg, call.arg))
+        self._run(part, part.core.step(cm.ClientWrite(request_id=request_id, update=update)))
+        return fut
+
+    def _on_clear_scanner(self, call: Call) -> None:
+        part = self._parts.get((call.header.app_id, call.header.partition_index))
+        if part is not None:
+            part.store.clear_scanner(call.arg)
+
+    def _on_peer(self, call: Call) -> None:
+        try:
+            msg = decode_message(call.arg, _PEER_KINDS)
+        except ThriftDecodeError as e:
+            log.info("bad peer message from %s: %s", call.peer, e)
+            return
+        gpid = (msg.gpid.app_id, msg.gpid.partition_index)
+        part = self._parts.get(gpid)
+        if part is None and isinstance(msg, cm.GroupCheck):
+            # A primary makes us its learner: host the partition to learn it.
+            info = a.AppInfoMessage(
+                app_id=gpid[0],
+                partition_count=_partition_count(msg),
+                status=a.AppStatus.AS_AVAILABLE,
+                max_replica_count=3,
+            )
+            part = self._host(info, gpid)
+        if part is not None:
+            self._run(part, part.core.step(msg))
+
+    # ---- effects -----------------------------------------------------------------------
+
+    def _run(self, part: Partition, effects: list[fx.Effect]) -> None:
+        for e in effects:
+            self._do(part, e)
+
+    def _do(self, part: Partition, e: fx.Effect) -> None:
+        if isinstance(e, fx.Apply):
+            self._apply(part, e)
+        elif isinstance(e, fx.AppendLog):
+            self._append(part, e.mutation)
+        elif isinstance(e, fx.Reply):
+            entry = part.waiting.pop(e.request_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_exception(RpcError(e.err, "refused by the replica"))
+        elif isinstance(e, fx.ServeRead):
+            pass  # reads are served inline once the core is serving (module docstring)
+        elif isinstance(e, fx.SaveBallot):
+            self._save_ballot((e.gpid.app_id, e.gpid.partition_index), e.ballot)
+        elif isinstance(e, fx.Send):
+            self._send(e.to, e.message)
+        elif isinstance(e, fx.SendPrepareAck):
+            self._send(e.to, e.ack)
+        elif isinstance(e, fx.ProposeConfig):
+            self._spawn(self._propose(part, e.request))
+        elif isinstance(e, fx.ReadLog):
+            self._spawn(self._read_log(part, e))
+        elif isinstance(e, fx.SendCheckpoint):
+            self._run(
+                part,
+                part.core.on_checkpoint_ready(
+                    cm.CheckpointReady(read_id=e.read_id, error="checkpoint learning not built yet")
+                ),
+            )
+        elif isinstance(e, fx.InstallCheckpoint):
+            self._run(
+                part,
+                part.core.on_checkpoint_installed(
+                    cm.CheckpointInstalled(decree=e.checkpoint.decree, ok=False)
+                ),
+            )
+        else:
+            raise AssertionError(f"unhandled effect {e!r}")
+
+    def _apply(self, part: Partition, e: fx.Apply) -> None:
+        mu = e.mutation
+        if not mu.updates:
+            part.store.empty_write(mu.decree)
+            return
+        assert len(mu.updates) == 1, "the runtime batches one client write per mutation"
+        update, request_id = mu.updates[0], e.request_ids[0]
+        op = _OPS_BY_NAME[update.rpc_name]
+        arg = decode(op.spec.arg, update.body)
+        if op.request is not None:
+            arg = to_storage(arg, op.request)
+        method = getattr(part.store, op.method)
+        if op.method in ("remove", "multi_remove"):
+            resp = method(mu.decree, arg)
+        else:
+            resp = method(mu.decree, arg, timestamp_us=mu.timestamp_us)
+        if request_id is None:
+            return
+        entry = part.waiting.pop(request_id, None)
+        if entry is not None and not entry[1].done():
+            entry[1].set_result(self._wire(part, op, resp))
+
+    def _append(self, part: Partition, mutation: Mutation) -> None:
+        assert self._plog is not None
+        event = cm.LogAppended(gpid=mutation.gpid, ballot=mutation.ballot, decree=mutation.decree)
+        fut = self._plog.submit(mutation)
+
+        def done(f: asyncio.Future[None]) -> None:
+            ok = not f.cancelled() and f.exception() is None
+            if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+                self._run(part, part.core.on_log_appended(replace(event, ok=ok)))
+
+        fut.add_done_callback(done)
+
+    def _send(self, to: RpcAddress, message: Any) -> None:
+        conn = self._peers.get(to)
+        if conn is None:
+            conn = Connection(to.host, to.port)
+            self._peers[to] = conn
+        raw = encode_message(message)
+        self._spawn(_send_quietly(conn, raw))
+
+    async def _propose(self, part: Partition, request: a.ConfigurationUpdateRequest) -> None:
+        if self._meta_call is None:
+            return
+        try:
+            resp: a.ConfigurationUpdateResponse = await self._meta_call(
+                a.CM_UPDATE_PARTITION_CONFIGURATION, request
+            )
+        except (CallFailed, OSError) as e:
+            log.debug("proposal for %s failed: %s", part.gpid, e)
+            return
+        reply = cm.ConfigUpdateReply(
+            err=ErrorCode.__members__.get(resp.err, ErrorCode.ERR_UNKNOWN),
+            config=resp.config,
+            type=a.ConfigType(request.type),
+            node=request.node,
+        )
+        if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+            self._run(part, part.core.step(reply))
+
+    async def _read_log(self, part: Partition, e: fx.ReadLog) -> None:
+        assert self._plog is not None
+        plog = self._plog
+        try:
+            mutations = await asyncio.to_thread(
+                lambda: tuple(plog.read_mutations(e.gpid, decree_gt=e.decree_gt))
+            )
+            event = cm.LogRead(read_id=e.read_id, mutations=mutations)
+        except Exception as err:
+            event = cm.LogRead(read_id=e.read_id, error=str(err))
+        if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+            self._run(part, part.core.on_log_read(event))
+
+    # ---- time ----------------------------------------------------------------------------
+
+    async def _tick_loop(self) -> None:
+        while True:
+            await asyncio.sleep(_TICK_S)
+            now = time.monotonic()
+            lease = self._lease_valid()
+            for part in list(self._parts.values()):
+                if part.lease != lease:
+                    part.lease = lease
+                    self._run(part, part.core.set_lease(lease))
+                    if lease and part.config is not None:
+                        # a configuration that came while the lease was out was ignored
+                        self._run(part, part.core.step(cm.ConfigUpdate(config=part.config)))
+                self._run(part, part.core.tick(now))
+
+
+def _partition_count(msg: cm.GroupCheck) -> int:
+    # A learner learns its partition count from the meta's config sync soon after; until
+    # then the partition index bounds it from below.
+    count = 1
+    while count <= msg.gpid.partition_index:
+        count <<= 1
+    return count
+
+
+async def _send_quietly(conn: Connection, raw: bytes) -> None:
+    try:
+        await conn.call(PEER, raw, timeout_s=1.0)
+    except CallFailed:
+        pass  # peer messages are best effort; the core retries what matters

@@ -1,0 +1,228 @@
+"""The meta server as the simulator runs it: the partition guardian's decisions
+(``meta/core/guardian.py``), the failure detector's grace (``failure_detector.py``), and
+the rule for configuration changes proposed by replicas (``accept_update``).
+
+One meta, always up, whose state changes atomically (the ZooKeeper write that precedes
+every reply in the real meta is instantaneous here). What it sends goes through the
+simulated network like everything else, so replica <-> meta faults are real.
+
+``accept_update`` is pure and belongs in ``meta/core`` (the real meta answers
+RPC_CM_UPDATE_PARTITION_CONFIGURATION with ERR_NOT_IMPLEMENTED today); it lives here until
+the meta's owner moves it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from pegasus_log.failure_detector import FdOptions, MasterGrace
+from pegasus_log.meta.core import guardian
+from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
+from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest, ReplicaInfo
+from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.messages import PartitionConfiguration
+from pegasus_log.rpc.thrift import Gpid, RpcAddress
+
+NO_NODE = guardian.NO_NODE
+
+
+def accept_update(
+    stored: PartitionConfiguration, request: ConfigurationUpdateRequest
+) -> tuple[ErrorCode, PartitionConfiguration]:
+    """The meta's answer to a replica's proposal: (ERR_OK, the new configuration to store)
+    or (an error, the stored configuration unchanged).
+
+    Accepted only at ballot == stored + 1 (DESIGN.md section 5) and only from the replica
+    entitled to it: the primary for UPGRADE_TO_SECONDARY / DOWNGRADE_TO_INACTIVE / REMOVE
+    of a secondary; the primary itself for its own removal (DOWNGRADE_TO_INACTIVE after a
+    local failure) and for PRIMARY_FORCE_UPDATE_BALLOT. The membership proposed must be
+    what the meta computes; the meta computes ``last_drops`` itself. A proposal already
+    applied (a retry whose answer was lost) is answered ERR_OK with what is stored.
+    """
+    kind = ConfigType(request.type)
+    proposed = request.config
+    if proposed.ballot == stored.ballot and _same_members(proposed, stored):
+        return ErrorCode.ERR_OK, stored
+    if proposed.ballot != stored.ballot + 1:
+        return ErrorCode.ERR_INVALID_VERSION, stored
+    node, proposer = request.node, request.host_node
+    if stored.primary.is_invalid or proposer != stored.primary:
+        return ErrorCode.ERR_INVALID_STATE, stored
+    new: PartitionConfiguration | None = None
+    if kind == ConfigType.CT_UPGRADE_TO_SECONDARY:
+        if node not in guardian.members(stored):
+            new = replace(
+                stored,
+                ballot=stored.ballot + 1,
+                secondaries=[*stored.secondaries, node],
+                last_drops=[d for d in stored.last_drops if d != node],
+            )
+    elif kind in (ConfigType.CT_DOWNGRADE_TO_INACTIVE, ConfigType.CT_REMOVE):
+        if node in stored.secondaries or node == proposer:
+            new = guardian.drop_node(stored, node)
+    elif kind == ConfigType.CT_PRIMARY_FORCE_UPDATE_BALLOT and node == proposer:
+        new = replace(stored, ballot=stored.ballot + 1)
+    if new is None or not _same_members(new, proposed):
+        return ErrorCode.ERR_INVALID_PARAMETERS, stored
+    return ErrorCode.ERR_OK, new
+
+
+def _same_members(a: PartitionConfiguration, b: PartitionConfiguration) -> bool:
+    return a.primary == b.primary and sorted(
+        a.secondaries, key=lambda x: (x.host, x.port)
+    ) == sorted(b.secondaries, key=lambda x: (x.host, x.port))
+
+
+# ---- messages between the simulated meta and replica servers ---------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Beacon:
+    node: RpcAddress
+    send_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class BeaconAck:
+    send_time: float
+    allowed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class SyncRequest:
+    node: RpcAddress
+    replicas: tuple[ReplicaInfo, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SyncReply:
+    configs: tuple[PartitionConfiguration, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigPush:
+    config: PartitionConfiguration
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateRequest:
+    request: ConfigurationUpdateRequest
+
+
+@dataclass(slots=True)
+class _Node:
+    alive: bool
+    stored: dict[Gpid, ReplicaInfo] = field(default_factory=dict)
+
+
+class SimMeta:
+    """Pure and synchronous: each method returns (destination, message) pairs to send."""
+
+    def __init__(
+        self,
+        *,
+        address: RpcAddress,
+        configs: dict[Gpid, PartitionConfiguration],
+        fd: FdOptions,
+        proposal_interval_s: float,
+    ) -> None:
+        self.address = address
+        self.configs = dict(configs)
+        self._grace = MasterGrace(fd)
+        self._nodes: dict[RpcAddress, _Node] = {}
+        self._proposal_interval_s = proposal_interval_s
+        self._last_proposal: dict[Gpid, float] = {}
+        # Every configuration ever stored, per partition, in order (for the checkers).
+        self.history: dict[Gpid, list[PartitionConfiguration]] = {
+            g: [c] for g, c in self.configs.items()
+        }
+
+    def alive(self, node: RpcAddress) -> bool:
+        rec = self._nodes.get(node)
+        return rec is not None and rec.alive
+
+    # ---- messages ----
+
+    def on_beacon(self, beacon: Beacon, now: float) -> list[tuple[RpcAddress, object]]:
+        rec = self._nodes.get(beacon.node)
+        # As the real meta: a node declared dead has its first beacon back refused, so
+        # its lease stays lapsed until it has forgotten its roles.
+        allowed = rec is not None and rec.alive
+        if rec is None:
+            self._nodes[beacon.node] = _Node(alive=True)
+        else:
+            rec.alive = True
+        self._grace.on_beacon(str(beacon.node), now)
+        return [(beacon.node, BeaconAck(beacon.send_time, allowed))]
+
+    def on_sync(self, request: SyncRequest) -> list[tuple[RpcAddress, object]]:
+        rec = self._nodes.get(request.node)
+        if rec is None or not rec.alive:
+            return []
+        rec.stored = {r.pid: r for r in request.replicas}
+        mine = tuple(c for c in self.configs.values() if request.node in guardian.members(c))
+        return [(request.node, SyncReply(mine))]
+
+    def on_update(self, message: UpdateRequest) -> list[tuple[RpcAddress, object]]:
+        request = message.request
+        gpid = request.config.pid
+        stored = self.configs.get(gpid)
+        if stored is None:
+            return []
+        err, new = accept_update(stored, request)
+        out: list[tuple[RpcAddress, object]] = []
+        if err == ErrorCode.ERR_OK and new is not stored:
+            out += self._store(gpid, new)
+        reply = ConfigUpdateReply(err, self.configs[gpid], ConfigType(request.type), request.node)
+        out.append((request.host_node, reply))
+        return out
+
+    # ---- the leader's loop ----
+
+    def tick(self, now: float) -> list[tuple[RpcAddress, object]]:
+        out: list[tuple[RpcAddress, object]] = []
+        for name in self._grace.expired(now):
+            node = RpcAddress.parse(name)
+            rec = self._nodes[node]
+            if rec.alive:
+                rec.alive = False
+                for gpid, pc in list(self.configs.items()):
+                    dropped = guardian.drop_node(pc, node)
+                    if dropped is not None:
+                        out += self._store(gpid, dropped)
+        views = self._views()
+        for gpid, pc in list(self.configs.items()):
+            reported = {
+                a: r.stored[gpid] for a, r in self._nodes.items() if r.alive and gpid in r.stored
+            }
+            action = guardian.cure(pc, nodes=views, reported=reported)
+            if action is None:
+                continue
+            if action.type in guardian.META_APPLIED:
+                out += self._store(gpid, guardian.apply(pc, action))
+                views = self._views()
+            elif now - self._last_proposal.get(gpid, float("-inf")) >= self._proposal_interval_s:
+                self._last_proposal[gpid] = now
+                out.append((action.target, ConfigProposal(action.type, action.node, pc)))
+        return out
+
+    def _store(self, gpid: Gpid, new: PartitionConfiguration) -> list[tuple[RpcAddress, object]]:
+        old = self.configs[gpid]
+        assert new.ballot == old.ballot + 1, (old, new)
+        self.configs[gpid] = new
+        self.history[gpid].append(new)
+        targets = dict.fromkeys([*guardian.members(new), *guardian.members(old)])
+        return [(t, ConfigPush(new)) for t in targets]
+
+    def _views(self) -> dict[RpcAddress, guardian.NodeView]:
+        primaries: dict[RpcAddress, int] = {}
+        partitions: dict[RpcAddress, int] = {}
+        for pc in self.configs.values():
+            for m in guardian.members(pc):
+                partitions[m] = partitions.get(m, 0) + 1
+            if not pc.primary.is_invalid:
+                primaries[pc.primary] = primaries.get(pc.primary, 0) + 1
+        return {
+            a: guardian.NodeView(a, r.alive, primaries.get(a, 0), partitions.get(a, 0))
+            for a, r in self._nodes.items()
+        }
