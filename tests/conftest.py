@@ -42,7 +42,7 @@ def zk_onebox(
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"replica servers did not register:\n{c.logs()}")
                 time.sleep(0.1)
-            admin.create_table("temp", partition_count=8, replica_count=1, success_if_exist=True)
+            admin.create_table("temp", partition_count=8, replica_count=3, success_if_exist=True)
         yield c
     finally:
         c.stop()

@@ -33,6 +33,9 @@ DEFAULT_TIMEOUT_S = 5.0
 # Pause between retries of a call whose routing went stale (doubles up to the max).
 _RETRY_PAUSE_S = 0.05
 _RETRY_PAUSE_MAX_S = 1.0
+# Each attempt of a call may use a quarter of its deadline, and at least this much.
+_ATTEMPTS_PER_DEADLINE = 4
+_ATTEMPT_MIN_S = 1.0
 _MAX_HASH_KEY_BYTES = 0xFFFF - 1
 _NOT_FOUND = 1
 _INCOMPLETE = 7
@@ -183,10 +186,13 @@ class AsyncTable:
                 if primary.is_invalid:
                     raise PegasusError(spec.name, code=ErrorCode.ERR_INVALID_STATE)
                 conn = self._client.pool.get(primary.host, primary.port)
+                # One attempt gets a share of the deadline, so that a server that stopped
+                # answering (paused, partitioned) leaves time to refresh and try the new one.
+                attempt = min(left, max(_ATTEMPT_MIN_S, timeout / _ATTEMPTS_PER_DEADLINE))
                 return await conn.call(
                     spec,
                     arg,
-                    timeout_s=max(left, 0.001),
+                    timeout_s=max(attempt, 0.001),
                     app_id=route.app_id,
                     partition_index=index,
                     partition_hash=phash,

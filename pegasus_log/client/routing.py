@@ -27,6 +27,13 @@ class Route:
     partition_count: int
     primaries: tuple[RpcAddress, ...]
     ballots: tuple[int, ...]
+    secondaries: tuple[tuple[RpcAddress, ...], ...] = ()
+
+    def members(self, index: int) -> tuple[RpcAddress, ...]:
+        """Primary and secondaries of one partition, as the meta answered."""
+        primary = self.primaries[index]
+        rest = self.secondaries[index] if self.secondaries else ()
+        return (primary, *rest) if not primary.is_invalid else rest
 
 
 class ConnectionPool:
@@ -102,9 +109,11 @@ def _route_of(table: str, resp: QueryCfgResponse) -> Route:
         )
     primaries = [RpcAddress("", 0)] * count
     ballots = [0] * count
+    secondaries: list[tuple[RpcAddress, ...]] = [()] * count
     for pc in resp.partitions:
         idx = pc.pid.partition_index
         if 0 <= idx < count:
             primaries[idx] = pc.primary
             ballots[idx] = pc.ballot
-    return Route(resp.app_id, count, tuple(primaries), tuple(ballots))
+            secondaries[idx] = tuple(pc.secondaries)
+    return Route(resp.app_id, count, tuple(primaries), tuple(ballots), tuple(secondaries))

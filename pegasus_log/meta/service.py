@@ -68,8 +68,9 @@ class MetaOptions:
     tick_s: float = 0.25
     # Upstream starts at steady: cure, no balancing.
     initial_level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady
-    # How long create_app waits for every partition to get a primary before answering.
-    create_wait_s: float = 10.0
+    # How long create_app waits for every partition's group to form before answering:
+    # learning an empty partition takes well under a second per secondary.
+    create_wait_s: float = 15.0
     # Per push of a configuration to a replica server.
     push_timeout_s: float = 2.0
     # How long an ADD_SECONDARY / REMOVE asked of a primary may take before it is asked
@@ -273,12 +274,20 @@ class MetaService:
         return a.CreateAppResponse(err=ErrorCode.ERR_OK.name, appid=app_id)
 
     async def _wait_for_primaries(self, app_id: int) -> None:
+        """Answer a create once every partition has its full group (or as many members as
+        there are alive servers): writes need two members, so a table answered earlier
+        would refuse its first writes with ERR_NOT_ENOUGH_MEMBER. Bounded by
+        ``create_wait_s``; after it the create is answered anyway."""
         deadline = self._clock() + self._options.create_wait_s
         while self.leader and self._clock() < deadline:
-            if not any(r.alive for r in self._nodes.values()):
+            alive = sum(r.alive for r in self._nodes.values())
+            if not alive:
                 return
-            parts = [p for (aid, _), p in self._partitions.items() if aid == app_id]
-            if all(p.value.primary for p in parts):
+            parts = [p.value for (aid, _), p in self._partitions.items() if aid == app_id]
+            if all(
+                p.primary and 1 + len(p.secondaries) >= min(p.max_replica_count, alive)
+                for p in parts
+            ):
                 return
             await asyncio.sleep(self._options.tick_s / 2)
 

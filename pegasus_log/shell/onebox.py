@@ -3,7 +3,7 @@
 ZooKeeper (port 22181, as upstream's onebox), meta servers from port 34601 and replica
 servers from port 34801, so the official clients' default configuration reaches it; then
 table ``temp`` (8 partitions). Each node has a folder under the onebox directory with its
-pid file, log and data. Until replication lands, ``temp`` has one replica per partition.
+pid file, log and data.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ CLUSTER_NAME = "onebox"
 # Seconds the cluster gets to come up, and a node to go down after SIGTERM before SIGKILL.
 _START_TIMEOUT_S = 30.0
 _STOP_TIMEOUT_S = 10.0
-# Replication is not built yet: each partition of temp has one replica.
-TEMP_REPLICA_COUNT = 1
+# Table temp has three replicas per partition, as upstream's onebox (fewer when the
+# onebox has fewer replica servers).
+TEMP_REPLICA_COUNT = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,7 +158,7 @@ async def _create_temp(layout: Layout, partitions: int, timeout_s: float) -> str
                 await admin.create_table(
                     "temp",
                     partition_count=partitions,
-                    replica_count=TEMP_REPLICA_COUNT,
+                    replica_count=min(TEMP_REPLICA_COUNT, layout.replicas),
                     success_if_exist=True,
                 )
                 table = await client.open_table("temp")

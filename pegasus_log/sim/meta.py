@@ -1,76 +1,25 @@
-"""The meta server as the simulator runs it: the partition guardian's decisions
-(``meta/core/guardian.py``), the failure detector's grace (``failure_detector.py``), and
-the rule for configuration changes proposed by replicas (``accept_update``).
+"""The meta server as the simulator runs it, on the meta's own pure decisions: the
+partition guardian (``meta/core/guardian.py``: drop dead members, cure), the rule for
+configuration changes replicas propose (``meta/core/reconfig.py``: ballot + 1 only), and
+the failure detector's grace (``failure_detector.py``).
 
 One meta, always up, whose state changes atomically (the ZooKeeper write that precedes
 every reply in the real meta is instantaneous here). What it sends goes through the
 simulated network like everything else, so replica <-> meta faults are real.
-
-``accept_update`` is pure and belongs in ``meta/core`` (the real meta answers
-RPC_CM_UPDATE_PARTITION_CONFIGURATION with ERR_NOT_IMPLEMENTED today); it lives here until
-the meta's owner moves it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
-from pegasus_log.meta.core import guardian
+from pegasus_log.meta.core import guardian, reconfig
 from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
 from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest, ReplicaInfo
-from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 
 NO_NODE = guardian.NO_NODE
-
-
-def accept_update(
-    stored: PartitionConfiguration, request: ConfigurationUpdateRequest
-) -> tuple[ErrorCode, PartitionConfiguration]:
-    """The meta's answer to a replica's proposal: (ERR_OK, the new configuration to store)
-    or (an error, the stored configuration unchanged).
-
-    Accepted only at ballot == stored + 1 (DESIGN.md section 5) and only from the replica
-    entitled to it: the primary for UPGRADE_TO_SECONDARY / DOWNGRADE_TO_INACTIVE / REMOVE
-    of a secondary; the primary itself for its own removal (DOWNGRADE_TO_INACTIVE after a
-    local failure) and for PRIMARY_FORCE_UPDATE_BALLOT. The membership proposed must be
-    what the meta computes; the meta computes ``last_drops`` itself. A proposal already
-    applied (a retry whose answer was lost) is answered ERR_OK with what is stored.
-    """
-    kind = ConfigType(request.type)
-    proposed = request.config
-    if proposed.ballot == stored.ballot and _same_members(proposed, stored):
-        return ErrorCode.ERR_OK, stored
-    if proposed.ballot != stored.ballot + 1:
-        return ErrorCode.ERR_INVALID_VERSION, stored
-    node, proposer = request.node, request.host_node
-    if stored.primary.is_invalid or proposer != stored.primary:
-        return ErrorCode.ERR_INVALID_STATE, stored
-    new: PartitionConfiguration | None = None
-    if kind == ConfigType.CT_UPGRADE_TO_SECONDARY:
-        if node not in guardian.members(stored):
-            new = replace(
-                stored,
-                ballot=stored.ballot + 1,
-                secondaries=[*stored.secondaries, node],
-                last_drops=[d for d in stored.last_drops if d != node],
-            )
-    elif kind in (ConfigType.CT_DOWNGRADE_TO_INACTIVE, ConfigType.CT_REMOVE):
-        if node in stored.secondaries or node == proposer:
-            new = guardian.drop_node(stored, node)
-    elif kind == ConfigType.CT_PRIMARY_FORCE_UPDATE_BALLOT and node == proposer:
-        new = replace(stored, ballot=stored.ballot + 1)
-    if new is None or not _same_members(new, proposed):
-        return ErrorCode.ERR_INVALID_PARAMETERS, stored
-    return ErrorCode.ERR_OK, new
-
-
-def _same_members(a: PartitionConfiguration, b: PartitionConfiguration) -> bool:
-    return a.primary == b.primary and sorted(
-        a.secondaries, key=lambda x: (x.host, x.port)
-    ) == sorted(b.secondaries, key=lambda x: (x.host, x.port))
 
 
 # ---- messages between the simulated meta and replica servers ---------------------------
@@ -169,11 +118,12 @@ class SimMeta:
         stored = self.configs.get(gpid)
         if stored is None:
             return []
-        err, new = accept_update(stored, request)
+        kind = ConfigType(request.type)
+        verdict = reconfig.accept(stored, request.config, type=kind, node=request.node)
         out: list[tuple[RpcAddress, object]] = []
-        if err == ErrorCode.ERR_OK and new is not stored:
-            out += self._store(gpid, new)
-        reply = ConfigUpdateReply(err, self.configs[gpid], ConfigType(request.type), request.node)
+        if verdict.changed:
+            out += self._store(gpid, verdict.config)
+        reply = ConfigUpdateReply(verdict.err, self.configs[gpid], kind, request.node)
         out.append((request.host_node, reply))
         return out
 

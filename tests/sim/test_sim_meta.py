@@ -1,74 +1,100 @@
-"""The meta's rule for configuration changes proposed by replicas (``accept_update``)."""
+"""The simulated meta: the meta core's decisions wired to messages (beacons and grace,
+config sync, proposals to primaries, replica-proposed updates through ``reconfig``)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
+from pegasus_log.failure_detector import FdOptions
+from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
 from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
-from pegasus_log.sim.meta import NO_NODE, accept_update
-
-A, B, C, D = (RpcAddress(f"10.0.0.{i}", 34801) for i in (1, 2, 3, 4))
-STORED = PartitionConfiguration(
-    pid=Gpid(1, 0), ballot=5, max_replica_count=3, primary=A, secondaries=[B], last_drops=[C]
+from pegasus_log.sim.meta import (
+    Beacon,
+    BeaconAck,
+    ConfigPush,
+    SimMeta,
+    SyncReply,
+    SyncRequest,
+    UpdateRequest,
 )
 
-
-def request(kind: ConfigType, node: RpcAddress, config: PartitionConfiguration, by=A):  # type: ignore[no-untyped-def]
-    return ConfigurationUpdateRequest(config=config, type=kind, node=node, host_node=by)
-
-
-def test_upgrade_to_secondary_at_the_next_ballot() -> None:
-    proposed = replace(STORED, ballot=6, secondaries=[B, C])
-    err, new = accept_update(STORED, request(ConfigType.CT_UPGRADE_TO_SECONDARY, C, proposed))
-    assert err == ErrorCode.ERR_OK
-    assert (new.ballot, new.secondaries, new.last_drops) == (6, [B, C], [])
+A, B, C = (RpcAddress(f"10.0.0.{i}", 34801) for i in (1, 2, 3))
+META = RpcAddress("10.0.1.1", 34601)
+GPID = Gpid(1, 0)
+FD = FdOptions(beacon_interval_s=0.1, lease_s=0.6, grace_s=0.8)
 
 
-def test_only_ballot_plus_one_is_accepted() -> None:
-    proposed = replace(STORED, ballot=7, secondaries=[B, C])
-    err, new = accept_update(STORED, request(ConfigType.CT_UPGRADE_TO_SECONDARY, C, proposed))
-    assert err == ErrorCode.ERR_INVALID_VERSION and new is STORED
+def meta(config: PartitionConfiguration | None = None) -> SimMeta:
+    pc = config or PartitionConfiguration(pid=GPID, max_replica_count=3)
+    return SimMeta(address=META, configs={GPID: pc}, fd=FD, proposal_interval_s=0.2)
 
 
-def test_a_retry_of_an_applied_proposal_is_answered_ok() -> None:
-    proposed = replace(STORED, ballot=6, secondaries=[B, C])
-    _err, applied = accept_update(STORED, request(ConfigType.CT_UPGRADE_TO_SECONDARY, C, proposed))
-    err, again = accept_update(applied, request(ConfigType.CT_UPGRADE_TO_SECONDARY, C, proposed))
-    assert err == ErrorCode.ERR_OK and again is applied
+def test_a_fresh_partition_gets_a_primary_then_proposals_to_add_secondaries() -> None:
+    m = meta()
+    for node in (A, B, C):
+        m.on_beacon(Beacon(node, 0.0), 0.0)
+    out = m.tick(0.05)
+    assert m.configs[GPID].primary == A and m.configs[GPID].ballot == 1
+    assert (A, ConfigPush(m.configs[GPID])) in out
+    out = m.tick(0.1)
+    [(to, proposal)] = [(t, p) for t, p in out if isinstance(p, ConfigProposal)]
+    assert to == A and proposal.type == ConfigType.CT_ADD_SECONDARY and proposal.node == B
+    # Not again before the proposal interval.
+    assert not [p for _t, p in m.tick(0.15) if isinstance(p, ConfigProposal)]
 
 
-def test_downgrade_of_a_secondary_records_the_drop() -> None:
-    proposed = replace(STORED, ballot=6, secondaries=[])
-    err, new = accept_update(STORED, request(ConfigType.CT_DOWNGRADE_TO_INACTIVE, B, proposed))
-    assert err == ErrorCode.ERR_OK and new.last_drops == [C, B]
+def test_grace_expiry_drops_the_node_and_its_first_beacon_back_is_refused() -> None:
+    pc = PartitionConfiguration(pid=GPID, ballot=3, max_replica_count=3, primary=A, secondaries=[B])
+    m = meta(pc)
+    m.on_beacon(Beacon(A, 0.0), 0.0)
+    m.on_beacon(Beacon(B, 0.0), 0.0)
+    m.on_beacon(Beacon(A, 0.5), 0.5)
+    m.tick(0.9)
+    assert m.configs[GPID].secondaries == [] and m.configs[GPID].last_drops == [B]
+    [(_to, first)] = m.on_beacon(Beacon(B, 1.0), 1.0)
+    [(_to, second)] = m.on_beacon(Beacon(B, 1.1), 1.1)
+    assert first == BeaconAck(1.0, False) and second == BeaconAck(1.1, True)
 
 
-def test_a_failed_primary_removes_itself() -> None:
-    proposed = replace(STORED, ballot=6, primary=NO_NODE)
-    err, new = accept_update(STORED, request(ConfigType.CT_DOWNGRADE_TO_INACTIVE, A, proposed))
-    assert err == ErrorCode.ERR_OK and new.primary.is_invalid and new.last_drops == [C, A]
+def test_config_sync_answers_members_only_and_only_alive_nodes() -> None:
+    pc = PartitionConfiguration(pid=GPID, ballot=3, max_replica_count=3, primary=A, secondaries=[B])
+    m = meta(pc)
+    assert m.on_sync(SyncRequest(A, ())) == []  # never beaconed
+    m.on_beacon(Beacon(A, 0.0), 0.0)
+    m.on_beacon(Beacon(C, 0.0), 0.0)
+    assert m.on_sync(SyncRequest(A, ())) == [(A, SyncReply((pc,)))]
+    assert m.on_sync(SyncRequest(C, ())) == [(C, SyncReply(()))]
 
 
-def test_force_update_ballot_keeps_the_members() -> None:
-    proposed = replace(STORED, ballot=6)
-    err, new = accept_update(
-        STORED, request(ConfigType.CT_PRIMARY_FORCE_UPDATE_BALLOT, A, proposed)
+def test_an_accepted_update_is_pushed_to_old_and_new_members() -> None:
+    pc = PartitionConfiguration(
+        pid=GPID, ballot=3, max_replica_count=3, primary=A, secondaries=[B, C]
     )
-    assert err == ErrorCode.ERR_OK and new == proposed
-
-
-def test_only_the_primary_may_propose() -> None:
-    proposed = replace(STORED, ballot=6, secondaries=[])
-    err, _new = accept_update(
-        STORED, request(ConfigType.CT_DOWNGRADE_TO_INACTIVE, B, proposed, by=B)
+    m = meta(pc)
+    proposed = replace(pc, ballot=4, secondaries=[C])
+    request = ConfigurationUpdateRequest(
+        config=proposed, type=ConfigType.CT_DOWNGRADE_TO_INACTIVE, node=B, host_node=A
     )
-    assert err == ErrorCode.ERR_INVALID_STATE
+    out = m.on_update(UpdateRequest(request))
+    stored = m.configs[GPID]
+    assert (stored.ballot, stored.secondaries, stored.last_drops) == (4, [C], [B])
+    pushed = sorted((t.host for t, msg in out if isinstance(msg, ConfigPush)))
+    assert pushed == [A.host, B.host, C.host]
+    [(to, reply)] = [(t, r) for t, r in out if isinstance(r, ConfigUpdateReply)]
+    assert to == A and reply.err == ErrorCode.ERR_OK and reply.config == stored
+    assert m.history[GPID][-1] == stored
 
 
-def test_the_membership_must_be_what_the_meta_computes() -> None:
-    proposed = replace(STORED, ballot=6, secondaries=[B, D])
-    err, _new = accept_update(STORED, request(ConfigType.CT_UPGRADE_TO_SECONDARY, C, proposed))
-    assert err == ErrorCode.ERR_INVALID_PARAMETERS
+def test_a_refused_update_answers_with_what_is_stored() -> None:
+    pc = PartitionConfiguration(pid=GPID, ballot=3, max_replica_count=3, primary=A, secondaries=[B])
+    m = meta(pc)
+    stale = replace(pc, ballot=3, secondaries=[])  # a deposed primary's view: ballot behind
+    request = ConfigurationUpdateRequest(
+        config=stale, type=ConfigType.CT_DOWNGRADE_TO_INACTIVE, node=B, host_node=A
+    )
+    [(to, reply)] = m.on_update(UpdateRequest(request))
+    assert isinstance(reply, ConfigUpdateReply) and reply.err != ErrorCode.ERR_OK
+    assert to == A and reply.config == pc and m.configs[GPID] == pc

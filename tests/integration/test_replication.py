@@ -1,0 +1,217 @@
+"""PacificA with real processes: three replica servers, a table of three replicas,
+kill -9 of a primary under write load, kill -9 and return of a secondary, SIGSTOP of a
+primary past its lease."""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pegasus_log.client.errors import PegasusError
+from pegasus_log.client.sync import Admin, Client
+from pegasus_log.services.zookeeper import ZooKeeperServer
+from pegasus_log.storage.keyhash import partition_hash
+from tests.cluster import ZkCluster
+from tests.integration.test_meta import eventually
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 4
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ZkCluster]:
+    root: Path = tmp_path_factory.mktemp("replication")
+    c = ZkCluster(
+        root, zookeeper.address, metas=2, replicas=3, cluster=f"rep-{uuid.uuid4().hex[:8]}"
+    )
+    c.start()
+    try:
+        with Admin(c.meta_list) as admin:
+            eventually(
+                "three replica servers registered",
+                lambda: len([n for n, ok in admin.list_nodes() if ok]) == 3,
+            )
+        yield c
+    finally:
+        c.stop()
+
+
+def _fully_replicated(client: Client, table: str) -> bool:
+    route = client.route(table)
+    return all(len(route.members(i)) == 3 for i in range(route.partition_count))
+
+
+def _member_everywhere(client: Client, table: str, address: str) -> bool:
+    route = client.route(table)
+    return all(
+        address in map(str, route.members(i)) and len(route.members(i)) == 3
+        for i in range(route.partition_count)
+    )
+
+
+def _new_table(cluster: ZkCluster) -> str:
+    name = "rep_" + uuid.uuid4().hex[:8]
+    with Admin(cluster.meta_list) as admin:
+        admin.create_table(name, partition_count=PARTITIONS, replica_count=3)
+    with Client(cluster.meta_list) as client:
+        # ballot 1 assigns the primary, 2 and 3 add the two secondaries
+        eventually("every partition has three members", lambda: _fully_replicated(client, name))
+    return name
+
+
+def _server_of(cluster: ZkCluster, address: str) -> str:
+    for i in range(cluster.replicas):
+        name = f"replica{i + 1}"
+        if cluster.replica_address(name) == address:
+            return name
+    raise AssertionError(address)
+
+
+def _keys_of_partition(index: int, count: int) -> list[bytes]:
+    keys = (b"key-%d" % i for i in range(100000))
+    return [k for k in keys if partition_hash(k, b"s") % PARTITIONS == index][:count]
+
+
+class Writer(threading.Thread):
+    """Writes keys in order, recording which writes were acknowledged and when."""
+
+    def __init__(self, client: Client, table: str, keys: list[bytes]) -> None:
+        super().__init__(daemon=True)
+        self.table = client.open_table(table)
+        self.keys = keys
+        self.acked: list[tuple[bytes, float]] = []
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        for k in self.keys:
+            if self.stop.is_set():
+                return
+            try:
+                self.table.set(k, b"s", k)
+            except PegasusError:
+                continue
+            self.acked.append((k, time.monotonic()))
+
+
+def test_primary_killed_under_load_loses_no_acknowledged_write(cluster: ZkCluster) -> None:
+    name = _new_table(cluster)
+    with Client(cluster.meta_list, timeout_s=3.0) as client:
+        victim_address = str(client.route(name).primaries[0])
+        writer = Writer(client, name, _keys_of_partition(0, 3000))
+        writer.start()
+        eventually("writes flowing", lambda: len(writer.acked) > 50)
+        victim = _server_of(cluster, victim_address)
+        cluster.kill(victim)
+        killed_at = time.monotonic()
+        eventually(
+            "writes after the kill", lambda: any(t > killed_at + 0.5 for _, t in writer.acked)
+        )
+        resumed = min(t for _, t in writer.acked if t > killed_at) - killed_at
+        print(f"first acknowledged write {resumed:.2f} s after the kill")
+        time.sleep(1.0)
+        writer.stop.set()
+        writer.join(10)
+        table = client.open_table(name)
+        lost = [k for k, _ in writer.acked if table.get(k, b"s") != k]
+        assert lost == [], f"{len(lost)} acknowledged writes lost"
+        assert str(client.route(name).primaries[0]) != victim_address
+    cluster.restart(victim)
+    with Client(cluster.meta_list) as client:
+        eventually(
+            "the killed server learns and rejoins every group",
+            lambda: _member_everywhere(client, name, victim_address),
+        )
+
+
+def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> None:
+    name = _new_table(cluster)
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=3.0) as client:
+        primary = str(client.route(name).primaries[0])
+        victim = next(
+            f"replica{i + 1}"
+            for i in range(3)
+            if cluster.replica_address(f"replica{i + 1}") != primary
+        )
+        victim_address = cluster.replica_address(victim)
+        table = client.open_table(name)
+        keys = _keys_of_partition(0, 200)
+        for k in keys[:50]:
+            table.set(k, b"s", k)
+        cluster.kill(victim)
+        # writes stall until the meta drops the dead secondary, then go on
+        eventually(
+            "writes continue without the secondary",
+            lambda: table.set(keys[50], b"s", keys[50]) or True,
+        )
+        for k in keys[51:150]:
+            table.set(k, b"s", k)
+        cluster.restart(victim)
+        eventually("the secondary is back", lambda: (victim_address, True) in admin.list_nodes())
+        eventually(
+            "it learned and rejoined every group",
+            lambda: _member_everywhere(client, name, victim_address),
+        )
+        for k in keys[150:]:
+            table.set(k, b"s", k)
+        assert all(table.get(k, b"s") == k for k in keys)
+
+
+def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCluster) -> None:
+    name = _new_table(cluster)
+    with Client(cluster.meta_list, timeout_s=3.0) as client:
+        old_primary = str(client.route(name).primaries[0])
+        victim = _server_of(cluster, old_primary)
+        table = client.open_table(name)
+        keys = _keys_of_partition(0, 100)
+        table.set(keys[0], b"s", b"before")
+        cluster.kill(victim, signal.SIGSTOP)
+        paused_at = time.monotonic()
+        try:
+            eventually(
+                "a new primary takes over",
+                lambda: str(client.route(name).primaries[0]) != old_primary,
+            )
+            print(f"new primary after {time.monotonic() - paused_at:.1f} s of pause")
+            table.set(keys[0], b"s", b"after")
+        finally:
+            cluster.kill(victim, signal.SIGCONT)
+        # The old primary's lease lapsed before it was replaced: it must refuse writes sent
+        # straight to it, and the value written through the new primary stands.
+        with Client([cluster.meta_list[0]], timeout_s=2.0) as fresh:
+            stale = fresh.open_table(name)
+            assert stale.get(keys[0], b"s") == b"after"
+        import socket
+
+        from pegasus_log.rpc import messages as m
+        from pegasus_log.rpc.frame import FrameLimits, ReplyFramer, encode_request
+        from pegasus_log.storage.schema import encode_key
+
+        host, port = old_primary.rsplit(":", 1)
+        route = client.route(name)
+        h = partition_hash(keys[1], b"s")
+        frame = encode_request(
+            spec=m.RRDB_PUT,
+            seqid=1,
+            arg=m.UpdateRequest(key=encode_key(keys[1], b"s"), value=b"x"),
+            app_id=route.app_id,
+            partition_index=h % PARTITIONS,
+            partition_hash=h,
+        )
+        with socket.create_connection((host, int(port)), timeout=10) as s:
+            s.sendall(frame)
+            framer = ReplyFramer(FrameLimits())
+            replies = []
+            while not replies:
+                chunk = s.recv(65536)
+                assert chunk
+                replies = framer.feed(chunk)
+        assert replies[0].error_name != "ERR_OK", "the deposed primary acknowledged a write"
+        assert table.get(keys[1], b"s") is None
