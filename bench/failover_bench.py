@@ -4,11 +4,11 @@
 
 1. Meta leader killed (SIGKILL): seconds until the first successful DDL (create table)
    answered by the new leader.
-2. Replica server killed (SIGKILL): seconds until the meta has declared it dead and every
-   partition it was primary of no longer routes to it (configuration written to ZooKeeper
-   with a new ballot). With one replica per partition until replication lands, the
-   partition then waits for its server to return; with replication, a secondary is
-   upgraded in the same step.
+2. Replica server killed (SIGKILL), table of one replica: seconds until the meta has
+   declared it dead and every partition it was primary of no longer routes to it
+   (configuration written to ZooKeeper with a new ballot).
+3. Primary killed (SIGKILL), table of three replicas: seconds until the first write to its
+   partition succeeds again (a secondary upgraded and reconciled).
 Prints min / median / max per measurement; asserts nothing.
 """
 
@@ -89,6 +89,50 @@ def replica_failover(cluster: ZkCluster, admin: Admin, table: str, victim: str) 
     return took
 
 
+def primary_failover(cluster: ZkCluster, admin: Admin, table: str) -> float:
+    """Kill -9 the primary of partition 0 under writes to it; seconds until the first
+    write to that partition succeeds again."""
+    from pegasus_log.storage.keyhash import partition_hash
+
+    with Client(cluster.meta_list, timeout_s=1.0) as client:
+
+        def regrouped_before() -> bool:
+            r = client.route(table)
+            return all(len(r.members(p)) == 3 for p in range(r.partition_count))
+
+        _wait(regrouped_before, timeout_s=120)
+        route = client.route(table)
+        victim_address = str(route.primaries[0])
+        victim = next(
+            f"replica{i + 1}"
+            for i in range(cluster.replicas)
+            if cluster.replica_address(f"replica{i + 1}") == victim_address
+        )
+        keys = [b"f%d" % i for i in range(200) if partition_hash(b"f%d" % i, b"s") % 8 == 0]
+        t = client.open_table(table)
+        _wait(lambda: t.set(keys[0], b"s", b"v") or True)
+        cluster.kill(victim)
+        killed = time.monotonic()
+        i = 0
+        while True:
+            i += 1
+            try:
+                t.set(keys[i % len(keys)], b"s", b"v")
+                break
+            except PegasusError:
+                continue
+        took = time.monotonic() - killed
+    cluster.restart(victim)
+    with Client(cluster.meta_list) as client:
+
+        def regrouped() -> bool:
+            r = client.route(table)
+            return all(len(r.members(p)) == 3 for p in range(r.partition_count))
+
+        _wait(regrouped, timeout_s=120)
+    return took
+
+
 def _summary(name: str, xs: list[float]) -> str:
     return (
         f"{name:<44} n={len(xs):<3} min {min(xs):5.2f} s  median "
@@ -103,19 +147,21 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="failover-"))
     zk = ZooKeeperServer(root / "zookeeper")
     zk.start()
-    cluster = ZkCluster(root, zk.address, metas=2, replicas=2, cluster="failover")
+    cluster = ZkCluster(root, zk.address, metas=2, replicas=3, cluster="failover")
     cluster.start()
     try:
         with Admin(cluster.meta_list) as admin:
-            _wait(lambda: len([n for n, ok in admin.list_nodes() if ok]) == 2)
+            _wait(lambda: len([n for n, ok in admin.list_nodes() if ok]) == 3)
             admin.create_table("fo", partition_count=8, replica_count=1)
+            admin.create_table("fo3", partition_count=8, replica_count=3)
             with Client(cluster.meta_list) as client:
                 client.open_table("fo").set(b"probe", b"s", b"v")
             metas = [meta_failover(cluster, admin) for _ in range(args.trials)]
             replicas = [
-                replica_failover(cluster, admin, "fo", f"replica{1 + i % 2}")
+                replica_failover(cluster, admin, "fo", f"replica{1 + i % 3}")
                 for i in range(args.trials)
             ]
+            primaries = [primary_failover(cluster, admin, "fo3") for _ in range(args.trials)]
     finally:
         cluster.stop()
         zk.stop()
@@ -126,6 +172,7 @@ def main() -> int:
     )
     print(_summary("meta leader kill -> first DDL on new leader", metas))
     print(_summary("replica kill -> its partitions re-configured", replicas))
+    print(_summary("primary kill (3 replicas) -> first write", primaries))
     return 0
 
 

@@ -1,5 +1,14 @@
 """What comes out of a replica core: effects, and what each obliges its runtime to do.
 
+What the runtime feeds in: at start, ``open_replica`` with the storage's durable decree,
+the saved ballot and the partition's log records in log order, and carry out the effects it
+returns before anything else; ``tick(now)`` regularly, since retries and timeouts fire only
+on ticks (a timer is late by up to one tick: keep ticks well under ``prepare_retry_s``; the
+simulator ticks every 50 ms against a 120 ms retry); ``set_lease(valid)`` whenever the
+server's lease may have changed and before any other event of the partition (the simulator
+calls it before every event); every message for the partition through ``step``, routed by
+its ``gpid`` (client requests by the partition the request names); every completion below.
+
 Every event method of ``ReplicaCore`` returns a list of effects. The runtime (the asyncio
 server, or the simulator) carries them out IN LIST ORDER, and the effects of one call
 before any effect of the next call of the same partition. Effects marked (async) are only

@@ -133,6 +133,11 @@ def recover(
             dropped.append(DroppedData(later.file_name, 0, size, True, why))
         break
 
+    # What was replayed may include bytes written but never synced (the process died,
+    # or an fsync failed, before they were durable). The log goes on after them, so make
+    # them durable now: a later power loss must not cut a hole before newer records.
+    for info in kept:
+        disk.sync(info.name.file_name)
     end = kept[-1].end_offset if kept else 0
     report = RecoveryReport(
         len(kept), mutations, end, tuple(dropped), tuple(temps), tuple(sorted(ignored))
