@@ -1,6 +1,10 @@
-"""Single-node get and put: pegasus-log beside a single-member etcd, same machine, same run.
+"""Get and put: pegasus-log beside etcd, same machine, same run.
 
-    python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100]
+    python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100] [--replicas 3]
+
+``--replicas 1`` (default): one replica server beside a single-member etcd.
+``--replicas 3``: a table of three replicas on three replica servers (ZooKeeper meta,
+PacificA, fsync'd mutation log) beside a three-member etcd.
 
 Starts a pegasus-log replica server (table temp, 8 partitions) with its static meta, and a
 1-member etcd (Debian etcd-server). pegasus-log is driven by bench/pegasusload (the Apache
@@ -19,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -76,12 +81,65 @@ def _pegasus_load(
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
+def _single(
+    tmp: Path, loader: Path | None, args: argparse.Namespace
+) -> tuple[dict[str, Any], float]:
+    cluster = StaticCluster(tmp / "pegasus", tables=["temp:8"])
+    cluster.start()
+    try:
+        replica_pid = cluster.process("replica").proc.pid  # type: ignore[union-attr]
+        # put runs first: it writes every key that get then reads.
+        ours = {op: _pegasus_load(loader, cluster.meta, op, args) for op in ("put", "get")}
+        return ours, _peak_rss_mib(replica_pid)
+    finally:
+        cluster.stop()
+
+
+def _replicated(
+    tmp: Path, loader: Path | None, args: argparse.Namespace
+) -> tuple[dict[str, Any], float]:
+    from pegasus_log.client.sync import Admin
+    from pegasus_log.services.zookeeper import ZooKeeperServer
+    from tests.cluster import ZkCluster
+
+    zk = ZooKeeperServer(tmp / "zookeeper")
+    zk.start()
+    cluster = ZkCluster(tmp / "pegasus", zk.address, metas=2, replicas=3, cluster="bench")
+    cluster.start()
+    try:
+        with Admin(cluster.meta_list) as admin:
+            deadline = time.monotonic() + 60
+            while len([n for n, ok in admin.list_nodes() if ok]) < 3:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("replica servers did not register")
+                time.sleep(0.1)
+            admin.create_table("temp", partition_count=8, replica_count=3)
+        metas = ",".join(cluster.meta_list)
+        ours = {op: _pegasus_load(loader, metas, op, args) for op in ("put", "get")}
+        peak = max(
+            _peak_rss_mib(cluster.processes[f"replica{i + 1}"].proc.pid)  # type: ignore[union-attr]
+            for i in range(3)
+        )
+        return ours, peak
+    finally:
+        cluster.stop()
+        zk.stop()
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--value-size", type=int, default=100)
     p.add_argument("--keys", type=int, default=10000)
+    p.add_argument(
+        "--replicas",
+        type=int,
+        default=1,
+        choices=[1, 3],
+        help="1: one server vs. a 1-member etcd; 3: a 3-replica table on 3 replica "
+        "servers (ZooKeeper meta) vs. a 3-member etcd",
+    )
     args = p.parse_args()
 
     ensure_installed()
@@ -89,16 +147,11 @@ def main() -> int:
     loader = _go_loader(tmp)
     driver = "Go client (bench/pegasusload)" if loader else "Python client (bench/pyload.py)"
     rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    cluster = StaticCluster(tmp / "pegasus", tables=["temp:8"])
-    cluster.start()
-    try:
-        replica_pid = cluster.process("replica").proc.pid  # type: ignore[union-attr]
-        # put runs first: it writes every key that get then reads.
-        ours = {op: _pegasus_load(loader, cluster.meta, op, args) for op in ("put", "get")}
-        peak = _peak_rss_mib(replica_pid)
-    finally:
-        cluster.stop()
-    with etcd_cluster(members=1, base_dir=str(tmp)) as etcd:
+    if args.replicas == 1:
+        ours, peak = _single(tmp, loader, args)
+    else:
+        ours, peak = _replicated(tmp, loader, args)
+    with etcd_cluster(members=args.replicas, base_dir=str(tmp)) as etcd:
         theirs = {
             "put": run_load(
                 etcd,
@@ -135,10 +188,16 @@ def main() -> int:
             f"{op:<5} {a['ops_per_s']:>17.0f} {b['ops_per_s']:>11.0f} {ratio:>6.2f}"
             f" {a['p50_ms']:>9.2f}/{b['p50_ms']:<9.2f} {a['p99_ms']:>9.2f}/{b['p99_ms']:<9.2f}"
         )
-    print(
-        "etcd get = serializable range; etcd put fsyncs its WAL (group commit);"
-        " pegasus-log put = RocksDB WAL write without fsync (no plog yet)"
-    )
+    if args.replicas == 1:
+        print(
+            "etcd get = serializable range; etcd put fsyncs its WAL (group commit);"
+            " pegasus-log put (static single node) = RocksDB WAL write without fsync"
+        )
+    else:
+        print(
+            "etcd get = serializable range; both sides fsync every write on every member"
+            " (group commit); pegasus-log reads go to the primary"
+        )
     print(f"replica server peak RSS: {peak:.0f} MiB (table temp, 8 partitions)")
     errors = sum(r[1].get("errors", 0) for r in rows)
     if errors:
