@@ -139,6 +139,21 @@ def _spawn(root: Path, node: Node) -> int:
     return proc.pid
 
 
+async def _wait_leading(meta: str, timeout_s: float) -> None:
+    from pegasus_log.client.admin import AsyncAdmin
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        admin = AsyncAdmin([meta], timeout_s=1.0)
+        try:
+            await admin.cluster_info()
+            return
+        except Exception:
+            await asyncio.sleep(0.1)
+        finally:
+            await admin.close()
+
+
 async def _create_temp(layout: Layout, partitions: int, timeout_s: float) -> str | None:
     """None once every replica server registered and table temp serves, else the error."""
     from pegasus_log.client.admin import AsyncAdmin
@@ -191,6 +206,10 @@ def start(layout: Layout, partitions: int) -> int:
             continue
         pid = _spawn(root, node)
         print(f"{node.name:<10} on 127.0.0.1:{node.port} (pid {pid})")
+        if node.name == "meta1":
+            # meta1 leads, as in upstream's onebox: clients configured with the default
+            # meta address alone (pypegasus3 cannot follow a forward) reach the leader.
+            asyncio.run(_wait_leading(f"127.0.0.1:{node.port}", _START_TIMEOUT_S))
     problem = asyncio.run(_create_temp(layout, partitions, _START_TIMEOUT_S))
     if problem is not None:
         print(f"onebox did not become healthy: {problem}; see {root}/*/log", file=sys.stderr)

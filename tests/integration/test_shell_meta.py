@@ -183,11 +183,11 @@ def test_json_and_output_files(metas: str, home: Path, tmp_path: Path) -> None:
     doc = json.loads(listing.read_text())
     mine = next(v for v in doc["general_info"].values() if v["app_name"] == name)
     assert mine["replica_count"] == "3" and mine["status"] == "AVAILABLE"
-    # one copy of three: readable, not fully healthy, and short of a second member to write
+    # two copies of three (two replica servers): readable and writable, not fully healthy
     health = doc["healthy_info"][mine["app_id"]]
     assert (health["fully_healthy"], health["write_unhealthy"], health["read_unhealthy"]) == (
         "0",
-        "2",
+        "0",
         "0",
     )
     app = json.loads(r.stdout.split('create app "' + name + '" succeed\n', 1)[1])
@@ -197,7 +197,7 @@ def test_json_and_output_files(metas: str, home: Path, tmp_path: Path) -> None:
         "partition_count": "2",
         "max_replica_count": "3",
     }
-    assert [p["replica_count"] for p in app["replicas"].values()] == ["1/3", "1/3"]
+    assert [p["replica_count"] for p in app["replicas"].values()] == ["2/3", "2/3"]
 
 
 def test_drop_with_reserve_and_filtered_ls(metas: str, home: Path) -> None:
