@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
 from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
-from pegasus_log.meta.core import guardian, reconfig
+from pegasus_log.meta.core import balancer, guardian, reconfig
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.repository import MetaStateRepository, Stored
 from pegasus_log.meta.state.store import StoreError
@@ -635,7 +635,9 @@ class MetaService:
                 await self._drop_node(rec.address)
         if self.level <= a.MetaFunctionLevel.fl_freezed:
             return
-        await self._cure_all()
+        cured = await self._cure_all()
+        if self.level >= a.MetaFunctionLevel.fl_lively and not cured:
+            await self._balance()
 
     async def _drop_node(self, node: RpcAddress) -> None:
         for gpid, stored in list(self._partitions.items()):
@@ -664,7 +666,38 @@ class MetaService:
             for r in self._nodes.values()
         }
 
-    async def _cure_all(self) -> None:
+    async def _balance(self) -> None:
+        """At fl_lively, once nothing needs curing: even out primaries per table by
+        swapping a primary with one of its secondaries (balancer move_primary). The meta
+        applies the swap itself with ballot + 1, as it upgrades a secondary after a
+        failure: a write the old primary committed had every member's ack, the new
+        primary's included, so reconciliation under the new ballot keeps it. Replica
+        copies (copy_secondary) are not carried out yet."""
+        alive = frozenset(r.address for r in self._nodes.values() if r.alive)
+        for app_id, stored_app in list(self._apps.items()):
+            if stored_app.value.status != AppStatus.AS_AVAILABLE:
+                continue
+            configs = [
+                config_to_wire(s.value) for (aid, _), s in self._partitions.items() if aid == app_id
+            ]
+            for proposal in balancer.balance_table(configs, alive, max_proposals=1):
+                if proposal.kind != "move_primary":
+                    continue
+                gpid = (proposal.gpid.app_id, proposal.gpid.partition_index)
+                wire = config_to_wire(self._partitions[gpid].value)
+                old, new = proposal.steps[0].node, proposal.steps[1].node
+                moved = replace(
+                    wire,
+                    ballot=wire.ballot + 1,
+                    primary=new,
+                    secondaries=[old if s == new else s for s in wire.secondaries],
+                )
+                await self._write_partition(gpid, moved, reason="balancer move_primary")
+                return  # one move per tick: let the group settle
+
+    async def _cure_all(self) -> bool:
+        """Cure every partition; whether any action was taken or asked for."""
+        acted = False
         views = self._node_views()
         for gpid, stored in list(self._partitions.items()):
             app = self._apps[gpid[0]].value
@@ -679,11 +712,13 @@ class MetaService:
             action = guardian.cure(wire, nodes=views, reported=reported)
             if action is None:
                 continue
+            acted = True
             if action.type in guardian.PRIMARY_APPLIED:
                 await self._propose_to_primary(gpid, wire, action)
                 continue
             await self._write_partition(gpid, guardian.apply(wire, action), reason=action.type.name)
             views = self._node_views()  # the next choice sees this one's load
+        return acted
 
     async def _propose_to_primary(
         self, gpid: tuple[int, int], wire: m.PartitionConfiguration, action: guardian.Action

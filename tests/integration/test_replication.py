@@ -215,3 +215,42 @@ def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCl
                 replies = framer.feed(chunk)
         assert replies[0].error_name != "ERR_OK", "the deposed primary acknowledged a write"
         assert table.get(keys[1], b"s") is None
+
+
+def test_lively_meta_moves_primaries_back_to_a_returned_server(cluster: ZkCluster) -> None:
+    name = _new_table(cluster)
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=3.0) as client:
+        table = client.open_table(name)
+        keys = [b"bal-%d" % i for i in range(40)]
+        for k in keys:
+            table.set(k, b"s", k)
+        victim = "replica1"
+        victim_address = cluster.replica_address(victim)
+        cluster.kill(victim)
+        eventually(
+            "its primaries move away",
+            lambda: victim_address not in map(str, client.route(name).primaries),
+        )
+        cluster.restart(victim)
+        eventually(
+            "it rejoins every group as secondary",
+            lambda: _member_everywhere(client, name, victim_address),
+        )
+        assert victim_address not in map(str, client.route(name).primaries)
+
+        def primaries_even() -> bool:
+            route = client.route(name)
+            counts = [
+                sum(str(p) == cluster.replica_address(f"replica{i + 1}") for p in route.primaries)
+                for i in range(3)
+            ]
+            return max(counts) - min(counts) <= 1
+
+        admin.set_meta_level("lively")
+        try:
+            eventually("the balancer evens out primaries", primaries_even)
+        finally:
+            admin.set_meta_level("steady")
+        assert victim_address in map(str, client.route(name).primaries)
+        assert all(table.get(k, b"s") == k for k in keys)
+        table.set(b"bal-after", b"s", b"ok")
