@@ -176,21 +176,26 @@ def read_call_header(body: bytes, limits: DecodeLimits) -> tuple[CallHeader, Rea
 
 def read_args(spec: RpcSpec, r: Reader) -> Any:
     """Decode the args struct of a request: the value of field 1, typed by ``spec.arg``."""
-    want = int(wire_type(spec.arg))
-    dec = decoder_for(spec.arg)
+    return _read_single_field(r, field_id=1, spec=spec.arg, what=f"{spec.name}: argument")
+
+
+def _read_single_field(r: Reader, *, field_id: int, spec: Any, what: str) -> Any:
+    """The value of one field of a struct, typed by ``spec``; other fields are skipped."""
+    want = int(wire_type(spec))
+    dec = decoder_for(spec)
     value: Any = None
     r.enter()
     while True:
         t, fid = r.field_header()
         if t == TType.STOP:
             break
-        if fid == 1 and t == want:
+        if fid == field_id and t == want:
             value = dec(r)
         else:
             r.skip(t)
     r.leave()
     if value is None:
-        raise ThriftDecodeError(f"{spec.name}: argument field 1 missing")
+        raise ThriftDecodeError(f"{what} field {field_id} missing")
     return value
 
 
@@ -289,19 +294,4 @@ class ReplyFramer:
 def read_result(spec: RpcSpec, r: Reader) -> Any:
     """Decode the result struct of a successful reply: the value of field 0."""
     assert spec.result is not None
-    want = int(wire_type(spec.result))
-    dec = decoder_for(spec.result)
-    value: Any = None
-    r.enter()
-    while True:
-        t, fid = r.field_header()
-        if t == TType.STOP:
-            break
-        if fid == 0 and t == want:
-            value = dec(r)
-        else:
-            r.skip(t)
-    r.leave()
-    if value is None:
-        raise ThriftDecodeError(f"{spec.ack_name}: result field 0 missing")
-    return value
+    return _read_single_field(r, field_id=0, spec=spec.result, what=f"{spec.ack_name}: result")
