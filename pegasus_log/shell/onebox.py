@@ -25,7 +25,7 @@ from pegasus_log.shell.main import DEFAULT_META_PORT, DEFAULT_REPLICA_PORT
 ZOOKEEPER_PORT = 22181
 CLUSTER_NAME = "onebox"
 # Seconds the cluster gets to come up, and a node to go down after SIGTERM before SIGKILL.
-_START_TIMEOUT_S = 30.0
+_START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 10.0
 # Table temp has three replicas per partition, as upstream's onebox (fewer when the
 # onebox has fewer replica servers).
@@ -178,7 +178,12 @@ async def _create_temp(layout: Layout, partitions: int, timeout_s: float) -> str
                 )
                 table = await client.open_table("temp")
                 await table.get(b"onebox", b"health")
-                return None
+                route = await client.route("temp")
+                want = min(TEMP_REPLICA_COUNT, layout.replicas)
+                short = [i for i in range(route.partition_count) if len(route.members(i)) < want]
+                if not short:
+                    return None
+                last = f"partitions {short} of temp still forming their groups"
         except Exception as e:  # any failure means "not yet"
             last = str(e)
         finally:
