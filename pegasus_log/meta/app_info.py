@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-# Upstream accepts table names of letters, digits, '_', '.', ':' and '-'.
-_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+from pegasus_log.meta.state.model import APP_NAME
 
 
 class InvalidTableSpec(ValueError):
@@ -22,7 +20,7 @@ class AppInfo:
     envs: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not _NAME.match(self.name):
+        if not APP_NAME.match(self.name):
             raise InvalidTableSpec(f"invalid table name {self.name!r}")
         count = self.partition_count
         if count <= 0 or count & (count - 1):

@@ -43,7 +43,14 @@ from pegasus_log.replica.core.replica import ReplicaCore, open_replica
 from pegasus_log.replica.peer_codec import decode_message, encode_message
 from pegasus_log.replica.plog import FileLogDisk, MutationLog
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
-from pegasus_log.replica.stub import OPS, StubOptions, apply_envs
+from pegasus_log.replica.stub import (
+    OPS,
+    GaugeRows,
+    StubOptions,
+    apply_envs,
+    replica_status_rows,
+    stored_gpids,
+)
 from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
@@ -238,6 +245,10 @@ class ReplicaServer:
         if part is None and not member:
             return  # a learner is created by the primary's group check, not by the meta
         part = part or self._host(info, gpid)
+        if part.partition_count != info.partition_count:
+            # a learner hosted from a group check guessed it; the meta knows
+            part.partition_count = info.partition_count
+            part.store.set_partition_count(info.partition_count)
         apply_envs(part.store, info.envs)
         part.config = config
         self._run(part, part.core.step(cm.ConfigUpdate(config=config)))
@@ -261,11 +272,7 @@ class ReplicaServer:
 
     def stored_replicas(self) -> list[a.ReplicaInfo]:
         out = []
-        for path in sorted(self._data_dir.glob("*.*.pegasus")):
-            app_id, index, _ = path.name.split(".", 2)
-            if not (app_id.isdigit() and index.isdigit()):
-                continue
-            gpid = (int(app_id), int(index))
+        for gpid in stored_gpids(self._data_dir):
             part = self._parts.get(gpid)
             if part is not None:
                 out.append(part.core.replica_info())
@@ -276,21 +283,8 @@ class ReplicaServer:
     def expire_idle_scanners(self) -> int:
         return sum(p.store.expire_idle_scanners() for p in self._parts.values())
 
-    def metric_rows(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
-        counts: dict[int, int] = {}
-        for p in self._parts.values():
-            counts[int(p.core.status)] = counts.get(int(p.core.status), 0) + 1
-        rows: list[tuple[str, str, list[str], list[tuple[list[str], float]]]] = [
-            ("total_replicas", "replicas hosted", [], [([], len(self._parts))])
-        ]
-        for name, status in (
-            ("primary_replicas", a.PartitionStatus.PS_PRIMARY),
-            ("secondary_replicas", a.PartitionStatus.PS_SECONDARY),
-            ("learning_replicas", a.PartitionStatus.PS_POTENTIAL_SECONDARY),
-            ("inactive_replicas", a.PartitionStatus.PS_INACTIVE),
-            ("error_replicas", a.PartitionStatus.PS_ERROR),
-        ):
-            rows.append((name, f"replicas in {status.name}", [], [([], counts.get(status, 0))]))
+    def metric_rows(self) -> list[GaugeRows]:
+        rows = replica_status_rows(p.core.status for p in self._parts.values())
         size = sum(f.stat().st_size for f in (self._data_dir / "plog").glob("log.*"))
         rows.append(
             ("private_log_size_mb", "mutation log size", [], [([], float(size) / (1 << 20))])

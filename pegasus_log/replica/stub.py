@@ -9,7 +9,7 @@ client to refresh its routing.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -209,20 +209,17 @@ class ReplicaStub:
     def stored_replicas(self) -> list[ReplicaInfo]:
         """Every replica with data under the data directory, hosted or not."""
         out = []
-        for path in sorted(self._data_dir.glob("*.*.pegasus")):
-            app_id, index, _ = path.name.split(".", 2)
-            if not (app_id.isdigit() and index.isdigit()):
-                continue
-            gpid = (int(app_id), int(index))
+        for gpid in stored_gpids(self._data_dir):
             hosted = self._replicas.get(gpid)
+            decree = hosted.last_decree if hosted else 0
             out.append(
                 ReplicaInfo(
                     pid=Gpid(*gpid),
                     ballot=hosted.ballot if hosted else 0,
                     status=int(hosted.status if hosted else PartitionStatus.PS_INACTIVE),
-                    last_committed_decree=hosted.last_decree if hosted else 0,
-                    last_prepared_decree=hosted.last_decree if hosted else 0,
-                    last_durable_decree=hosted.last_decree if hosted else 0,
+                    last_committed_decree=decree,
+                    last_prepared_decree=decree,
+                    last_durable_decree=decree,
                 )
             )
         return out
@@ -232,23 +229,8 @@ class ReplicaStub:
             r.store.close()
         self._replicas.clear()
 
-    def metric_rows(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
-        """Replica counts by status, upstream's server-level gauges."""
-        counts = {s: 0 for s in PartitionStatus}
-        for r in self._replicas.values():
-            counts[r.status] += 1
-        rows: list[tuple[str, str, list[str], list[tuple[list[str], float]]]] = [
-            ("total_replicas", "replicas hosted", [], [([], len(self._replicas))])
-        ]
-        for name, status in (
-            ("primary_replicas", PartitionStatus.PS_PRIMARY),
-            ("secondary_replicas", PartitionStatus.PS_SECONDARY),
-            ("learning_replicas", PartitionStatus.PS_POTENTIAL_SECONDARY),
-            ("inactive_replicas", PartitionStatus.PS_INACTIVE),
-            ("error_replicas", PartitionStatus.PS_ERROR),
-        ):
-            rows.append((name, f"replicas in {status.name}", [], [([], counts[status])]))
-        return rows
+    def metric_rows(self) -> list[GaugeRows]:
+        return replica_status_rows(r.status for r in self._replicas.values())
 
     def expire_idle_scanners(self) -> int:
         return sum(r.store.expire_idle_scanners() for r in self._replicas.values())
@@ -301,3 +283,35 @@ def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     ttl = envs.get("default_ttl", "0")
     store.set_default_ttl(int(ttl) if ttl.isdigit() else 0)
     store.set_validate_partition_hash(envs.get("replica.split.validate_partition_hash") == "true")
+
+
+GaugeRows = tuple[str, str, list[str], list[tuple[list[str], float]]]
+
+
+def stored_gpids(data_dir: Path) -> list[tuple[int, int]]:
+    """The partitions with a store (``<app_id>.<index>.pegasus``) under ``data_dir``."""
+    out = []
+    for path in sorted(data_dir.glob("*.*.pegasus")):
+        app_id, index, _ = path.name.split(".", 2)
+        if app_id.isdigit() and index.isdigit():
+            out.append((int(app_id), int(index)))
+    return out
+
+
+def replica_status_rows(statuses: Iterable[int]) -> list[GaugeRows]:
+    """Replica counts by status, upstream's server-level gauges."""
+    counts = dict.fromkeys(PartitionStatus, 0)
+    total = 0
+    for status in statuses:
+        counts[PartitionStatus(status)] += 1
+        total += 1
+    rows: list[GaugeRows] = [("total_replicas", "replicas hosted", [], [([], total)])]
+    for name, status in (
+        ("primary_replicas", PartitionStatus.PS_PRIMARY),
+        ("secondary_replicas", PartitionStatus.PS_SECONDARY),
+        ("learning_replicas", PartitionStatus.PS_POTENTIAL_SECONDARY),
+        ("inactive_replicas", PartitionStatus.PS_INACTIVE),
+        ("error_replicas", PartitionStatus.PS_ERROR),
+    ):
+        rows.append((name, f"replicas in {status.name}", [], [([], counts[status])]))
+    return rows

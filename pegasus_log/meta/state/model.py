@@ -4,30 +4,18 @@ partition. Field names and meanings are upstream's ``app_info`` and
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from pegasus_log.rpc.admin import AppStatus as AppStatus  # the wire enum: same names and numbers
+
 # Upstream accepts table names of letters, digits, '_', '.', ':' and '-'.
-_APP_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
+APP_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 
 # partition_flags bits (upstream pc_flags).
 PC_FLAG_DROPPED = 1
-
-
-class AppStatus(enum.IntEnum):
-    """Upstream's app_status, same numbers. Persisted as ``app_status::AS_...``."""
-
-    AS_INVALID = 0
-    AS_AVAILABLE = 1
-    AS_CREATING = 2
-    AS_CREATE_FAILED = 3  # deprecated upstream
-    AS_DROPPING = 4
-    AS_DROP_FAILED = 5  # deprecated upstream
-    AS_DROPPED = 6
-    AS_RECALLING = 7
 
 
 class InvalidState(ValueError):
@@ -60,7 +48,7 @@ class AppState:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "envs", MappingProxyType(dict(self.envs)))
-        if not _APP_NAME.match(self.app_name):
+        if not APP_NAME.match(self.app_name):
             raise InvalidState(f"invalid table name {self.app_name!r}")
         if self.app_id <= 0:
             raise InvalidState(f"app_id {self.app_id} must be positive")
