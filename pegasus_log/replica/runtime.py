@@ -79,6 +79,7 @@ _PEER_KINDS: dict[str, type[Any]] = {
 # How often cores are ticked: a tenth of the shortest core timeout (prepare retry 0.5 s).
 _TICK_S = 0.05
 _OPS_BY_NAME = {op.spec.name: op for op in OPS}
+_PEER_TIMEOUT_S = 1.0  # peer messages are one-way; the core retries what matters
 # How long a request waits for a primary that is still reconciling before it is refused:
 # reconciliation takes one round of prepares, a few milliseconds on a healthy group.
 _SERVING_WAIT_S = 2.0
@@ -93,6 +94,8 @@ class Partition:
     waiting: dict[int, tuple[m.RpcSpec, asyncio.Future[Any]]] = field(default_factory=dict)
     lease: bool = False
     config: m.PartitionConfiguration | None = None  # the meta's latest, as delivered
+    # client writes of this event-loop pass, handed to the core together at its end
+    arriving: list[cm.ClientWrite] = field(default_factory=list)
 
 
 class ReplicaServer:
@@ -115,8 +118,7 @@ class ReplicaServer:
         self._options = options
         self._lease_valid = lease_valid
         self._meta_call = meta_call
-        # One client write per mutation: storage applies each write at its own decree.
-        self._core_config = replace(core_config or ReplicaCoreConfig(), batch_updates_max=1)
+        self._core_config = core_config or ReplicaCoreConfig()
         self._parts: dict[tuple[int, int], Partition] = {}
         self._replayed: dict[tuple[int, int], list[Mutation]] = {}
         self._ids = itertools.count(1)
@@ -362,8 +364,18 @@ class ReplicaServer:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         part.waiting[request_id] = (call.spec, fut)
         update = MutationUpdate(call.spec.name, encode(call.spec.arg, call.arg))
-        self._run(part, part.core.step(cm.ClientWrite(request_id=request_id, update=update)))
+        if not part.arriving:
+            asyncio.get_running_loop().call_soon(self._start_arrived, part)
+        part.arriving.append(cm.ClientWrite(request_id=request_id, update=update))
         return fut
+
+    def _start_arrived(self, part: Partition) -> None:
+        """The writes of one loop pass (a pipelined burst from the sockets) go to the core
+        together, so they share mutations: one prepare, one log append and one ack per
+        member for the lot instead of one each."""
+        writes, part.arriving = tuple(part.arriving), []
+        if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+            self._run(part, part.core.step(cm.ClientWrites(writes)))
 
     def _on_clear_scanner(self, call: Call) -> None:
         part = self._parts.get((call.header.app_id, call.header.partition_index))
@@ -435,26 +447,27 @@ class ReplicaServer:
             raise AssertionError(f"unhandled effect {e!r}")
 
     def _apply(self, part: Partition, e: fx.Apply) -> None:
+        """Every client write of the mutation, in order, as one storage batch at its
+        decree; the clients waiting on them hear the answers once the batch is written."""
         mu = e.mutation
-        if not mu.updates:
-            part.store.empty_write(mu.decree)
-            return
-        assert len(mu.updates) == 1, "the runtime batches one client write per mutation"
-        update, request_id = mu.updates[0], e.request_ids[0]
-        op = _OPS_BY_NAME[update.rpc_name]
-        arg = decode(op.spec.arg, update.body)
-        if op.request is not None:
-            arg = to_storage(arg, op.request)
-        method = getattr(part.store, op.method)
-        if op.method in ("remove", "multi_remove"):
-            resp = method(mu.decree, arg)
-        else:
-            resp = method(mu.decree, arg, timestamp_us=mu.timestamp_us)
-        if request_id is None:
-            return
-        entry = part.waiting.pop(request_id, None)
-        if entry is not None and not entry[1].done():
-            entry[1].set_result(self._wire(part, op, resp))
+        answers: list[tuple[int, Any]] = []
+        with part.store.mutation(mu.decree):
+            for update, request_id in zip(mu.updates, e.request_ids, strict=True):
+                op = _OPS_BY_NAME[update.rpc_name]
+                arg = decode(op.spec.arg, update.body)
+                if op.request is not None:
+                    arg = to_storage(arg, op.request)
+                method = getattr(part.store, op.method)
+                if op.method in ("remove", "multi_remove"):
+                    resp = method(mu.decree, arg)
+                else:
+                    resp = method(mu.decree, arg, timestamp_us=mu.timestamp_us)
+                if request_id is not None:
+                    answers.append((request_id, self._wire(part, op, resp)))
+        for request_id, answer in answers:
+            entry = part.waiting.pop(request_id, None)
+            if entry is not None and not entry[1].done():
+                entry[1].set_result(answer)
 
     def _append(self, part: Partition, mutation: Mutation) -> None:
         assert self._plog is not None
@@ -474,7 +487,8 @@ class ReplicaServer:
             conn = Connection(to.host, to.port)
             self._peers[to] = conn
         raw = encode_message(message)
-        self._spawn(_send_quietly(conn, raw))
+        if not conn.post(PEER, raw, timeout_s=_PEER_TIMEOUT_S):
+            self._spawn(_send_quietly(conn, raw))
 
     async def _propose(self, part: Partition, request: a.ConfigurationUpdateRequest) -> None:
         if self._meta_call is None:
@@ -536,6 +550,6 @@ def _partition_count(msg: cm.GroupCheck) -> int:
 
 async def _send_quietly(conn: Connection, raw: bytes) -> None:
     try:
-        await conn.call(PEER, raw, timeout_s=1.0)
+        await conn.call(PEER, raw, timeout_s=_PEER_TIMEOUT_S)
     except CallFailed:
         pass  # peer messages are best effort; the core retries what matters

@@ -52,7 +52,7 @@ class CompactionStats:
 def sweep_and_compact(
     store: RocksStore,
     *,
-    write_lock: threading.Lock,
+    write_lock: threading.RLock,
     clock: Callable[[], float],
     env: TableEnv,
     scope: PartitionScope,

@@ -2,9 +2,10 @@
 
 The replica drives it: it applies committed mutations in decree order through the write
 methods, each taking the mutation's ``decree`` (and, so that every replica writes the same
-bytes, the mutation's ``timestamp_us``), and serves reads from it. No sockets, threads,
-timers or event loop live here; the runtime calls ``expire_idle_scanners()`` periodically
-and runs calls inline or in executor threads.
+bytes, the mutation's ``timestamp_us``), and serves reads from it. A mutation carrying
+several client writes applies them inside ``mutation(decree)``: one batch, one decree.
+No sockets, threads, timers or event loop live here; the runtime calls
+``expire_idle_scanners()`` periodically and runs calls inline or in executor threads.
 
 Threading: writes, checkpoints and compaction chunks are serialized by an internal lock
 (the replica applies writes in order anyway); reads and scans may run concurrently with
@@ -13,11 +14,12 @@ them and with each other; a scanner context serves one scan at a time.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import random
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
 from pegasus_log.storage.compaction import CompactionStats, sweep_and_compact
@@ -80,7 +82,7 @@ class PartitionStore:
         self._clock = clock
         self._scope = PartitionScope(partition_index, partition_count)
         self._env = TableEnv()
-        self._write_lock = threading.Lock()
+        self._write_lock = threading.RLock()
         self._store = RocksStore(path, self._options)
         self._writes = WriteService(self._store, clock=clock, cluster_id=cluster_id)
         self._reads = ReadService(self._store, options=self._options, clock=clock)
@@ -137,6 +139,20 @@ class PartitionStore:
         self._scans.scope = self._scope
 
     # ---- writes (each at a decree, in increasing decree order) ----
+
+    @contextlib.contextmanager
+    def mutation(self, decree: int) -> Iterator[None]:
+        """The writes of one replicated mutation, each called with ``decree``: applied as one
+        atomic batch when the block ends (nothing of them if it raises), each seeing the
+        ones before it, and the decree advancing once."""
+        with self._write_lock:
+            self._store.begin_group(decree)
+            try:
+                yield
+            except BaseException:
+                self._store.abort_group()
+                raise
+            self._store.commit_group()
 
     def empty_write(self, decree: int) -> None:
         """An empty mutation: advance the decree only."""

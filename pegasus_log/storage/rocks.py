@@ -13,17 +13,18 @@ atomically instead; rocksdict cannot flush several column families as one). With
 RocksDB's point-in-time recovery replays whole batches only, which keeps data and decree
 consistent across a process crash without any flush ordering.
 
-Reads see the latest committed batch. A RocksDB iterator reads the point-in-time view of
-the moment it was created (an implicit snapshot), which is what multi_get and scanner
-contexts rely on. (rocksdict's explicit ``Snapshot.iter`` does not honour its snapshot in
-0.3.x, so it is not used.)
+Reads see the latest committed batch; the writes of one replicated mutation gather in a
+group (``begin_group``) and see each other before it commits as one batch. A RocksDB
+iterator reads the point-in-time view of the moment it was created (an implicit
+snapshot), which is what multi_get and scanner contexts rely on. (rocksdict's explicit
+``Snapshot.iter`` does not honour its snapshot in 0.3.x, so it is not used.)
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rocksdict import (
     Checkpoint,
@@ -69,6 +70,16 @@ class Delete:
 WriteOp = Put | Delete
 
 
+@dataclass(slots=True)
+class _Group:
+    """The writes of one mutation, gathered to be written as one batch: ``overlay`` is
+    what they did to each key so far, so a later write of the group reads an earlier one."""
+
+    decree: int
+    ops: list[WriteOp] = field(default_factory=list)
+    overlay: dict[bytes, bytes | None] = field(default_factory=dict)
+
+
 def _parse_meta_int(name: bytes, raw: bytes | None) -> int:
     if raw is None:
         return 0
@@ -97,6 +108,7 @@ class RocksStore:
         self._last_decree = _parse_meta_int(
             META_LAST_FLUSHED_DECREE, self._meta.get(META_LAST_FLUSHED_DECREE)
         )
+        self._group: _Group | None = None
 
     @property
     def path(self) -> str:
@@ -116,6 +128,13 @@ class RocksStore:
         raw = self._require_db().get(key)
         assert raw is None or isinstance(raw, bytes)
         return raw
+
+    def get_for_write(self, key: bytes) -> bytes | None:
+        """What a write sees: the open group's own value for ``key`` (``begin_group``), else
+        the committed one. Reads for clients use ``get`` and never see an open group."""
+        if self._group is not None and key in self._group.overlay:
+            return self._group.overlay[key]
+        return self.get(key)
 
     def multi_get(self, keys: Sequence[bytes]) -> list[bytes | None]:
         if not keys:
@@ -140,7 +159,35 @@ class RocksStore:
 
     def apply(self, decree: int, ops: Sequence[WriteOp]) -> None:
         """Write ``ops`` and ``decree`` as the last applied decree, atomically. ``ops`` may
-        be empty: the decree still advances (upstream's "empty put")."""
+        be empty: the decree still advances (upstream's "empty put"). Inside a group the
+        ops join the group's batch instead, and ``decree`` must be the group's."""
+        group = self._group
+        if group is not None:
+            assert decree == group.decree, (decree, group.decree)
+            group.ops.extend(ops)
+            for op in ops:
+                group.overlay[op.key] = op.value if isinstance(op, Put) else None
+            return
+        self._write_at(decree, ops)
+
+    def begin_group(self, decree: int) -> None:
+        """Gather every ``apply`` at ``decree`` until ``commit_group``: the writes of one
+        replicated mutation land in one batch, so a crash keeps all of them or none, and
+        the decree advances once."""
+        assert self._group is None, "groups do not nest"
+        assert decree > self._last_decree, (decree, self._last_decree)
+        self._group = _Group(decree)
+
+    def commit_group(self) -> None:
+        group = self._group
+        assert group is not None
+        self._group = None
+        self._write_at(group.decree, group.ops)
+
+    def abort_group(self) -> None:
+        self._group = None
+
+    def _write_at(self, decree: int, ops: Sequence[WriteOp]) -> None:
         db = self._require_db()
         assert decree > self._last_decree, (decree, self._last_decree)
         assert self._meta_handle is not None
@@ -152,6 +199,7 @@ class RocksStore:
     def apply_local(self, ops: Sequence[WriteOp]) -> None:
         """Write ``ops`` without a decree: local maintenance (the compaction sweep) that every
         replica does on its own and that the log does not carry."""
+        assert self._group is None, "maintenance waits for the open group"
         if ops:
             self._require_db().write(self._batch(ops), self._write_options)
 

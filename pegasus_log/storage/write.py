@@ -113,7 +113,7 @@ class WriteService:
         return epoch_now(self._clock())
 
     def _read(self, key: bytes) -> _Record:
-        return _Record(self._store.get(key), self._now_epoch())
+        return _Record(self._store.get_for_write(key), self._now_epoch())
 
     def _apply(self, decree: int, ops: Sequence[WriteOp]) -> None:
         self._store.apply(decree, ops)

@@ -24,6 +24,7 @@ from pegasus_log.rpc.frame import (
 )
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import ThriftDecodeError
+from pegasus_log.transport.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ class Connection:
         self._seq = itertools.count(1)
         self._pending: dict[int, tuple[RpcSpec, asyncio.Future[Any]]] = {}
         self._writer: asyncio.StreamWriter | None = None
+        self._outbox: Outbox | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Lock | None = None
 
@@ -71,11 +73,43 @@ class Connection:
             except (OSError, TimeoutError) as e:
                 raise CallFailed(ErrorCode.ERR_NETWORK_FAILURE, f"{self.address}: {e}") from None
             self._writer = writer
+            self._outbox = Outbox(writer)
             # Each TCP connection has its own pending table, so a late end of an old
             # connection cannot fail calls sent on its successor.
             self._pending = {}
             self._reader_task = asyncio.create_task(self._read_loop(reader, writer, self._pending))
             return writer
+
+    def post(self, spec: RpcSpec, arg: Any, *, timeout_s: float) -> bool:
+        """Send a one-way request now, without a task, if the connection is up (True);
+        False when it is not, and then ``call`` connects and sends it."""
+        assert spec.oneway
+        writer, outbox = self._writer, self._outbox
+        if writer is None or outbox is None or writer.is_closing():
+            return False
+        outbox.put(self._frame(spec, arg, timeout_s, 0, 0, 0)[1])
+        return True
+
+    def _frame(
+        self,
+        spec: RpcSpec,
+        arg: Any,
+        timeout_s: float,
+        app_id: int,
+        partition_index: int,
+        partition_hash: int,
+    ) -> tuple[int, bytes]:
+        seqid = next(self._seq) & 0x7FFFFFFF
+        frame = encode_request(
+            spec=spec,
+            seqid=seqid,
+            arg=arg,
+            app_id=app_id,
+            partition_index=partition_index,
+            timeout_ms=int(timeout_s * 1000),
+            partition_hash=partition_hash,
+        )
+        return seqid, frame
 
     async def call(
         self,
@@ -88,24 +122,17 @@ class Connection:
         partition_hash: int = 0,
     ) -> Any:
         """Send one request and wait for its result (None for a one-way RPC)."""
-        writer = await self._ensure()
-        seqid = next(self._seq) & 0x7FFFFFFF
-        frame = encode_request(
-            spec=spec,
-            seqid=seqid,
-            arg=arg,
-            app_id=app_id,
-            partition_index=partition_index,
-            timeout_ms=int(timeout_s * 1000),
-            partition_hash=partition_hash,
-        )
+        await self._ensure()
+        outbox = self._outbox
+        assert outbox is not None
+        seqid, frame = self._frame(spec, arg, timeout_s, app_id, partition_index, partition_hash)
         if spec.oneway:
-            writer.write(frame)
+            outbox.put(frame)
             return None
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         pending = self._pending
         pending[seqid] = (spec, fut)
-        writer.write(frame)
+        outbox.put(frame)
         try:
             return await asyncio.wait_for(fut, timeout_s)
         except TimeoutError:
@@ -134,6 +161,7 @@ class Connection:
             writer.close()
             if self._writer is writer:
                 self._writer = None
+                self._outbox = None
             _fail_all(pending, f"{self.address}: {reason}")
 
     def _deliver(
@@ -162,6 +190,7 @@ class Connection:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._reader_task
         self._writer = None
+        self._outbox = None
         self._reader_task = None
 
 

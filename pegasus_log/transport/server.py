@@ -36,6 +36,7 @@ from pegasus_log.rpc.frame import (
 )
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import MessageType, ThriftDecodeError
+from pegasus_log.transport.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,7 @@ class RpcServer:
         framer = RequestFramer(self._limits)
         in_flight = asyncio.Semaphore(_MAX_IN_FLIGHT_PER_CONNECTION)
         tasks: set[asyncio.Task[None]] = set()
+        outbox = Outbox(writer)
         self._connections.add(writer)
         first = True
         try:
@@ -141,7 +143,7 @@ class RpcServer:
                         ready.append(pending)
                     elif pending is not None:
                         await in_flight.acquire()
-                        task = asyncio.create_task(self._finish(pending, writer))
+                        task = asyncio.create_task(self._finish(pending, outbox))
                         tasks.add(task)
                         task.add_done_callback(tasks.discard)
                         task.add_done_callback(lambda _t: in_flight.release())
@@ -156,10 +158,10 @@ class RpcServer:
             for t in tasks:
                 t.cancel()
 
-    async def _finish(self, pending: Awaitable[bytes | None], writer: asyncio.StreamWriter) -> None:
+    async def _finish(self, pending: Awaitable[bytes | None], outbox: Outbox) -> None:
         reply = await pending
-        if reply is not None and not writer.is_closing():
-            writer.write(reply)
+        if reply is not None:
+            outbox.put(reply)
 
     def _answer(self, req: Request, peer: str) -> bytes | Awaitable[bytes | None] | None:
         """The reply frame, or an awaitable of it, or None when nothing is to be sent."""

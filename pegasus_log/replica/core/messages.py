@@ -44,6 +44,15 @@ class ClientWrite:
 
 
 @dataclass(frozen=True, slots=True)
+class ClientWrites:
+    """Client writes that arrived together: each is queued (or refused) as a
+    ClientWrite would be, then mutations start once, so writes that came in one burst
+    share mutations instead of each starting its own."""
+
+    writes: tuple[ClientWrite, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class ClientRead:
     """One client read; answered by ServeRead (allowed) or Reply (refused)."""
 
@@ -252,6 +261,7 @@ class CheckpointInstalled:
 
 Inbound = (
     ClientWrite
+    | ClientWrites
     | ClientRead
     | Prepare
     | PrepareAck

@@ -83,6 +83,7 @@ from pegasus_log.replica.core.messages import (
     CheckpointRef,
     ClientRead,
     ClientWrite,
+    ClientWrites,
     ConfigProposal,
     ConfigUpdate,
     ConfigUpdateReply,
@@ -317,7 +318,12 @@ class ReplicaCore:
         assert getattr(message, "gpid", self._gpid) == self._gpid, "misrouted message"
         match message:
             case ClientWrite():
-                self._on_client_write(message)
+                if self._queue_client_write(message):
+                    self._start_writes()
+            case ClientWrites():
+                queued = [self._queue_client_write(w) for w in message.writes]
+                if any(queued):
+                    self._start_writes()
             case ClientRead():
                 self._on_client_read(message)
             case Prepare():
@@ -474,7 +480,8 @@ class ReplicaCore:
 
     # ---- clients ----------------------------------------------------------------------
 
-    def _on_client_write(self, write: ClientWrite) -> None:
+    def _queue_client_write(self, write: ClientWrite) -> bool:
+        """Queue the write for a mutation (True), or refuse it."""
         p = self._p
         if p is None or not self.serving:
             self._emit(Reply(write.request_id, ErrorCode.ERR_INVALID_STATE))
@@ -484,7 +491,8 @@ class ReplicaCore:
             self._emit(Reply(write.request_id, ErrorCode.ERR_BUSY))
         else:
             p.queue.append((write.request_id, write.update))
-            self._start_writes()
+            return True
+        return False
 
     def _on_client_read(self, read: ClientRead) -> None:
         if self.serving:

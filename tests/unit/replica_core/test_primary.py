@@ -9,6 +9,7 @@ from pegasus_log.replica.core import (
     AppendLog,
     ClientRead,
     ClientWrite,
+    ClientWrites,
     ConfigUpdate,
     ConfigUpdateReply,
     GroupCheck,
@@ -116,6 +117,28 @@ def test_staleness_bounds_mutations_in_flight_and_the_rest_is_batched() -> None:
     # batch_updates_max = 3: writes 2, 3, 4 go together; 5 waits for the next one.
     assert [u.body[:3] for u in batch.mutation.updates] == [b"w2:", b"w3:", b"w4:"]
     assert batch.mutation.last_committed_decree == 1
+
+
+def test_writes_arriving_together_share_a_mutation() -> None:
+    c = primary()  # staleness allows many in flight: only a burst batches
+    burst = ClientWrites(tuple(ClientWrite(i, update(i)) for i in range(1, 6)))
+    effects = c.step(burst)
+    # batch_updates_max = 3: writes 1-3 in decree 1, writes 4-5 in decree 2
+    appends = of(effects, AppendLog)
+    assert [len(a.mutation.updates) for a in appends] == [3, 2]
+    assert [a.mutation.decree for a in appends] == [1, 2]
+    assert len(sent(effects, Prepare, B)) == 2
+
+
+def test_a_burst_on_a_secondary_is_refused_write_by_write() -> None:
+    c = core(B)
+    c.step(ConfigUpdate(pc(1)))
+    effects = c.step(ClientWrites((ClientWrite(1, update(1)), ClientWrite(2, update(2)))))
+    assert [(r.request_id, r.err) for r in replies(effects)] == [
+        (1, ErrorCode.ERR_INVALID_STATE),
+        (2, ErrorCode.ERR_INVALID_STATE),
+    ]
+    assert of(effects, AppendLog) == []
 
 
 def test_batches_are_cut_by_bytes() -> None:
