@@ -1,6 +1,7 @@
 """Table and cluster administration through the meta servers (what the Pegasus shell and
 Go admin-cli do): create, drop, recall and list tables, app envs, nodes, cluster info and
-the meta function level.
+the meta function level; and remote commands (``server-info``, ``server-stat``, ...) sent
+to any server, meta or replica.
 
 A follower answers ERR_FORWARD_TO_OTHERS; the call then goes to the next meta, starting
 from the last one that led, until one answers or the deadline passes.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +20,14 @@ from pegasus_log.client.routing import ConnectionPool
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc.error_code import RETRIABLE, ErrorCode, error_from_name
 from pegasus_log.rpc.messages import RpcSpec
+from pegasus_log.rpc.remote_command import CLI_CLI_CALL, RemoteCommand
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.transport.connection import CallFailed
 
 DEFAULT_TIMEOUT_S = 15.0
 _PAUSE_S = 0.1  # between rounds over every meta
+# Upstream's shell gives each remote command 5 s.
+REMOTE_COMMAND_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,6 +202,47 @@ class AsyncAdmin:
         )
         self._check("set_meta_level", resp.err, level)
         return a.MetaFunctionLevel(resp.old_level).name
+
+    async def remote_command(
+        self,
+        node: str,
+        command: str,
+        arguments: Sequence[str] = (),
+        *,
+        timeout_s: float = REMOTE_COMMAND_TIMEOUT_S,
+    ) -> str:
+        """The output of ``command`` run by the server at ``node`` (host:port); an unknown
+        command is answered, not raised: ``unknown command '<command>'``."""
+        address = RpcAddress.parse(node)
+        request = RemoteCommand(cmd=command, arguments=list(arguments))
+        try:
+            output: str = await self._pool.get(address.host, address.port).call(
+                CLI_CLI_CALL, request, timeout_s=timeout_s
+            )
+        except CallFailed as e:
+            raise PegasusError("remote_command", code=e.code, detail=node) from None
+        return output
+
+    async def remote_commands(
+        self,
+        nodes: Sequence[str],
+        command: str,
+        arguments: Sequence[str] = (),
+        *,
+        timeout_s: float = REMOTE_COMMAND_TIMEOUT_S,
+    ) -> list[tuple[bool, str]]:
+        """``command`` sent to every node at once: per node (True, output), or (False, the
+        error name) when it did not answer."""
+
+        async def one(node: str) -> tuple[bool, str]:
+            try:
+                return True, await self.remote_command(
+                    node, command, arguments, timeout_s=timeout_s
+                )
+            except PegasusError as e:
+                return False, e.code.name
+
+        return list(await asyncio.gather(*(one(n) for n in nodes)))
 
     async def close(self) -> None:
         await self._pool.close()

@@ -284,6 +284,14 @@ class Admin:
     def set_meta_level(self, level: str) -> str:
         return self._runner.run(self._aio.set_meta_level(level))
 
+    def remote_command(self, node: str, command: str, arguments: Sequence[str] = ()) -> str:
+        return self._runner.run(self._aio.remote_command(node, command, arguments))
+
+    def remote_commands(
+        self, nodes: Sequence[str], command: str, arguments: Sequence[str] = ()
+    ) -> list[tuple[bool, str]]:
+        return self._runner.run(self._aio.remote_commands(nodes, command, arguments))
+
     def close(self) -> None:
         self._runner.run(self._aio.close())
         self._runner.close()

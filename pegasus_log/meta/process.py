@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import time
 
 from kazoo.client import KazooClient
 
@@ -17,10 +18,14 @@ from pegasus_log.meta.state.repository import MetaStateRepository
 from pegasus_log.meta.state.store import StoreError
 from pegasus_log.meta.state.zookeeper import ZooKeeperStore, ZooKeeperStoreOptions
 from pegasus_log.meta.static_meta import StaticMeta
+from pegasus_log.observability.commands import server_commands
 from pegasus_log.observability.metrics import ServerMetrics
+from pegasus_log.observability.process import build_info
 from pegasus_log.rpc.frame import FrameLimits
+from pegasus_log.rpc.messages import RpcSpec
+from pegasus_log.rpc.remote_command import CLI_CLI_CALL
 from pegasus_log.rpc.thrift import RpcAddress
-from pegasus_log.transport.server import RpcServer
+from pegasus_log.transport.server import Handler, RpcServer
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +36,9 @@ ELECTION_SESSION_S = 3.0
 
 
 def run_meta(args: argparse.Namespace) -> int:
+    started_at_s = time.time()
     if args.static:
-        return _run_static(args)
+        return _run_static(args, started_at_s)
     if not args.zookeeper:
         log.error("give --zookeeper HOST:PORT[,...] (or --static for static routing)")
         return 2
@@ -43,14 +49,14 @@ def run_meta(args: argparse.Namespace) -> int:
         log.error("%s", e)
         return 2
     try:
-        asyncio.run(_serve_zk(address, layout, args.zookeeper))
+        asyncio.run(_serve_zk(address, layout, args.zookeeper, started_at_s))
     except StoreError as e:
         log.error("ZooKeeper: %s", e)
         return 1
     return 0
 
 
-def _run_static(args: argparse.Namespace) -> int:
+def _run_static(args: argparse.Namespace, started_at_s: float) -> int:
     try:
         tables = parse_tables(args.table or ["temp:8"])
         replica = RpcAddress.parse(args.replica)
@@ -58,7 +64,7 @@ def _run_static(args: argparse.Namespace) -> int:
         log.error("%s", e)
         return 2
     meta = StaticMeta(tables=tables, replica=replica)
-    asyncio.run(_serve_static(meta, args.host, args.port))
+    asyncio.run(_serve_static(meta, args.host, args.port, started_at_s))
     return 0
 
 
@@ -70,9 +76,21 @@ async def _until_signalled() -> None:
     await stop.wait()
 
 
-async def _serve_static(meta: StaticMeta, host: str, port: int) -> None:
+def _with_commands(
+    rpcs: dict[str, tuple[RpcSpec, Handler]], metrics: ServerMetrics, started_at_s: float
+) -> dict[str, tuple[RpcSpec, Handler]]:
+    """``rpcs`` and the remote commands every server answers."""
+    commands = server_commands(build=build_info(), metrics=metrics, started_at_s=started_at_s)
+    return {**rpcs, CLI_CLI_CALL.name: (CLI_CLI_CALL, commands.on_call)}
+
+
+async def _serve_static(meta: StaticMeta, host: str, port: int, started_at_s: float) -> None:
+    metrics = ServerMetrics("meta")
     server = RpcServer(
-        rpcs=meta.handlers(), limits=FrameLimits(), name="meta", metrics=ServerMetrics("meta")
+        rpcs=_with_commands(meta.handlers(), metrics, started_at_s),
+        limits=FrameLimits(),
+        name="meta",
+        metrics=metrics,
     )
     bound = await server.start(host, port)
     log.info("static meta serving on %s:%d", host, bound)
@@ -80,7 +98,9 @@ async def _serve_static(meta: StaticMeta, host: str, port: int) -> None:
     await server.stop()
 
 
-async def _serve_zk(address: RpcAddress, layout: Layout, zookeeper: str) -> None:
+async def _serve_zk(
+    address: RpcAddress, layout: Layout, zookeeper: str, started_at_s: float
+) -> None:
     store = ZooKeeperStore(ZooKeeperStoreOptions(hosts=zookeeper))
     await asyncio.to_thread(store.start)
     repo = MetaStateRepository(store, layout)
@@ -94,7 +114,12 @@ async def _serve_zk(address: RpcAddress, layout: Layout, zookeeper: str) -> None
     election = Election(election_client, layout.leader_lock_path, service)
     metrics = ServerMetrics("meta")
     metrics.add_gauges(service.metric_rows)
-    server = RpcServer(rpcs=service.handlers(), limits=FrameLimits(), name="meta", metrics=metrics)
+    server = RpcServer(
+        rpcs=_with_commands(service.handlers(), metrics, started_at_s),
+        limits=FrameLimits(),
+        name="meta",
+        metrics=metrics,
+    )
     await server.start(address.host, address.port)
     log.info("meta serving on %s, ZooKeeper %s, root %s", address, zookeeper, layout.cluster_root)
     campaign = asyncio.create_task(election.run())

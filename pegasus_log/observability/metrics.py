@@ -9,12 +9,15 @@ a ``p`` label of p50/p90/p95/p99/p999, upstream's percentile set), replica count
 ``writable_ill_partitions``, ``dead_partitions``).
 
 Percentiles are computed at scrape time over a bounded window of the latest samples per
-operation (prometheus_client's Summary has no quantiles in Python).
+operation (prometheus_client's Summary has no quantiles in Python). Recent request rates
+(for the ``server-stat`` remote command) come from per-second counts over the last
+``RATE_WINDOW_S`` seconds.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 
@@ -26,6 +29,11 @@ from prometheus_client.registry import Collector
 # last few seconds of a busy server, 8 bytes each.
 LATENCY_WINDOW_SAMPLES = 4096
 PERCENTILES = (("p50", 0.50), ("p90", 0.90), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999))
+# Recent rates are averaged over this many whole seconds: upstream's perf counters update
+# their rates every 10 s (perf_counter_update_interval_seconds).
+RATE_WINDOW_S = 10
+
+GaugeSource = Callable[[], Iterable[tuple[str, str, list[str], list[tuple[list[str], float]]]]]
 
 # Wire RPC names of the data operations -> upstream's metric stem.
 _RRDB_PREFIX = "RPC_RRDB_RRDB_"
@@ -52,6 +60,15 @@ class _LatencyWindows(Collector):
                 self._windows[op] = window
             window.append(latency_ns)
 
+    def percentile(self, op: str, q: float) -> int | None:
+        """The ``q`` quantile of the latest samples of ``op``; None before its first."""
+        with self._lock:
+            window = self._windows.get(op)
+            samples = sorted(window) if window else []
+        if not samples:
+            return None
+        return samples[min(len(samples) - 1, int(q * len(samples)))]
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
         with self._lock:
             snapshot = {op: sorted(w) for op, w in self._windows.items()}
@@ -67,13 +84,44 @@ class _LatencyWindows(Collector):
             yield family
 
 
+class _RecentRates:
+    """Requests per whole second of a monotonic clock, per operation, in a ring of
+    ``RATE_WINDOW_S`` slots: constant memory per operation, O(1) per request."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._slots: dict[str, tuple[list[int], list[int]]] = {}
+
+    def observe(self, op: str) -> None:
+        second = int(self._clock())
+        slots = self._slots.get(op)
+        if slots is None:
+            slots = ([-1] * RATE_WINDOW_S, [0] * RATE_WINDOW_S)
+            self._slots[op] = slots
+        seconds, counts = slots
+        i = second % RATE_WINDOW_S
+        if seconds[i] != second:
+            seconds[i], counts[i] = second, 0
+        counts[i] += 1
+
+    def rate(self, op: str) -> float:
+        """Requests per second over the last ``RATE_WINDOW_S`` whole seconds (the
+        current, partial second left out)."""
+        slots = self._slots.get(op)
+        if slots is None:
+            return 0.0
+        now = int(self._clock())
+        seconds, counts = slots
+        total = sum(
+            c for s, c in zip(seconds, counts, strict=True) if now - RATE_WINDOW_S <= s < now
+        )
+        return total / RATE_WINDOW_S
+
+
 class _Gauges(Collector):
     """Gauges computed at scrape time by a callback: (name, help, labels, rows)."""
 
-    def __init__(
-        self,
-        source: Callable[[], Iterable[tuple[str, str, list[str], list[tuple[list[str], float]]]]],
-    ) -> None:
+    def __init__(self, source: GaugeSource) -> None:
         self._source = source
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
@@ -87,7 +135,7 @@ class _Gauges(Collector):
 class ServerMetrics:
     """The metrics of one server process."""
 
-    def __init__(self, role: str) -> None:
+    def __init__(self, role: str, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.role = role
         self.registry = CollectorRegistry()
         self._requests: dict[str, Counter] = {}
@@ -99,6 +147,8 @@ class ServerMetrics:
         )
         self._latency = _LatencyWindows()
         self.registry.register(self._latency)
+        self._rates = _RecentRates(clock)
+        self._gauge_sources: list[GaugeSource] = []
 
     def on_request(self, rpc_name: str, error: str, latency_ns: int) -> None:
         self._rpc.labels(rpc_name, error).inc()
@@ -111,12 +161,27 @@ class ServerMetrics:
             self._requests[op] = counter
         counter.inc()
         self._latency.observe(op, latency_ns)
+        self._rates.observe(op)
 
-    def add_gauges(
-        self,
-        source: Callable[[], Iterable[tuple[str, str, list[str], list[tuple[list[str], float]]]]],
-    ) -> None:
+    def add_gauges(self, source: GaugeSource) -> None:
+        self._gauge_sources.append(source)
         self.registry.register(_Gauges(source))
+
+    def recent_rate(self, op: str) -> float:
+        """Requests of ``op`` (``get``, ``put``, ...) per second, lately."""
+        return self._rates.rate(op)
+
+    def latency_percentile_ns(self, op: str, q: float) -> int | None:
+        return self._latency.percentile(op, q)
+
+    def gauge_values(self) -> dict[str, float]:
+        """The gauges without labels (``total_replicas``, ...), as they are now."""
+        values: dict[str, float] = {}
+        for source in self._gauge_sources:
+            for name, _doc, labels, rows in source():
+                if not labels and rows:
+                    values[name] = float(rows[0][1])
+        return values
 
     def exposition(self) -> bytes:
         return bytes(generate_latest(self.registry))

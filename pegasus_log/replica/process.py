@@ -13,12 +13,15 @@ from pathlib import Path
 
 from pegasus_log.failure_detector import FdOptions
 from pegasus_log.meta.app_info import AppInfo, InvalidTableSpec, parse_tables
+from pegasus_log.observability.commands import server_commands
 from pegasus_log.observability.metrics import ServerMetrics
+from pegasus_log.observability.process import build_info
 from pegasus_log.replica.meta_link import MetaLink
 from pegasus_log.replica.runtime import ReplicaServer
 from pegasus_log.replica.stub import ReplicaStub, StubOptions
 from pegasus_log.rpc.admin import CONFIG_PROPOSAL
 from pegasus_log.rpc.frame import FrameLimits
+from pegasus_log.rpc.remote_command import CLI_CLI_CALL
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.transport.server import RpcServer
 
@@ -30,6 +33,7 @@ _SCANNER_SWEEP_S = 10.0
 
 
 def run_replica(args: argparse.Namespace) -> int:
+    started_at_s = time.time()
     try:
         address = RpcAddress.parse(f"{args.host}:{args.port}")
         metas = [RpcAddress.parse(x) for x in args.meta.split(",")] if args.meta else []
@@ -46,7 +50,7 @@ def run_replica(args: argparse.Namespace) -> int:
     options = replace(options, storage=storage)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(address, data_dir, options, tables, metas))
+    asyncio.run(_serve(address, data_dir, options, tables, metas, started_at_s))
     return 0
 
 
@@ -56,6 +60,7 @@ async def _serve(
     options: StubOptions,
     tables: list[AppInfo],
     metas: list[RpcAddress],
+    started_at_s: float,
 ) -> None:
     link: MetaLink | None = None
     stub: ReplicaStub | ReplicaServer
@@ -74,6 +79,10 @@ async def _serve(
         rpcs[CONFIG_PROPOSAL.name] = (CONFIG_PROPOSAL, link.on_config_proposal)
     metrics = ServerMetrics("replica")
     metrics.add_gauges(stub.metric_rows)
+    commands = server_commands(
+        build=build_info(), metrics=metrics, started_at_s=started_at_s, data_dir=data_dir
+    )
+    rpcs[CLI_CLI_CALL.name] = (CLI_CLI_CALL, commands.on_call)
     server = RpcServer(rpcs=rpcs, limits=FrameLimits(), name="replica", metrics=metrics)
     bound = await server.start(address.host, address.port)
     log.info(
