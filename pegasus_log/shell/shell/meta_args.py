@@ -1,7 +1,8 @@
 """Pure parsers of the table and cluster commands (``ls``, ``app``, ``create``, ``drop``,
-``recall``, the app env commands, ``cluster_info``, ``nodes``, ``server_info`` and the
-meta level commands), like ``commands`` for the data commands: byte arguments after the
-command name in, typed requests out, ``UsageError`` for what upstream would refuse.
+``recall``, the app env commands, ``cluster_info``, ``nodes``, ``remote_command``,
+``server_info``, ``server_stat`` and the meta level commands), like ``commands`` for the
+data commands: byte arguments after the command name in, typed requests out,
+``UsageError`` for what upstream would refuse.
 """
 
 from __future__ import annotations
@@ -341,17 +342,48 @@ def parse_nodes(args: Sequence[bytes]) -> NodesArgs:
     )
 
 
+# Shell command names that stand for a differently spelled remote command (upstream's
+# mapping, plus server_stat); every other name is sent as given.
+REMOTE_COMMAND_NAMES = {
+    "server_info": "server-info",
+    "server_stat": "server-stat",
+    "flush_log": "flush-log",
+}
+
+
 @dataclass(frozen=True, slots=True)
-class ServerInfoArgs:
+class RemoteCommandArgs:
+    """``remote_command`` and the commands that are one remote command (``server_info``,
+    ``server_stat``): what to send, and to which servers."""
+
+    command: str
+    arguments: tuple[str, ...] = ()
     node_type: str = "all"  # "" when nodes are listed
     nodes: tuple[str, ...] = ()
     resolve_ip: bool = False
+    sample_interval_ms: int | None = None
 
 
-def parse_server_info(args: Sequence[bytes]) -> ServerInfoArgs:
-    flags = (Flag("t", "type"), Flag("l", "nodes"), Flag("r", "resolve_ip", False))
+def parse_remote_command(args: Sequence[bytes], *, command: str = "") -> RemoteCommandArgs:
+    """The flags of upstream's ``remote_command``; ``command`` is fixed for ``server_info``
+    and ``server_stat`` (which then take no positional argument), else the first positional
+    argument names it and the rest are its arguments (after ``--`` when they start with
+    ``-``)."""
+    flags = (
+        Flag("t", "type"),
+        Flag("l", "nodes"),
+        Flag("r", "resolve_ip", False),
+        Flag("i", "sample_interval_ms"),
+    )
     parsed = parse_flags(args, flags)
-    _no_positional(parsed)
+    positional = [text(x) for x in parsed.positional]
+    if command:
+        _no_positional(parsed)
+    elif not positional:
+        raise UsageError("missing <command>")
+    else:
+        command = REMOTE_COMMAND_NAMES.get(positional[0], positional[0])
+        positional = positional[1:]
     raw_type, raw_nodes = parsed.last("type"), parsed.last("nodes")
     if raw_type is not None and raw_nodes is not None:
         raise UsageError("can not specify both node_type and nodes_str")
@@ -363,7 +395,18 @@ def parse_server_info(args: Sequence[bytes]) -> ServerInfoArgs:
         node_type = text(raw_type)
         if node_type not in NODE_TYPES:
             raise UsageError(f"invalid node_type, should be in [{', '.join(NODE_TYPES)}]")
-    return ServerInfoArgs(node_type, nodes, parsed.has("resolve_ip"))
+    raw_interval = parsed.last("sample_interval_ms")
+    interval = None
+    if raw_interval is not None:
+        interval = parse_int("sample_interval_ms", raw_interval, lo=1)
+    return RemoteCommandArgs(
+        command=command,
+        arguments=tuple(positional),
+        node_type=node_type,
+        nodes=nodes,
+        resolve_ip=parsed.has("resolve_ip"),
+        sample_interval_ms=interval,
+    )
 
 
 def parse_meta_level(args: Sequence[bytes]) -> str:

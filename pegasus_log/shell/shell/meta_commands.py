@@ -16,6 +16,7 @@ from pegasus_log.client.errors import PegasusError
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.shell.shell.flags import CommandError, expect_count
 from pegasus_log.shell.shell.meta_args import (
+    RemoteCommandArgs,
     parse_app,
     parse_clear_app_envs,
     parse_cluster_info,
@@ -27,13 +28,13 @@ from pegasus_log.shell.shell.meta_args import (
     parse_meta_level,
     parse_nodes,
     parse_recall,
-    parse_server_info,
+    parse_remote_command,
     parse_set_app_envs,
 )
 from pegasus_log.shell.shell.printer import render, render_one
 from pegasus_log.shell.shell.reports import (
     AVAILABLE,
-    ServerView,
+    NodeDesc,
     TableRouting,
     app_envs_report,
     app_report,
@@ -42,7 +43,7 @@ from pegasus_log.shell.shell.reports import (
     node_counts,
     nodes_report,
     ready_count,
-    servers_report,
+    remote_command_report,
 )
 
 if TYPE_CHECKING:
@@ -53,10 +54,6 @@ if TYPE_CHECKING:
 APP_READY_WAIT_S = 10.0
 # Between two looks at the routing table while waiting.
 APP_READY_POLL_S = 0.5
-SERVER_DETAILS_LATER = (
-    "server details (version, start time, ...) are not available yet: "
-    "the servers answer no remote commands yet"
-)
 
 # What upstream would say went wrong, for errors whose name alone does not tell.
 _HINTS = {
@@ -116,7 +113,9 @@ class MetaCommands:
             "clear_app_envs": self.cmd_clear_app_envs,
             "cluster_info": self.cmd_cluster_info,
             "nodes": self.cmd_nodes,
+            "remote_command": self.cmd_remote_command,
             "server_info": self.cmd_server_info,
+            "server_stat": self.cmd_server_stat,
             "get_meta_level": self.cmd_get_meta_level,
             "set_meta_level": self.cmd_set_meta_level,
         }
@@ -307,35 +306,51 @@ class MetaCommands:
         self._print(render(report, json_output=a.json), a.output)
         return True
 
+    def cmd_remote_command(self, args: list[bytes]) -> bool:
+        return self._remote(parse_remote_command(args))
+
     def cmd_server_info(self, args: list[bytes]) -> bool:
-        a = parse_server_info(args)
-        known = self._servers()
+        return self._remote(parse_remote_command(args, command="server-info"))
+
+    def cmd_server_stat(self, args: list[bytes]) -> bool:
+        a = parse_remote_command(args, command="server-stat")
+        if a.sample_interval_ms is not None:
+            self._s.note(
+                "-i|--sample_interval_ms is not used: the servers answer rates over "
+                "their last 10 seconds"
+            )
+        return self._remote(a)
+
+    def _remote(self, a: RemoteCommandArgs) -> bool:
+        """Upstream's remote_command: the command sent to every chosen server at once,
+        one JSON report of who answered what."""
         if a.nodes:
-            by_address = {s.address: s for s in known}
-            servers = [by_address.get(n, ServerView(n, "user-specified", "-")) for n in a.nodes]
+            nodes = [NodeDesc(n, "user-specified") for n in a.nodes]
         else:
-            servers = [s for s in known if a.node_type in ("all", s.role)]
-        self._print(render(servers_report(servers), json_output=False), None)
-        self._s.note(SERVER_DETAILS_LATER)
+            nodes = self._nodes_of_type(a.node_type)
+        results = self._s.client.admin.remote_commands(
+            [n.address for n in nodes], a.command, a.arguments
+        )
+        self._s.say(remote_command_report(a.command, a.arguments, nodes, results))
         return True
 
-    def _servers(self) -> list[ServerView]:
+    def _nodes_of_type(self, node_type: str) -> list[NodeDesc]:
+        """Every meta server given to the shell, and the replica servers the meta knows
+        alive (upstream's fill_nodes)."""
         client = self._s.client
-        metas = [
-            ServerView(m, "meta-server", "ALIVE" if client.meta_alive(m) else "UNALIVE")
-            for m in client.metas
-        ]
-        if not any(m.status == "ALIVE" for m in metas):
+        nodes: list[NodeDesc] = []
+        if node_type in ("all", "meta-server"):
+            nodes += [NodeDesc(m, "meta-server") for m in client.metas]
+        if node_type not in ("all", "replica-server"):
+            return nodes
+        if not any(client.meta_alive(m) for m in client.metas):
             self._s.note("WARNING: no meta server answers: replica servers unknown")
-            return metas
+            return nodes
         try:
-            nodes = client.admin.list_nodes()
+            listed = client.admin.list_nodes()
         except PegasusError as e:
             raise _failed("list nodes", e) from None
-        replicas = [
-            ServerView(n, "replica-server", "ALIVE" if alive else "UNALIVE") for n, alive in nodes
-        ]
-        return [*metas, *replicas]
+        return nodes + [NodeDesc(n, "replica-server") for n, alive in listed if alive]
 
     def cmd_get_meta_level(self, args: list[bytes]) -> bool:
         expect_count(args, lo=0, hi=0)

@@ -1,6 +1,7 @@
 """Upstream's reports of tables, partitions and nodes (``ls``, ``app``, ``nodes``,
-``cluster_info``, ``get_app_envs``, ``server_info``) as printer tables, from what the meta
-servers answered.
+``cluster_info``, ``get_app_envs``) as printer tables, from what the meta servers
+answered; and the JSON report of a remote command (``remote_command``, ``server_info``,
+``server_stat``) from what each server answered.
 
 Pure: the routing tables (``TableRouting``, with every partition's primary and
 secondaries) and the table list come in; tables of text cells go out. Health follows
@@ -11,9 +12,11 @@ two members.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from pegasus_log.client.admin import TableInfo
 from pegasus_log.shell.shell.printer import Table, multi, single
@@ -320,18 +323,43 @@ def app_envs_report(envs: Mapping[str, str]) -> Table:
 
 
 @dataclass(frozen=True, slots=True)
-class ServerView:
+class NodeDesc:
+    """A server a remote command goes to."""
+
     address: str
     role: str  # meta-server, replica-server, user-specified
-    status: str  # ALIVE, UNALIVE, or "-" when unknown
 
 
-def servers_report(servers: Sequence[ServerView]) -> list[Table]:
-    details = multi("servers", ["address", "role", "status"])
-    for s in servers:
-        details.add(s.address, s.role, s.status)
-    alive = sum(1 for s in servers if s.status == "ALIVE")
-    summary = single(
-        "summary", [("total_server_count", len(servers)), ("alive_server_count", alive)]
-    )
-    return [details, summary]
+def _message(output: str) -> Any:
+    """A server's answer as JSON when it is JSON (``server-info``), else as text."""
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)  # NaN and Infinity are not JSON
+
+    try:
+        return json.loads(output, parse_constant=refuse)
+    except ValueError:
+        return output
+
+
+def remote_command_report(
+    command: str,
+    arguments: Sequence[str],
+    nodes: Sequence[NodeDesc],
+    results: Sequence[tuple[bool, str]],
+) -> str:
+    """Upstream's ``remote_command`` report: one JSON document, per node whether it
+    answered and what (its error name when it did not), and the counts."""
+    assert len(nodes) == len(results), "one result per node"
+    details: dict[str, Any] = {}
+    for node, (acked, output) in zip(nodes, results, strict=True):
+        message = _message(output) if acked else output
+        details.setdefault(node.address, {"role": node.role, "acked": acked, "message": message})
+    succeeded = sum(1 for acked, _ in results if acked)
+    doc = {
+        "command": f"{command} {' '.join(arguments)}",
+        "details": details,
+        "succeed_count": succeeded,
+        "failed_count": len(results) - succeeded,
+    }
+    return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)

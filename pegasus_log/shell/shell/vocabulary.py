@@ -204,24 +204,22 @@ COMMANDS: tuple[Command, ...] = (
         "[-n|--top_count num] [-r|--run_seconds num]",
         "count the table's records",
     ),
-    _later(
+    Command(
         "remote_command",
         "[-t all|meta-server|replica-server] [-r|--resolve_ip] "
         "[-l host:port,host:port...] [-i|--sample_interval_ms num] <command> [arguments...]",
-        "send a remote command to servers",
-        NO_REMOTE_COMMANDS,
+        "send a remote command (help, server-info, server-stat) to servers",
     ),
     Command(
         "server_info",
         "[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip]",
-        "information of servers",
+        "version, git commit and start time of servers",
     ),
-    _later(
+    Command(
         "server_stat",
         "[-t all|meta-server|replica-server] [-l host:port,host:port...] "
         "[-r|--resolve_ip] [-i|--sample_interval_ms num]",
-        "statistics of servers",
-        NO_REMOTE_COMMANDS,
+        "request rates, latencies, replicas, memory and disk of servers",
     ),
     _later(
         "app_stat",

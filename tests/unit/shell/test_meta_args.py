@@ -14,8 +14,8 @@ from pegasus_log.shell.shell.meta_args import (
     LsArgs,
     NodesArgs,
     RecallArgs,
+    RemoteCommandArgs,
     ReportArgs,
-    ServerInfoArgs,
     name_matches,
     parse_app,
     parse_clear_app_envs,
@@ -29,7 +29,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_meta_level,
     parse_nodes,
     parse_recall,
-    parse_server_info,
+    parse_remote_command,
     parse_set_app_envs,
 )
 
@@ -222,15 +222,40 @@ def test_nodes() -> None:
         parse_nodes(a("-i 0"))
 
 
-def test_server_info() -> None:
-    assert parse_server_info([]) == ServerInfoArgs("all")
-    assert parse_server_info(a("-t meta-server")).node_type == "meta-server"
-    got = parse_server_info(a("-l 127.0.0.1:1,127.0.0.1:2"))
-    assert got == ServerInfoArgs("", ("127.0.0.1:1", "127.0.0.1:2"))
+def test_server_info_and_server_stat_fix_the_command() -> None:
+    assert parse_remote_command([], command="server-info") == RemoteCommandArgs("server-info")
+    got = parse_remote_command(a("-t meta-server"), command="server-stat")
+    assert (got.command, got.node_type) == ("server-stat", "meta-server")
+    got = parse_remote_command(a("-l 127.0.0.1:1,127.0.0.1:2"), command="server-info")
+    assert got == RemoteCommandArgs("server-info", (), "", ("127.0.0.1:1", "127.0.0.1:2"))
+    assert parse_remote_command(a("-i 500"), command="server-stat").sample_interval_ms == 500
     with pytest.raises(UsageError, match="can not specify both"):
-        parse_server_info(a("-t all -l 127.0.0.1:1"))
+        parse_remote_command(a("-t all -l 127.0.0.1:1"), command="server-info")
     with pytest.raises(UsageError, match="invalid node_type"):
-        parse_server_info(a("-t proxy"))
+        parse_remote_command(a("-t proxy"), command="server-info")
+    with pytest.raises(UsageError, match="unexpected argument"):
+        parse_remote_command(a("extra"), command="server-info")
+    with pytest.raises(UsageError, match=r"127\.0\.0\.1"):
+        parse_remote_command(a("-l 127.0.0.1"), command="server-info")
+    with pytest.raises(UsageError, match="sample_interval_ms"):
+        parse_remote_command(a("-i 0"), command="server-stat")
+
+
+def test_remote_command_names_its_command_and_arguments() -> None:
+    got = parse_remote_command(a("help server-info -t replica-server"))
+    assert got == RemoteCommandArgs("help", ("server-info",), "replica-server")
+    # upstream's shell spellings map to the servers' command names
+    assert parse_remote_command(a("server_info")).command == "server-info"
+    assert parse_remote_command(a("server_stat")).command == "server-stat"
+    assert parse_remote_command(a("flush_log")).command == "flush-log"
+    # arguments that look like flags come after --
+    got = parse_remote_command(a("-l 127.0.0.1:1 -- no-such -x")).arguments
+    assert got == ("-x",)
+    assert parse_remote_command(a("-l 127.0.0.1:1 -- no-such -x")).command == "no-such"
+    with pytest.raises(UsageError, match="missing <command>"):
+        parse_remote_command(a("-t all"))
+    with pytest.raises(UsageError):
+        parse_remote_command(a("help -x"))
 
 
 def test_meta_levels() -> None:

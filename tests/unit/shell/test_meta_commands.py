@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import pytest
 from pegasus_log.client.admin import TableInfo
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import Route
+from pegasus_log.observability.commands import CommandManager
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.shell.shell.flags import CommandError
@@ -24,6 +25,9 @@ from pegasus_log.shell.shell.session import Session
 
 NODES = ["127.0.0.1:35001", "127.0.0.1:35002"]
 METAS = ["127.0.0.1:34601", "127.0.0.1:34602"]
+SERVER_INFO = {
+    n: json.dumps({"version": "0.1.0", "git_SHA": f"sha-{i}"}) for i, n in enumerate(METAS + NODES)
+}
 
 
 class FakeAdmin:
@@ -33,6 +37,8 @@ class FakeAdmin:
         self.tables: dict[int, TableInfo] = {}
         self.level = "fl_steady"
         self.nodes = [(NODES[0], True), (NODES[1], False)]
+        self.down = {NODES[1]}
+        self.remote_calls: list[tuple[list[str], str, list[str]]] = []
 
     def _available(self, name: str) -> TableInfo:
         for t in self.tables.values():
@@ -107,6 +113,24 @@ class FakeAdmin:
     def set_meta_level(self, level: str) -> str:
         old, self.level = self.level, level
         return old
+
+    def remote_commands(
+        self, nodes: Sequence[str], command: str, arguments: Sequence[str] = ()
+    ) -> list[tuple[bool, str]]:
+        """Each live server answers through a real CommandManager with a fixed
+        server-info; the others time out."""
+        self.remote_calls.append((list(nodes), command, list(arguments)))
+        results: list[tuple[bool, str]] = []
+        for node in nodes:
+            if node in self.down:
+                results.append((False, "ERR_TIMEOUT"))
+                continue
+            manager = CommandManager()
+            manager.register(
+                ("server-info",), help="info", args="", handler=lambda _a, n=node: SERVER_INFO[n]
+            )
+            results.append((True, manager.run(command, list(arguments))[1]))
+        return results
 
 
 class FakeClient:
@@ -348,27 +372,56 @@ def test_cluster_info_and_meta_level(run: Run) -> None:
 
 
 def test_server_info(run: Run, fake: FakeClient) -> None:
-    fake.dead_metas = {METAS[1]}
+    fake.admin.down = {METAS[1]}
     ok, out, err = run("server_info")
-    assert ok
-    rows = [line.split() for line in out.splitlines()[2:6]]
-    assert rows == [
-        [METAS[0], "meta-server", "ALIVE"],
-        [METAS[1], "meta-server", "UNALIVE"],
-        [NODES[0], "replica-server", "ALIVE"],
-        [NODES[1], "replica-server", "UNALIVE"],
-    ]
-    assert "not available yet" in err
-    out = run("server_info -t replica-server")[1]
-    assert METAS[0] not in out and NODES[0] in out
-    out = run(f"server_info -l {NODES[0]},127.0.0.1:9")[1]
-    assert "127.0.0.1:9      user-specified  -" in out
+    assert ok and err == ""
+    doc = json.loads(out)
+    # upstream's report: the metas given and the replica servers the meta knows alive
+    assert fake.admin.remote_calls == [([*METAS, NODES[0]], "server-info", [])]
+    assert doc["command"] == "server-info "
+    info = {n: json.loads(text) for n, text in SERVER_INFO.items()}
+    assert doc["details"] == {
+        METAS[0]: {"role": "meta-server", "acked": True, "message": info[METAS[0]]},
+        METAS[1]: {"role": "meta-server", "acked": False, "message": "ERR_TIMEOUT"},
+        NODES[0]: {"role": "replica-server", "acked": True, "message": info[NODES[0]]},
+    }
+    assert (doc["succeed_count"], doc["failed_count"]) == (2, 1)
+    # keys sorted and indented by two, as upstream's JSON printer does
+    assert out.splitlines()[:3] == ["{", '  "command": "server-info ",', '  "details": {']
+    doc = json.loads(run("server_info -t replica-server")[1])
+    assert list(doc["details"]) == [NODES[0]]
+    fake.admin.down = {"127.0.0.1:9"}
+    doc = json.loads(run(f"server_info -l {NODES[1]},127.0.0.1:9")[1])
+    assert doc["details"]["127.0.0.1:9"] == {
+        "role": "user-specified",
+        "acked": False,
+        "message": "ERR_TIMEOUT",
+    }
+    assert doc["details"][NODES[1]]["acked"] and doc["failed_count"] == 1
+
+
+def test_server_stat_and_remote_command(run: Run, fake: FakeClient) -> None:
+    ok, out, err = run("server_stat -t meta-server -i 100")
+    assert ok and "-i|--sample_interval_ms is not used" in err
+    assert fake.admin.remote_calls[-1] == (METAS, "server-stat", [])
+    # the fake registers no server-stat: upstream's text for an unknown command
+    assert json.loads(out)["details"][METAS[0]]["message"] == "unknown command 'server-stat'"
+    ok, out, _ = run("remote_command -l 127.0.0.1:9 help server-info")
+    doc = json.loads(out)
+    assert ok and doc["command"] == "help server-info"
+    assert doc["details"]["127.0.0.1:9"]["message"] == "server-info - info\nserver-info\n"
+    ok, _, err = run("remote_command -t meta-server")
+    assert not ok and "missing <command>" in err and "USAGE" in err
+    ok, _, err = run("server_info -t bogus")
+    assert not ok and "invalid node_type" in err
 
 
 def test_server_info_without_metas(run: Run, fake: FakeClient) -> None:
     fake.dead_metas = set(METAS)
+    fake.admin.down = set(METAS)
     ok, out, err = run("server_info")
-    assert ok and NODES[0] not in out
+    doc = json.loads(out)
+    assert ok and list(doc["details"]) == METAS and doc["failed_count"] == 2
     assert "WARNING: no meta server answers" in err
 
 

@@ -10,8 +10,8 @@ from pegasus_log.shell.shell.printer import render, render_one
 from pegasus_log.shell.shell.reports import (
     Health,
     NodeCount,
+    NodeDesc,
     PartitionView,
-    ServerView,
     TableRouting,
     app_envs_report,
     app_report,
@@ -22,7 +22,7 @@ from pegasus_log.shell.shell.reports import (
     node_counts,
     nodes_report,
     ready_count,
-    servers_report,
+    remote_command_report,
 )
 
 A, B, C = "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:10"
@@ -242,8 +242,47 @@ def test_single_table_reports() -> None:
     assert render_one(envs, json_output=False) == ["[app_envs]", "a  : 2", "z  : 1"]
 
 
-def test_servers_report() -> None:
-    servers = [ServerView(A, "meta-server", "ALIVE"), ServerView(B, "replica-server", "UNALIVE")]
-    doc = json.loads("\n".join(render(servers_report(servers), json_output=True)))
-    assert doc["servers"][B] == {"address": B, "role": "replica-server", "status": "UNALIVE"}
-    assert doc["summary"] == {"total_server_count": "2", "alive_server_count": "1"}
+def test_remote_command_report() -> None:
+    nodes = [
+        NodeDesc(A, "meta-server"),
+        NodeDesc(B, "replica-server"),
+        NodeDesc(C, "user-specified"),
+    ]
+    results = [
+        (True, '{"version":"0.1.0","git_SHA":"abc"}'),
+        (True, "get_qps=3, put_qps=0"),
+        (False, "ERR_NETWORK_FAILURE"),
+    ]
+    out = remote_command_report("server-info", [], nodes, results)
+    doc = json.loads(out)
+    assert doc == {
+        "command": "server-info ",
+        "details": {
+            A: {
+                "acked": True,
+                "message": {"git_SHA": "abc", "version": "0.1.0"},
+                "role": "meta-server",
+            },
+            B: {"acked": True, "message": "get_qps=3, put_qps=0", "role": "replica-server"},
+            C: {"acked": False, "message": "ERR_NETWORK_FAILURE", "role": "user-specified"},
+        },
+        "failed_count": 1,
+        "succeed_count": 2,
+    }  # fmt: skip
+    # keys in order at every level, two-space indents
+    assert out.splitlines()[3:7] == [
+        '    "127.0.0.1:1": {',
+        '      "acked": true,',
+        '      "message": {',
+        '        "git_SHA": "abc",',
+    ]
+    assert out.splitlines()[-3:] == ['  "failed_count": 1,', '  "succeed_count": 2', "}"]
+
+
+def test_remote_command_report_keeps_text_that_is_not_json() -> None:
+    nodes = [NodeDesc(A, "user-specified"), NodeDesc(A, "user-specified")]
+    results = [(True, "NaN"), (True, "ignored: the first answer of a node is kept")]
+    doc = json.loads(remote_command_report("help", ["x", "y"], nodes, results))
+    assert doc["command"] == "help x y"
+    assert doc["details"] == {A: {"acked": True, "message": "NaN", "role": "user-specified"}}
+    assert doc["succeed_count"] == 2
