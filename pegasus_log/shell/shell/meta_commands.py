@@ -349,7 +349,10 @@ class MetaCommands:
         try:
             listed = client.admin.list_nodes()
         except PegasusError as e:
-            raise _failed("list nodes", e) from None
+            if e.code != ErrorCode.ERR_HANDLER_NOT_FOUND:
+                raise _failed("list nodes", e) from None
+            self._s.note(f"WARNING: replica servers unknown: {_NOT_SERVED}; name them with -l")
+            return nodes
         return nodes + [NodeDesc(n, "replica-server") for n, alive in listed if alive]
 
     def cmd_get_meta_level(self, args: list[bytes]) -> bool:
