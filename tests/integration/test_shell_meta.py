@@ -20,7 +20,7 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, free_port
 from tests.integration.test_shell import Shell, one_shot
 
 pytestmark = pytest.mark.integration
@@ -228,16 +228,62 @@ def test_cluster_commands(zk_cluster: ZkCluster, metas: str, home: Path) -> None
     info = json.loads(one_shot(metas, "cluster_info -j", home).stdout)["cluster_info"]
     assert info["meta_function_level"] == "steady"
     assert info["primary_meta_server"] in zk_cluster.meta_list
-    r = one_shot(metas, "nodes -s unalive; server_info", home)
+    r = one_shot(metas, "nodes -s unalive", home)
     assert r.returncode == 0, r.stderr
     assert _rows(r.stdout, "parameters") == [["status", ":", "unalive"]]
     assert _rows(r.stdout, "details") == [["address", "status"]]
-    servers = _rows(r.stdout, "servers")[1:]
-    assert {(s[0], s[1], s[2]) for s in servers} == {
-        *((m, "meta-server", "ALIVE") for m in zk_cluster.meta_list),
-        *((zk_cluster.replica_address(f"replica{i}"), "replica-server", "ALIVE") for i in (1, 2)),
+
+
+def test_server_info_and_server_stat(zk_cluster: ZkCluster, metas: str, home: Path) -> None:
+    """Every meta (leader and follower) and every live replica server answers."""
+    replicas = [zk_cluster.replica_address(f"replica{i}") for i in (1, 2)]
+    r = one_shot(metas, "server_info", home)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    roles = {address: d["role"] for address, d in doc["details"].items()}
+    assert roles == {
+        **dict.fromkeys(zk_cluster.meta_list, "meta-server"),
+        **dict.fromkeys(replicas, "replica-server"),
     }
-    assert "not available yet" in r.stderr
+    assert (doc["succeed_count"], doc["failed_count"]) == (4, 0)
+    for d in doc["details"].values():
+        assert d["acked"] and d["message"]["version"] and d["message"]["git_SHA"]
+        assert d["message"]["uptime_seconds"] >= 0
+    r = one_shot(metas, "server_stat -t replica-server", home)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert sorted(doc["details"]) == sorted(replicas)
+    for d in doc["details"].values():
+        figures = dict(item.split("=") for item in d["message"].split(", "))
+        assert int(figures["serving_replica_count"]) >= 0 and "put_qps" in figures
+
+
+def test_remote_command_bad_input(zk_cluster: ZkCluster, metas: str, home: Path) -> None:
+    """Unknown commands are answered by every server; an address nobody serves is reported
+    unacked; bad flags are refused by the shell; the servers go on serving."""
+    dead = f"127.0.0.1:{free_port()}"
+    target = zk_cluster.meta_list[1]
+    r = one_shot(
+        metas,
+        f"remote_command no-such; remote_command -l {target},{dead} server_info; "
+        "remote_command -t proxy help",
+        home,
+    )
+    assert r.returncode == 1  # the last command's flags are refused
+    assert "invalid node_type, should be in [all, meta-server, replica-server]" in r.stderr
+    decoder = json.JSONDecoder()
+    unknown, end = decoder.raw_decode(r.stdout)
+    listed = json.loads(r.stdout[end:])
+    assert unknown["succeed_count"] == 4
+    assert {d["message"] for d in unknown["details"].values()} == {"unknown command 'no-such'"}
+    assert listed["details"][dead] == {
+        "acked": False,
+        "message": "ERR_NETWORK_FAILURE",
+        "role": "user-specified",
+    }
+    assert listed["details"][target]["message"]["version"]
+    r = one_shot(metas, "server_info -t meta-server", home)
+    assert json.loads(r.stdout)["succeed_count"] == 2
 
 
 def test_meta_level_round_trip(zk_cluster: ZkCluster, metas: str, home: Path) -> None:
