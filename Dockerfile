@@ -9,6 +9,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
+# The git commit the servers report in server-info: the build context has no .git, so it
+# is passed in (docker build --build-arg GIT_COMMIT=$(git rev-parse HEAD) ...).
+ARG GIT_COMMIT=unknown
+ENV PEGASUS_LOG_GIT_COMMIT=${GIT_COMMIT}
+
 # An unprivileged user with a fixed uid, owning the replica data folder; a named volume
 # mounted there starts with this ownership.
 RUN groupadd --system --gid 10001 pegasus \

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 DEFAULT_META_PORT = 34601
 DEFAULT_REPLICA_PORT = 34801
@@ -25,10 +26,31 @@ def _add_logging(p: argparse.ArgumentParser) -> None:
     )
 
 
+class _Version(argparse.Action):
+    """``-v|--version``: upstream's version line, with the git commit the servers report in
+    ``server-info`` (asked only when wanted: it may run git)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(
+            option_strings,
+            dest,
+            nargs=0,
+            default=argparse.SUPPRESS,
+            help="print the version, git commit and Python, then exit",
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from pegasus_log.observability.process import build_info
+
+        print(build_info().line("pegasus-log"))
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="pegasus-log", description="pegasus-log: Apache Pegasus, in Python"
     )
+    parser.add_argument("-v", "--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True)
 
     rep = sub.add_parser("replica", help="run a replica server")

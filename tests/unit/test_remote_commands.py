@@ -23,6 +23,7 @@ from pegasus_log.rpc.frame import (
 )
 from pegasus_log.rpc.remote_command import CLI_CLI_CALL, RemoteCommand
 from pegasus_log.rpc.thrift import ThriftDecodeError
+from pegasus_log.shell.main import main
 from pegasus_log.transport.server import Call
 
 BUILD = BuildInfo(version="9.9.9", git_sha="0123abc", build_type="CPython 3.11.7")
@@ -198,3 +199,10 @@ def test_undecodable_arguments_are_refused() -> None:
     cut = frame.replace(b"\x0f\x00\x02\x0b\x00\x00\x00\x00", b"\x0f\x00\x02\x0b\x7f\xff\xff\xff")
     with pytest.raises(ThriftDecodeError):
         _decode(cut)
+
+
+def test_command_line_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0
+    assert capsys.readouterr().out == build_info().line("pegasus-log") + "\n"
