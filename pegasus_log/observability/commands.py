@@ -25,8 +25,9 @@ from pathlib import Path
 
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import BuildInfo, disk_use, memory_use
+from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.remote_command import RemoteCommand
-from pegasus_log.transport.server import Call
+from pegasus_log.transport.server import Call, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,14 @@ class CommandManager:
         return True, command.handler(args)
 
     def on_call(self, call: Call) -> str:
-        """The RPC_CLI_CLI_CALL handler."""
+        """The RPC_CLI_CLI_CALL handler. A command that cannot read what it reports (a
+        file gone under it) is answered ERR_FILE_OPERATION_FAILED; the server goes on."""
         request: RemoteCommand = call.arg
-        known, output = self.run(request.cmd, list(request.arguments))
+        try:
+            known, output = self.run(request.cmd, list(request.arguments))
+        except OSError as e:
+            log.warning("remote command %r from %s failed: %s", request.cmd, call.peer, e)
+            raise RpcError(ErrorCode.ERR_FILE_OPERATION_FAILED, str(e)) from None
         if not known:
             log.info("unknown remote command %r from %s", request.cmd, call.peer)
         return output

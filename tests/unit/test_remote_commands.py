@@ -13,6 +13,7 @@ import pytest
 from pegasus_log.observability.commands import CommandManager, brief_stat, server_commands
 from pegasus_log.observability.metrics import RATE_WINDOW_S, ServerMetrics
 from pegasus_log.observability.process import BuildInfo, build_info, disk_use, memory_use
+from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.frame import (
     FrameLimits,
     RequestFramer,
@@ -24,7 +25,7 @@ from pegasus_log.rpc.frame import (
 from pegasus_log.rpc.remote_command import CLI_CLI_CALL, RemoteCommand
 from pegasus_log.rpc.thrift import ThriftDecodeError
 from pegasus_log.shell.main import main
-from pegasus_log.transport.server import Call
+from pegasus_log.transport.server import Call, RpcError
 
 BUILD = BuildInfo(version="9.9.9", git_sha="0123abc", build_type="CPython 3.11.7")
 
@@ -62,6 +63,19 @@ def test_help_lists_each_command_once_and_explains_one() -> None:
     for alias in ("h", "H", "Help"):
         assert manager.run(alias, ["e"])[1] == "echo|e - say it back\necho|e <words>\n"
     assert manager.run("help", ["nope"])[1] == "cannot find command 'nope'"
+
+
+def test_a_command_that_cannot_read_its_files_is_an_rpc_error() -> None:
+    manager = CommandManager()
+
+    def gone(_args: list[str]) -> str:
+        raise FileNotFoundError("log.3 is gone")
+
+    manager.register(("disk",), help="", args="", handler=gone)
+    with pytest.raises(RpcError) as raised:
+        manager.on_call(_call("disk"))
+    assert raised.value.code == ErrorCode.ERR_FILE_OPERATION_FAILED
+    assert manager.on_call(_call("h", "disk")) == "disk - \ndisk\n"
 
 
 def test_a_name_registered_twice_is_a_programmer_error() -> None:

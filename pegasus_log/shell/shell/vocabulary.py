@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 NOT_IN_META = "the meta server does not serve it yet"
-NO_REMOTE_COMMANDS = "the servers expose no metrics or remote commands yet"
+NO_REMOTE_COMMANDS = "the servers do not serve the remote command or metrics it needs yet"
 NO_BACKUP = "cold backup is not built yet"
 NO_DUPLICATION = "duplication is not built yet"
 NO_BULK_LOAD = "bulk load is not built yet"
