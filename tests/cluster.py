@@ -203,6 +203,15 @@ class ZkCluster:
             self.processes[p.name] = p
             p.start()
 
+    def add_replica(self) -> str:
+        """Start one more replica server (it registers with the metas); its name."""
+        self.replica_ports.append(free_port())
+        self.replicas += 1
+        p = self._replica_process(self.replicas - 1)
+        self.processes[p.name] = p
+        p.start()
+        return p.name
+
     def restart(self, name: str) -> None:
         old = self.processes[name]
         old.kill(signal.SIGKILL)
