@@ -18,7 +18,7 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_meta import eventually
 
 pytestmark = pytest.mark.integration
@@ -34,19 +34,8 @@ def cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
     root: Path = tmp_path_factory.mktemp("balance")
-    c = ZkCluster(
-        root, zookeeper.address, metas=1, replicas=3, cluster=f"bal-{uuid.uuid4().hex[:8]}"
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            eventually(
-                "three replica servers registered",
-                lambda: len([n for n, ok in admin.list_nodes() if ok]) == 3,
-            )
+    with zk_cluster_up(root, zookeeper.address, metas=1, replicas=3, prefix="bal") as c:
         yield c
-    finally:
-        c.stop()
 
 
 class Watcher(threading.Thread):

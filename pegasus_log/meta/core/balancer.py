@@ -121,26 +121,23 @@ def balance_table(
         return []
     busy = dict(in_flight or {})
     projected = [completed(pc, busy[pc.pid]) if pc.pid in busy else pc for pc in configs]
-    moves = _greedy(
-        projected,
-        alive,
-        max_proposals,
-        busy=busy.keys(),
-        primaries=True,
-        fits=_fits_move,
-        make=_make_move,
-    )
-    if moves:
-        return moves
-    return _greedy(
-        projected,
-        alive,
-        max_proposals,
-        busy=busy.keys(),
-        primaries=False,
-        fits=_fits_copy,
-        make=_make_copy,
-    )
+    # Primaries first: replica counts only once no primary can move.
+    for primaries, fits, make in (
+        (True, _fits_move, _make_move),
+        (False, _fits_copy, _make_copy),
+    ):
+        proposals = _greedy(
+            projected,
+            alive,
+            max_proposals,
+            busy=busy.keys(),
+            primaries=primaries,
+            fits=fits,
+            make=make,
+        )
+        if proposals:
+            return proposals
+    return []
 
 
 def _fits_move(pc: PartitionConfiguration, busiest: RpcAddress, idlest: RpcAddress) -> bool:
