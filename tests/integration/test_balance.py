@@ -7,6 +7,7 @@ also from partitions whose primary is now the new server (it learned them)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -85,6 +86,33 @@ class Writer(threading.Thread):
             time.sleep(0.005)
 
 
+_CONFIG_LINE = re.compile(
+    r"partition (\d+)\.(\d+) -> ballot (\d+) primary (\S+) secondaries \[(.*?)\]"
+)
+
+
+def _groups_never_shrank(meta_log: str, app_id: int) -> tuple[int, int]:
+    """Every configuration the meta wrote for the table, from its log: once a partition
+    had its full group, none had fewer members. Returns how many writes had one member
+    more than the replica count (a copy's learner upgraded) and how many were REMOVEs."""
+    whole: set[int] = set()
+    grown = removed = 0
+    for line in meta_log.splitlines():
+        found = _CONFIG_LINE.search(line)
+        if found is None or int(found.group(1)) != app_id:
+            continue
+        index = int(found.group(2))
+        secondaries = [s for s in found.group(5).split(",") if s.strip()]
+        size = (found.group(4) != "None") + len(secondaries)
+        if index in whole:
+            assert size >= REPLICAS, f"partition {index} fell to {size} members: {line}"
+        if size >= REPLICAS:
+            whole.add(index)
+        grown += size == REPLICAS + 1
+        removed += "(CT_REMOVE from" in line
+    return grown, removed
+
+
 def _counts(client: Client, table: str, nodes: list[str]) -> tuple[list[int], list[int], int]:
     """Replicas per server, primaries per server, and the largest group."""
     route = client.route(table)
@@ -143,15 +171,23 @@ def test_a_new_server_gets_its_share_of_replicas_and_primaries(cluster: ZkCluste
             admin.set_meta_level("steady")
         took = time.monotonic() - started
         replicas, primaries, _largest = _counts(client, name, nodes)
-        print(f"balanced in {took:.1f} s: replicas {replicas}, primaries {primaries}")
         time.sleep(0.5)
         writer.stop.set()
         writer.join(timeout=10)
         watcher.stop.set()
         watcher.join(timeout=10)
+        print(
+            f"balanced in {took:.1f} s: replicas {replicas}, primaries {primaries}; "
+            f"{len(writer.acked)} writes acknowledged, {writer.failed} failed"
+        )
 
         assert watcher.polls > 10
         assert watcher.smallest >= REPLICAS, "a partition fell below its replica count"
+        app_id = client.route(name).app_id
+        log_text = cluster.processes["meta1"].log_path.read_text()
+        grown, removed = _groups_never_shrank(log_text, app_id)
+        # The new server got its 6 replicas by copies: learner upgraded, source removed.
+        assert grown == removed >= PARTITIONS * REPLICAS // 4
         assert replicas[3] == PARTITIONS * REPLICAS // 4 and primaries[3] >= 1
         # Writes went on while replicas moved, and every acknowledged one is there.
         assert any(started < t < started + took for _k, t in writer.acked)
