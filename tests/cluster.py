@@ -9,10 +9,15 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from pegasus_log.client.aio import AsyncClient
+from pegasus_log.client.errors import PegasusError
+from pegasus_log.client.sync import Admin
 
 
 def free_port() -> int:
@@ -203,6 +208,15 @@ class ZkCluster:
             self.processes[p.name] = p
             p.start()
 
+    def add_replica(self) -> str:
+        """Start one more replica server (it registers with the metas); its name."""
+        self.replica_ports.append(free_port())
+        self.replicas += 1
+        p = self._replica_process(self.replicas - 1)
+        self.processes[p.name] = p
+        p.start()
+        return p.name
+
     def restart(self, name: str) -> None:
         old = self.processes[name]
         old.kill(signal.SIGKILL)
@@ -222,3 +236,36 @@ class ZkCluster:
     def stop(self) -> None:
         for p in self.processes.values():
             p.kill(signal.SIGTERM)
+
+
+@contextmanager
+def zk_cluster_up(
+    root: Path,
+    zookeeper: str,
+    *,
+    metas: int,
+    replicas: int,
+    prefix: str,
+    timeout_s: float = 30.0,
+) -> Iterator[ZkCluster]:
+    """A ZkCluster under a fresh cluster name, yielded once every replica server has
+    registered with the leader meta; stopped on exit."""
+    c = ZkCluster(
+        root, zookeeper, metas=metas, replicas=replicas, cluster=f"{prefix}-{uuid.uuid4().hex[:8]}"
+    )
+    c.start()
+    try:
+        with Admin(c.meta_list) as admin:
+            deadline = time.monotonic() + timeout_s
+            while True:
+                try:
+                    if len([n for n, ok in admin.list_nodes() if ok]) == replicas:
+                        break
+                except (PegasusError, OSError):
+                    pass
+                if time.monotonic() >= deadline:
+                    raise RuntimeError(f"{replicas} replica servers not registered:\n{c.logs()}")
+                time.sleep(0.1)
+        yield c
+    finally:
+        c.stop()

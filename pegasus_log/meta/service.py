@@ -9,10 +9,14 @@ and the store change in the same order.
 Every ``tick_s`` the leader
 1. declares dead the replica servers whose beacons stopped (grace) and drops them from the
    configurations they were members of (ballot + 1);
-2. asks the partition guardian what each partition needs and carries out the actions the
-   meta applies itself (assign a primary, upgrade a secondary), telling the members;
+2. moves the balancer's copies under way one step on (each step asked of the primary);
+3. asks the partition guardian what each other partition needs and carries out the
+   actions the meta applies itself (assign a primary, upgrade a secondary), telling the
+   members, or asks the primary (add a learner, remove a member);
+4. only when nothing needed curing: asks the balancer for the next moves (one primary
+   swap, or copies of secondaries up to ``balance_copies_max`` under way at once);
 subject to the meta function level (blind: DDL only; freezed: drops only; steady: drops
-and cure; lively: as steady, plus balancing once the balancer exists).
+and cure; lively: as steady, plus balancing).
 """
 
 from __future__ import annotations
@@ -76,6 +80,13 @@ class MetaOptions:
     # How long an ADD_SECONDARY / REMOVE asked of a primary may take before it is asked
     # again: learning a partition from scratch takes seconds.
     proposal_retry_s: float = 3.0
+    # Balancer copies (copy a secondary to another node, then remove it) under way at
+    # once, cluster wide: each one is a partition being learned from scratch, which costs
+    # its primary disk and network; upstream likewise balances a few partitions a round.
+    balance_copies_max: int = 2
+    # A copy not done after this is given up (the guardian removes a surplus member): a
+    # learner that makes no progress, or a primary that keeps refusing, stalls no more.
+    balance_copy_timeout_s: float = 300.0
     cluster_name: str = "onebox"
     zookeeper_hosts: str = ""
 
@@ -121,6 +132,8 @@ class MetaService:
         self._tick_task: asyncio.Task[None] | None = None
         # gpid -> (action asked of its primary, when): primary-applied actions in flight
         self._proposed: dict[tuple[int, int], tuple[guardian.Action, float]] = {}
+        # gpid -> (balancer copy under way, when it started); at most one per partition
+        self._copies: dict[tuple[int, int], tuple[balancer.Proposal, float]] = {}
         self._term = 0  # bumped on every leadership change; stale work checks it
 
     # ---- leadership ---------------------------------------------------------------------
@@ -152,6 +165,8 @@ class MetaService:
             self._tick_task.cancel()
             self._tick_task = None
         self._apps, self._partitions = {}, {}
+        self._copies.clear()
+        self._proposed.clear()
 
     def set_leader_address(self, leader: RpcAddress | None) -> None:
         if not self.leader:
@@ -436,7 +451,7 @@ class MetaService:
             "zookeeper_hosts": self._options.zookeeper_hosts,
             "zookeeper_root": self._repo.layout.cluster_root,
             "meta_function_level": self.level.name.removeprefix("fl_"),
-            "balance_operation_count": "0",
+            "balance_operation_count": str(len(self._copies)),
             "alive_node_count": str(sum(r.alive for r in self._nodes.values())),
             "table_count": str(
                 sum(s.value.status == AppStatus.AS_AVAILABLE for s in self._apps.values())
@@ -564,6 +579,10 @@ class MetaService:
             req.node,
         )
         await self._push(gpid)
+        if kind == a.ConfigType.CT_REMOVE:
+            # The removed member is alive (a failed one is downgraded instead): tell it,
+            # so it stops following the group now rather than hear nothing more.
+            await self._send(req.node, self._update_request(gpid))
         return a.ConfigurationUpdateResponse(err=ErrorCode.ERR_OK.name, config=verdict.config)
 
     # ---- metrics ------------------------------------------------------------------------
@@ -635,6 +654,7 @@ class MetaService:
                 await self._drop_node(rec.address)
         if self.level <= a.MetaFunctionLevel.fl_freezed:
             return
+        await self._advance_copies()
         cured = await self._cure_all()
         if self.level >= a.MetaFunctionLevel.fl_lively and not cured:
             await self._balance()
@@ -666,34 +686,84 @@ class MetaService:
             for r in self._nodes.values()
         }
 
+    def _alive(self) -> frozenset[RpcAddress]:
+        return frozenset(r.address for r in self._nodes.values() if r.alive)
+
     async def _balance(self) -> None:
-        """At fl_lively, once nothing needs curing: even out primaries per table by
-        swapping a primary with one of its secondaries (balancer move_primary). The meta
-        applies the swap itself with ballot + 1, as it upgrades a secondary after a
-        failure: a write the old primary committed had every member's ack, the new
-        primary's included, so reconciliation under the new ballot keeps it. Replica
-        copies (copy_secondary) are not carried out yet."""
-        alive = frozenset(r.address for r in self._nodes.values() if r.alive)
+        """At fl_lively, once nothing needs curing: the balancer's next moves for the first
+        table that has any. A primary swap (move_primary) is written by the meta itself,
+        one per tick, so the group settles before the next; copies of secondaries
+        (copy_secondary) start while fewer than ``balance_copies_max`` are under way, and
+        ``_advance_copies`` carries them out."""
+        alive = self._alive()
         for app_id, stored_app in list(self._apps.items()):
             if stored_app.value.status != AppStatus.AS_AVAILABLE:
                 continue
+            slots = self._options.balance_copies_max - len(self._copies)
             configs = [
                 config_to_wire(s.value) for (aid, _), s in self._partitions.items() if aid == app_id
             ]
-            for proposal in balancer.balance_table(configs, alive, max_proposals=1):
-                if proposal.kind != "move_primary":
-                    continue
+            in_flight = {
+                p.gpid: p for (aid, _), (p, _started) in self._copies.items() if aid == app_id
+            }
+            proposals = balancer.balance_table(
+                configs, alive, max_proposals=max(slots, 1), in_flight=in_flight
+            )
+            if not proposals:
+                continue
+            if proposals[0].kind == balancer.MOVE_PRIMARY:
+                await self._move_primary(proposals[0])
+                return
+            for proposal in proposals[: max(slots, 0)]:
                 gpid = (proposal.gpid.app_id, proposal.gpid.partition_index)
-                wire = config_to_wire(self._partitions[gpid].value)
-                old, new = proposal.steps[0].node, proposal.steps[1].node
-                moved = replace(
-                    wire,
-                    ballot=wire.ballot + 1,
-                    primary=new,
-                    secondaries=[old if s == new else s for s in wire.secondaries],
+                self._copies[gpid] = (proposal, self._clock())
+                log.info(
+                    "balancer: copy %d.%d from %s to %s",
+                    gpid[0],
+                    gpid[1],
+                    proposal.source,
+                    proposal.destination,
                 )
-                await self._write_partition(gpid, moved, reason="balancer move_primary")
-                return  # one move per tick: let the group settle
+            await self._advance_copies()
+            return
+
+    async def _move_primary(self, proposal: balancer.Proposal) -> None:
+        gpid = (proposal.gpid.app_id, proposal.gpid.partition_index)
+        wire = config_to_wire(self._partitions[gpid].value)
+        moved = balancer.move_primary(wire, proposal)
+        await self._write_partition(gpid, moved, reason="balancer move_primary")
+
+    async def _advance_copies(self) -> None:
+        """Ask each copy's primary for the step its partition needs now (the primary
+        proposes the result back); forget copies that are over or too old. The same step
+        is asked again only after ``proposal_retry_s``."""
+        if not self._copies:
+            return
+        now = self._clock()
+        configs = {
+            p.gpid: config_to_wire(self._partitions[g].value)
+            for g, (p, _started) in self._copies.items()
+            if g in self._partitions
+        }
+        in_flight = {p.gpid: p for p, _started in self._copies.values()}
+        steps = balancer.advance(in_flight, configs, self._alive())
+        for gpid, (proposal, started) in list(self._copies.items()):
+            step = steps.get(proposal.gpid)
+            late = now - started >= self._options.balance_copy_timeout_s
+            app = self._apps.get(gpid[0])
+            if step is None or late or app is None or app.value.status != AppStatus.AS_AVAILABLE:
+                del self._copies[gpid]
+                pc = self._partitions[gpid].value if gpid in self._partitions else None
+                done = pc is not None and str(proposal.destination) in pc.secondaries
+                log.info(
+                    "balancer: copy of %d.%d to %s %s",
+                    gpid[0],
+                    gpid[1],
+                    proposal.destination,
+                    "given up (timeout)" if late else "done" if done else "over",
+                )
+                continue
+            await self._propose_to_primary(gpid, step)
 
     async def _cure_all(self) -> bool:
         """Cure every partition; whether any action was taken or asked for."""
@@ -701,8 +771,8 @@ class MetaService:
         views = self._node_views()
         for gpid, stored in list(self._partitions.items()):
             app = self._apps[gpid[0]].value
-            if app.status != AppStatus.AS_AVAILABLE:
-                continue
+            if app.status != AppStatus.AS_AVAILABLE or gpid in self._copies:
+                continue  # a balancer copy under way is its partition's one action
             reported = {
                 r.address: r.stored[gpid]
                 for r in self._nodes.values()
@@ -714,15 +784,13 @@ class MetaService:
                 continue
             acted = True
             if action.type in guardian.PRIMARY_APPLIED:
-                await self._propose_to_primary(gpid, wire, action)
+                await self._propose_to_primary(gpid, action)
                 continue
             await self._write_partition(gpid, guardian.apply(wire, action), reason=action.type.name)
             views = self._node_views()  # the next choice sees this one's load
         return acted
 
-    async def _propose_to_primary(
-        self, gpid: tuple[int, int], wire: m.PartitionConfiguration, action: guardian.Action
-    ) -> None:
+    async def _propose_to_primary(self, gpid: tuple[int, int], action: guardian.Action) -> None:
         """Ask the primary to add (or remove) a member; it proposes the result back. The
         same request is repeated only after ``proposal_retry_s``: learning takes time."""
         now = self._clock()
@@ -731,10 +799,7 @@ class MetaService:
         if last is not None and last[0] == action and now - last[1] < retry:
             return
         self._proposed[gpid] = (action, now)
-        app = self._apps[gpid[0]].value
-        req = a.ConfigurationUpdateRequest(
-            info=app_to_wire(app), config=wire, type=int(action.type), node=action.node
-        )
+        req = self._update_request(gpid, type=action.type, node=action.node)
         log.info(
             "asking %s to %s %s for %d.%d",
             action.target,
@@ -768,12 +833,27 @@ class MetaService:
 
     # ---- telling replica servers -------------------------------------------------------
 
+    def _update_request(
+        self,
+        gpid: tuple[int, int],
+        *,
+        type: a.ConfigType | None = None,
+        node: RpcAddress | None = None,
+    ) -> a.ConfigurationUpdateRequest:
+        """The partition's stored configuration, as pushed to a member, or (with ``type``
+        and ``node``) as an action asked of its primary."""
+        pc = self._partitions[gpid].value
+        app = self._apps[gpid[0]].value
+        req = a.ConfigurationUpdateRequest(info=app_to_wire(app), config=config_to_wire(pc))
+        if type is not None and node is not None:
+            req = replace(req, type=int(type), node=node)
+        return req
+
     async def _push(self, gpid: tuple[int, int]) -> None:
         """Send a partition's configuration to its members (they also learn it by config
         sync; this only makes it quicker)."""
         pc = self._partitions[gpid].value
-        app = self._apps[gpid[0]].value
-        req = a.ConfigurationUpdateRequest(info=app_to_wire(app), config=config_to_wire(pc))
+        req = self._update_request(gpid)
         targets = [pc.primary, *pc.secondaries] if pc.primary else list(pc.secondaries)
         for t in targets:
             await self._send(RpcAddress.parse(t), req)

@@ -1,7 +1,10 @@
 """The meta server as the simulator runs it, on the meta's own pure decisions: the
 partition guardian (``meta/core/guardian.py``: drop dead members, cure), the rule for
-configuration changes replicas propose (``meta/core/reconfig.py``: ballot + 1 only), and
-the failure detector's grace (``failure_detector.py``).
+configuration changes replicas propose (``meta/core/reconfig.py``: ballot + 1 only), the
+balancer (``meta/core/balancer.py``: primary swaps and secondary copies, when
+``balancing`` is on, as the real meta at fl_lively), and the failure detector's grace
+(``failure_detector.py``). Its tick runs in the real meta's order: drops, copies under
+way, cure, and new balancer moves only when nothing needed curing.
 
 One meta, always up, whose state changes atomically (the ZooKeeper write that precedes
 every reply in the real meta is instantaneous here). What it sends goes through the
@@ -13,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
-from pegasus_log.meta.core import guardian, reconfig
+from pegasus_log.meta.core import balancer, guardian, reconfig
 from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
 from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
@@ -74,8 +77,18 @@ class SimMeta:
         configs: dict[Gpid, PartitionConfiguration],
         fd: FdOptions,
         proposal_interval_s: float,
+        balancing: bool = False,
+        copies_max: int = 2,
+        copy_timeout_s: float = 5.0,
     ) -> None:
         self.address = address
+        self.balancing = balancing
+        self._copies_max = copies_max
+        self._copy_timeout_s = copy_timeout_s
+        # gpid -> (balancer copy under way, when it started)
+        self.copies: dict[Gpid, tuple[balancer.Proposal, float]] = {}
+        self.moves_done = 0
+        self.copies_started = 0
         self.configs = dict(configs)
         self._grace = MasterGrace(fd)
         self._nodes: dict[RpcAddress, _Node] = {}
@@ -140,21 +153,68 @@ class SimMeta:
                     dropped = guardian.drop_node(pc, node)
                     if dropped is not None:
                         out += self._store(gpid, dropped)
+        out += self._advance_copies(now)
+        cured = False
         views = self._views()
         for gpid, pc in list(self.configs.items()):
+            if gpid in self.copies:
+                continue  # a balancer copy under way is its partition's one action
             reported = {
                 a: r.stored[gpid] for a, r in self._nodes.items() if r.alive and gpid in r.stored
             }
             action = guardian.cure(pc, nodes=views, reported=reported)
             if action is None:
                 continue
+            cured = True
             if action.type in guardian.META_APPLIED:
                 out += self._store(gpid, guardian.apply(pc, action))
                 views = self._views()
-            elif now - self._last_proposal.get(gpid, float("-inf")) >= self._proposal_interval_s:
-                self._last_proposal[gpid] = now
-                out.append((action.target, ConfigProposal(action.type, action.node, pc)))
+            else:
+                out += self._ask(gpid, action, now)
+        if self.balancing and not cured:
+            out += self._balance(now)
         return out
+
+    def _ask(
+        self, gpid: Gpid, action: guardian.Action, now: float
+    ) -> list[tuple[RpcAddress, object]]:
+        if now - self._last_proposal.get(gpid, float("-inf")) < self._proposal_interval_s:
+            return []
+        self._last_proposal[gpid] = now
+        return [(action.target, ConfigProposal(action.type, action.node, self.configs[gpid]))]
+
+    def _alive_nodes(self) -> frozenset[RpcAddress]:
+        return frozenset(a for a, r in self._nodes.items() if r.alive)
+
+    def _advance_copies(self, now: float) -> list[tuple[RpcAddress, object]]:
+        in_flight = {g: p for g, (p, _started) in self.copies.items()}
+        steps = balancer.advance(in_flight, self.configs, self._alive_nodes())
+        out: list[tuple[RpcAddress, object]] = []
+        for gpid, (_proposal, started) in list(self.copies.items()):
+            step = steps.get(gpid)
+            if step is None or now - started >= self._copy_timeout_s:
+                del self.copies[gpid]
+                continue
+            out += self._ask(gpid, step, now)
+        return out
+
+    def _balance(self, now: float) -> list[tuple[RpcAddress, object]]:
+        slots = self._copies_max - len(self.copies)
+        in_flight = {g: p for g, (p, _started) in self.copies.items()}
+        proposals = balancer.balance_table(
+            list(self.configs.values()),
+            self._alive_nodes(),
+            max_proposals=max(slots, 1),
+            in_flight=in_flight,
+        )
+        if proposals and proposals[0].kind == balancer.MOVE_PRIMARY:
+            self.moves_done += 1
+            gpid = proposals[0].gpid
+            return self._store(gpid, balancer.move_primary(self.configs[gpid], proposals[0]))
+        for proposal in proposals[: max(slots, 0)]:
+            self.copies[proposal.gpid] = (proposal, now)
+            self.copies_started += 1
+        return self._advance_copies(now) if proposals else []
 
     def _store(self, gpid: Gpid, new: PartitionConfiguration) -> list[tuple[RpcAddress, object]]:
         old = self.configs[gpid]

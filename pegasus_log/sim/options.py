@@ -106,6 +106,11 @@ class SimOptions:
     restart_max_s: float = 2.5
     partition_min_s: float = 0.2
     partition_max_s: float = 2.0
+    # The meta balances (fl_lively): primary swaps and secondary copies.
+    balance: bool = False
+    # Balancer copies under way at once, and how long one may take before it is given up.
+    balance_copies_max: int = 2
+    balance_copy_timeout_s: float = 5.0
     faults: FaultRates = field(default_factory=FaultRates)
 
     @staticmethod
@@ -133,5 +138,6 @@ class SimOptions:
             flush_probability=rng.choice((0.01, 0.05, 0.2)),
             delay_max_s=rng.choice((0.003, 0.01, 0.03)),
             faults=faults,
+            balance=rng.random() < 0.5,
         )
         return replace(base, max_replica_count=min(3, base.nodes))

@@ -45,6 +45,9 @@ class SeedResult:
     crashes: int
     messages: int
     dropped: int
+    balancing: bool = False
+    primary_moves: int = 0
+    copies: int = 0
 
 
 class SeedFailure(Exception):
@@ -82,6 +85,9 @@ def run_seed(seed: int, *, options: SimOptions | None = None) -> SeedResult:
         crashes=sum(n.crashes for n in world.nodes),
         messages=world.network.sent,
         dropped=world.network.dropped,
+        balancing=opts.balance,
+        primary_moves=world.meta.moves_done,
+        copies=world.meta.copies_started,
     )
 
 

@@ -8,7 +8,8 @@ Nodes are ``r1`` .. ``rN``; ``meta`` and ``client`` name the other endpoints. Pa
 indexes default to 0. Waits give up after ``timeout=`` seconds (default 5) and fail.
 
     option nodes=3 partitions=1 replicas=3   before start (defaults shown)
-    start                                    boot every server and the meta
+    start [down=r4,r5]                       boot every server (but those) and the meta
+    level lively|steady                      the meta balances (lively) or only cures
     run 1.5                                  let 1.5 simulated seconds pass
     write 7 [to=r2] [partition=0]            client write number 7 (to the primary the
     read 8 [to=r2] [partition=0]               meta names, unless ``to``)
@@ -25,8 +26,13 @@ indexes default to 0. Waits give up after ``timeout=`` seconds (default 5) and f
     wait state r2 status=pri|sec|pot|ina|err [ballot=4] [committed=3] [partition=0]
     wait reply 7 [err=ERR_OK]                the client got an answer to request 7
     wait healthy                             every partition whole and caught up
+    wait spread [within=1]                   members per server that is up differ by at
+                                               most 1, and no balancer copy is under way
+    expect never_degraded                    no partition, once whole, ever had fewer
+                                               members than its replica count since
     expect <config|state|reply|healthy> ...  as wait, but must hold now
     expect stored 7 on=r1,r2                 write 7 is applied on those servers
+                                               (on=members: the partition's members now)
     expect count r2 checkpoints_installed>=1 a server counter (see SimNode.counters)
 
 Message kinds: ``pegasus_log.sim.network.KINDS``.
@@ -137,7 +143,16 @@ class _Runner:
     def do_start(self, c: Command) -> None:
         self._world = World(self.options, random.Random(self.seed))
         self._world.network.reliable[self._world.client.address] = None
-        self._world.start()
+        down = frozenset(n for n in c.args.get("down", "").split(",") if n)
+        for name in down:
+            self._world.node(name)  # an unknown name fails here
+        self._world.start(down=down)
+
+    def do_level(self, c: Command) -> None:
+        level = _one(c)
+        if level not in ("lively", "steady"):
+            raise ScenarioError(f"unknown level {level!r} (lively or steady)")
+        self.w().meta.balancing = level == "lively"
 
     def do_run(self, c: Command) -> None:
         world = self.w()
@@ -268,6 +283,8 @@ class _Runner:
             "healthy": self._healthy,
             "stored": self._stored,
             "count": self._count,
+            "spread": self._spread,
+            "never_degraded": self._never_degraded,
         }
         builder = builders.get(what)
         if builder is None:
@@ -343,12 +360,16 @@ class _Runner:
         world = self.w()
         number = _one(c)
         gpid = self._gpid(c)
-        names = c.args.get("on", "").split(",")
+        on = c.args.get("on", "")
 
         def check() -> str | None:
             request_id = self.requests.get(number)
             if request_id is None:
                 raise ScenarioError(f"no request {number} was sent")
+            names = on.split(",")
+            if on == "members":
+                pc = world.meta.configs[gpid]
+                names = [world.name_of(m) for m in [pc.primary, *pc.secondaries]]
             for name in names:
                 node = world.node(name)
                 storage = node.storages[gpid]
@@ -378,6 +399,35 @@ class _Runner:
                 raise ScenarioError(f"unknown counter {counter!r} (known: {sorted(counters)})")
             have = counters[counter]
             return None if have >= least else f"{name} {counter} = {have} < {least}"
+
+        return check
+
+    def _spread(self, c: Command) -> Callable[[], str | None]:
+        world = self.w()
+        within = int(c.args.get("within", "1"))
+
+        def check() -> str | None:
+            counts = world.replica_counts()
+            if world.meta.copies:
+                return f"members per server {counts}, copies under way"
+            if max(counts.values()) - min(counts.values()) > within:
+                return f"members per server {counts}, want within {within}"
+            return None
+
+        return check
+
+    def _never_degraded(self, c: Command) -> Callable[[], str | None]:
+        world = self.w()
+
+        def check() -> str | None:
+            for gpid, history in world.meta.history.items():
+                whole = False
+                for pc in history:
+                    size = len([m for m in [pc.primary, *pc.secondaries] if not m.is_invalid])
+                    if whole and size < pc.max_replica_count:
+                        return f"{gpid} fell to {size} members at ballot {pc.ballot}"
+                    whole = whole or size >= pc.max_replica_count
+            return None
 
         return check
 

@@ -59,6 +59,9 @@ class World:
             configs=configs,
             fd=options.fd,
             proposal_interval_s=options.proposal_interval_s,
+            balancing=options.balance,
+            copies_max=options.balance_copies_max,
+            copy_timeout_s=options.balance_copy_timeout_s,
         )
         self.network = Network(
             queue=self.queue,
@@ -94,9 +97,12 @@ class World:
 
     # ---- start ----
 
-    def start(self) -> None:
+    def start(self, *, down: frozenset[str] = frozenset()) -> None:
+        """Boot every server but those named in ``down`` (they may join later), and start
+        the meta and the client."""
         for node in self.nodes:
-            node.boot()
+            if node.name not in down:
+                node.boot()
         self.queue.after(self.options.meta_tick_s, "meta tick", self._meta_tick)
         self.queue.after(self.options.tick_s, "client tick", self._client_tick)
 
@@ -253,6 +259,8 @@ class World:
                 return f"{gpid}: no primary"
             if 1 + len(pc.secondaries) < pc.max_replica_count:
                 return f"{gpid}: {1 + len(pc.secondaries)} members"
+            if gpid in self.meta.copies:
+                return f"{gpid}: a balancer copy is under way"
             primary = self._core_at(pc.primary, gpid)
             node = self._by_address[pc.primary]
             lease = node.lease.valid(self.queue.now)
@@ -265,6 +273,16 @@ class World:
                 if core.last_committed_decree != primary.last_committed_decree:
                     return f"{gpid}: {self.name_of(secondary)} behind the primary"
         return None
+
+    def replica_counts(self) -> dict[str, int]:
+        """Members (primary or secondary) per server that is up, as the meta has them."""
+        counts = {n.name: 0 for n in self.nodes if n.up}
+        for pc in self.meta.configs.values():
+            for member in [pc.primary, *pc.secondaries]:
+                name = self.name_of(member)
+                if not member.is_invalid and name in counts:
+                    counts[name] += 1
+        return counts
 
     def _core_at(self, address: RpcAddress, gpid: Gpid) -> ReplicaCore | None:
         node = self._by_address.get(address)

@@ -98,3 +98,66 @@ def test_a_refused_update_answers_with_what_is_stored() -> None:
     [(to, reply)] = m.on_update(UpdateRequest(request))
     assert isinstance(reply, ConfigUpdateReply) and reply.err != ErrorCode.ERR_OK
     assert to == A and reply.config == pc and m.configs[GPID] == pc
+
+
+# ---- balancing: cure first, copies bounded and stepped from the configuration ---------
+
+D = RpcAddress("10.0.0.4", 34801)
+
+
+def balancing_meta(configs: list[PartitionConfiguration], copies_max: int = 2) -> SimMeta:
+    m = SimMeta(
+        address=META,
+        configs={c.pid: c for c in configs},
+        fd=FD,
+        proposal_interval_s=0.2,
+        balancing=True,
+        copies_max=copies_max,
+    )
+    for node in (A, B, C, D):
+        m.on_beacon(Beacon(node, 0.0), 0.0)
+    return m
+
+
+def full(i: int, primary: RpcAddress, *secondaries: RpcAddress) -> PartitionConfiguration:
+    return PartitionConfiguration(
+        pid=Gpid(1, i),
+        ballot=3,
+        max_replica_count=3,
+        primary=primary,
+        secondaries=list(secondaries),
+    )
+
+
+def proposals_of(out: list[tuple[RpcAddress, object]]) -> list[ConfigProposal]:
+    return [p for _t, p in out if isinstance(p, ConfigProposal)]
+
+
+def test_no_balancing_while_a_partition_needs_curing() -> None:
+    ill = replace(full(3, A, B, C), secondaries=[B])
+    m = balancing_meta([full(0, A, B, C), full(1, B, C, A), full(2, C, A, B), ill])
+    out = m.tick(0.05)
+    [cure] = proposals_of(out)
+    assert cure.type == ConfigType.CT_ADD_SECONDARY and cure.gpid == Gpid(1, 3)
+    assert m.copies == {}
+
+
+def test_copies_are_bounded_and_each_step_is_asked_of_the_primary() -> None:
+    m = balancing_meta(
+        [full(0, A, B, C), full(1, B, C, A), full(2, C, A, B), full(3, A, B, C)], copies_max=2
+    )
+    asked = proposals_of(m.tick(0.05))
+    assert len(m.copies) == 2 and len(asked) == 2
+    assert all(p.type == ConfigType.CT_ADD_SECONDARY_FOR_LB and p.node == D for p in asked)
+    # The learner of one copy is upgraded: the next step is the removal of the source.
+    gpid = asked[0].gpid
+    proposal, _started = m.copies[gpid]
+    pc = m.configs[gpid]
+    grown = replace(pc, ballot=pc.ballot + 1, secondaries=[*pc.secondaries, D])
+    request = ConfigurationUpdateRequest(
+        config=grown, type=ConfigType.CT_UPGRADE_TO_SECONDARY, node=D, host_node=pc.primary
+    )
+    m.on_update(UpdateRequest(request))
+    [remove] = [p for p in proposals_of(m.tick(0.3)) if p.gpid == gpid]
+    assert remove.type == ConfigType.CT_REMOVE and remove.node == proposal.source
+    assert len(m.copies) == 2  # no third copy while two are under way

@@ -3,25 +3,31 @@ replica servers, per table (upstream's greedy app-balance policy).
 
 Pure: partition configurations and the alive nodes in, a bounded list of proposals out.
 Only healthy partitions (primary and every secondary alive, full replica count) are moved,
-one step per partition per round, so a proposal never lowers a partition's redundancy
-below what it had:
+one proposal per partition at a time, and no step ever lowers a partition's redundancy
+below ``max_replica_count``:
 - move_primary: a partition whose primary sits on a node with more than its share of the
   table's primaries, and one of whose secondaries sits on a node with fewer, swaps the
   two: DOWNGRADE_TO_SECONDARY of the primary, then UPGRADE_TO_PRIMARY of that secondary.
-  Both members keep their data; only the roles change.
+  Both members keep their data; only the roles change. The meta writes the swap itself
+  (``move_primary``), ballot + 1.
 - copy_secondary: when replica counts (primaries + secondaries) are uneven, a secondary
-  on the busiest node is copied to the idlest node that is not a member:
-  ADD_SECONDARY_FOR_LB (the new node learns), then REMOVE of the old one.
+  on the busiest node is copied to the idlest node that is not a member, in two steps
+  asked of the primary: ADD_SECONDARY_FOR_LB (the new node learns, and is upgraded to
+  secondary although the group then has ``max_replica_count`` + 1 members), then REMOVE of
+  the old one. ``advance`` says which step an in-flight copy needs next, from the
+  partition's configuration alone, so a lost message or a retry never confuses it.
 Primaries are balanced first; replica counts only once primaries are even (upstream's
-order), so the two never undo each other in one round.
+order), so the two never undo each other in one round. Upstream's copy_primary (copy a
+partition whose primary sits on the busy node) is not done: a node left holding only
+primaries of the partitions an idle node lacks stays above its share.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from pegasus_log.meta.core.guardian import members
+from pegasus_log.meta.core.guardian import Action, members
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
@@ -30,19 +36,29 @@ from pegasus_log.rpc.thrift import Gpid, RpcAddress
 # traffic is not swamped by learning.
 DEFAULT_MAX_PROPOSALS = 8
 
+MOVE_PRIMARY = "move_primary"
+COPY_SECONDARY = "copy_secondary"
 
-@dataclass(frozen=True, slots=True)
-class Step:
-    type: ConfigType
-    target: RpcAddress
-    node: RpcAddress
+# A proposal's steps are actions as the guardian's: ``target`` carries it out, ``node`` is
+# the node it is about.
+Step = Action
 
 
 @dataclass(frozen=True, slots=True)
 class Proposal:
     gpid: Gpid
-    kind: str  # "move_primary" or "copy_secondary"
+    kind: str  # MOVE_PRIMARY or COPY_SECONDARY
     steps: tuple[Step, ...]
+
+    @property
+    def source(self) -> RpcAddress:
+        """The node that gives up a role: the old primary, or the copied secondary."""
+        return self.steps[0].node if self.kind == MOVE_PRIMARY else self.steps[1].node
+
+    @property
+    def destination(self) -> RpcAddress:
+        """The node that takes it: the new primary, or the new secondary."""
+        return self.steps[1].node if self.kind == MOVE_PRIMARY else self.steps[0].node
 
 
 def _healthy(pc: PartitionConfiguration, alive: frozenset[RpcAddress]) -> bool:
@@ -69,96 +85,173 @@ def _counts(
     return counts
 
 
+def completed(pc: PartitionConfiguration, proposal: Proposal) -> PartitionConfiguration:
+    """The configuration once ``proposal`` is carried out (same ballot: a projection)."""
+    old, new = proposal.source, proposal.destination
+    if proposal.kind == MOVE_PRIMARY:
+        return replace(
+            pc, primary=new, secondaries=[old if s == new else s for s in pc.secondaries]
+        )
+    # half-way through a copy both are members: the destination stays once
+    secondaries = dict.fromkeys(new if s == old else s for s in pc.secondaries)
+    return replace(pc, secondaries=list(secondaries))
+
+
+def move_primary(pc: PartitionConfiguration, proposal: Proposal) -> PartitionConfiguration:
+    """The configuration the meta writes for a move_primary (ballot + 1). Safe because a
+    write the old primary committed had every member's ack, the new primary's included,
+    so the new primary's reconciliation under the new ballot keeps it."""
+    assert proposal.kind == MOVE_PRIMARY and pc.primary == proposal.source, (pc, proposal)
+    assert proposal.destination in pc.secondaries, (pc, proposal)
+    return replace(completed(pc, proposal), ballot=pc.ballot + 1)
+
+
 def balance_table(
     configs: Sequence[PartitionConfiguration],
     alive: frozenset[RpcAddress],
     *,
     max_proposals: int = DEFAULT_MAX_PROPOSALS,
+    in_flight: Mapping[Gpid, Proposal] | None = None,
 ) -> list[Proposal]:
-    """Proposals for one table's partitions."""
-    if len(alive) < 2:
+    """Proposals for one table's partitions.
+
+    ``in_flight``: proposals already under way; their partitions get no other, and the
+    counts are taken as if they had completed."""
+    if len(alive) < 2 or max_proposals <= 0:
         return []
-    moves = _move_primaries(configs, alive, max_proposals)
-    if moves:
-        return moves
-    return _copy_secondaries(configs, alive, max_proposals)
+    busy = dict(in_flight or {})
+    projected = [completed(pc, busy[pc.pid]) if pc.pid in busy else pc for pc in configs]
+    # Primaries first: replica counts only once no primary can move.
+    for primaries, fits, make in (
+        (True, _fits_move, _make_move),
+        (False, _fits_copy, _make_copy),
+    ):
+        proposals = _greedy(
+            projected,
+            alive,
+            max_proposals,
+            busy=busy.keys(),
+            primaries=primaries,
+            fits=fits,
+            make=make,
+        )
+        if proposals:
+            return proposals
+    return []
 
 
-def _move_primaries(
-    configs: Sequence[PartitionConfiguration], alive: frozenset[RpcAddress], limit: int
+def _fits_move(pc: PartitionConfiguration, busiest: RpcAddress, idlest: RpcAddress) -> bool:
+    return pc.primary == busiest and idlest in pc.secondaries
+
+
+def _make_move(pc: PartitionConfiguration, busiest: RpcAddress, idlest: RpcAddress) -> Proposal:
+    return Proposal(
+        pc.pid,
+        MOVE_PRIMARY,
+        (
+            Step(ConfigType.CT_DOWNGRADE_TO_SECONDARY, busiest, busiest),
+            Step(ConfigType.CT_UPGRADE_TO_PRIMARY, idlest, idlest),
+        ),
+    )
+
+
+def _fits_copy(pc: PartitionConfiguration, busiest: RpcAddress, idlest: RpcAddress) -> bool:
+    return busiest in pc.secondaries and idlest not in members(pc)
+
+
+def _make_copy(pc: PartitionConfiguration, busiest: RpcAddress, idlest: RpcAddress) -> Proposal:
+    return Proposal(
+        pc.pid,
+        COPY_SECONDARY,
+        (
+            Step(ConfigType.CT_ADD_SECONDARY_FOR_LB, pc.primary, idlest),
+            Step(ConfigType.CT_REMOVE, pc.primary, busiest),
+        ),
+    )
+
+
+def _greedy(
+    configs: Sequence[PartitionConfiguration],
+    alive: frozenset[RpcAddress],
+    limit: int,
+    *,
+    busy: Iterable[Gpid],
+    primaries: bool,
+    fits: Callable[[PartitionConfiguration, RpcAddress, RpcAddress], bool],
+    make: Callable[[PartitionConfiguration, RpcAddress, RpcAddress], Proposal],
 ) -> list[Proposal]:
-    counts = _counts(configs, alive, primaries=True)
+    """Repeatedly move one unit (a primary, or a replica) from a busy node to an idle one,
+    on the first healthy partition that ``fits``, until counts differ by at most one, no
+    partition fits, or ``limit`` proposals are made. The busiest node and the idlest are
+    tried first; when no partition fits them (every secondary of the busiest sits in a
+    group the idlest is already in), the next pairs whose counts differ by more than one."""
+    counts = _counts(configs, alive, primaries=primaries)
     out: list[Proposal] = []
-    moved: set[Gpid] = set()
+    moved: set[Gpid] = set(busy)
     while len(out) < limit:
-        busiest = max(counts, key=lambda a: (counts[a], _key(a)))
-        idlest = min(counts, key=lambda a: (counts[a], _key(a)))
-        if counts[busiest] - counts[idlest] <= 1:
+        found = _first_fit(configs, alive, counts, moved, fits)
+        if found is None:
             break
-        candidate = next(
-            (
-                pc
-                for pc in configs
-                if pc.pid not in moved
-                and pc.primary == busiest
-                and idlest in pc.secondaries
-                and _healthy(pc, alive)
-            ),
-            None,
-        )
-        if candidate is None:
-            break
-        out.append(
-            Proposal(
-                candidate.pid,
-                "move_primary",
-                (
-                    Step(ConfigType.CT_DOWNGRADE_TO_SECONDARY, busiest, busiest),
-                    Step(ConfigType.CT_UPGRADE_TO_PRIMARY, idlest, idlest),
-                ),
-            )
-        )
-        moved.add(candidate.pid)
-        counts[busiest] -= 1
-        counts[idlest] += 1
+        pc, source, destination = found
+        out.append(make(pc, source, destination))
+        moved.add(pc.pid)
+        counts[source] -= 1
+        counts[destination] += 1
     return out
 
 
-def _copy_secondaries(
-    configs: Sequence[PartitionConfiguration], alive: frozenset[RpcAddress], limit: int
-) -> list[Proposal]:
-    counts = _counts(configs, alive, primaries=False)
-    out: list[Proposal] = []
-    moved: set[Gpid] = set()
-    while len(out) < limit:
-        busiest = max(counts, key=lambda a: (counts[a], _key(a)))
-        idlest = min(counts, key=lambda a: (counts[a], _key(a)))
-        if counts[busiest] - counts[idlest] <= 1:
-            break
-        candidate = next(
-            (
-                pc
-                for pc in configs
-                if pc.pid not in moved
-                and busiest in pc.secondaries
-                and idlest not in members(pc)
-                and _healthy(pc, alive)
-            ),
-            None,
-        )
-        if candidate is None:
-            break
-        out.append(
-            Proposal(
-                candidate.pid,
-                "copy_secondary",
-                (
-                    Step(ConfigType.CT_ADD_SECONDARY_FOR_LB, candidate.primary, idlest),
-                    Step(ConfigType.CT_REMOVE, candidate.primary, busiest),
-                ),
-            )
-        )
-        moved.add(candidate.pid)
-        counts[busiest] -= 1
-        counts[idlest] += 1
+def _first_fit(
+    configs: Sequence[PartitionConfiguration],
+    alive: frozenset[RpcAddress],
+    counts: Mapping[RpcAddress, int],
+    moved: set[Gpid],
+    fits: Callable[[PartitionConfiguration, RpcAddress, RpcAddress], bool],
+) -> tuple[PartitionConfiguration, RpcAddress, RpcAddress] | None:
+    by_load = sorted(counts, key=lambda a: (counts[a], _key(a)))
+    for source in reversed(by_load):
+        for destination in by_load:
+            if counts[source] - counts[destination] <= 1:
+                break  # the rest are busier still
+            for pc in configs:
+                if pc.pid not in moved and fits(pc, source, destination) and _healthy(pc, alive):
+                    return pc, source, destination
+    return None
+
+
+def next_copy_step(
+    proposal: Proposal, pc: PartitionConfiguration, alive: frozenset[RpcAddress]
+) -> Step | None:
+    """The step an in-flight copy_secondary needs asked of the primary now, or None when
+    it is over: done, or no longer possible (the primary changed, a member died, the
+    destination died, something else changed the group). Then the partition guardian
+    takes the partition back: it adds what is missing, or removes the extra member of a
+    copy that stopped half-way.
+
+    Redundancy never drops below ``max_replica_count``: the source is removed only while
+    the group has one member more than that, all of them alive."""
+    assert proposal.kind == COPY_SECONDARY, proposal
+    add, remove = proposal.steps
+    source, destination = proposal.source, proposal.destination
+    group = members(pc)
+    if pc.primary != add.target or destination not in alive:
+        return None
+    if any(m not in alive for m in group) or source not in group:
+        return None
+    if destination not in group:
+        return add if len(group) == pc.max_replica_count else None
+    return remove if len(group) > pc.max_replica_count else None
+
+
+def advance(
+    in_flight: Mapping[Gpid, Proposal],
+    configs: Mapping[Gpid, PartitionConfiguration],
+    alive: frozenset[RpcAddress],
+) -> dict[Gpid, Step]:
+    """For each in-flight copy, the step to ask for now; copies left out are over."""
+    out: dict[Gpid, Step] = {}
+    for gpid, proposal in in_flight.items():
+        pc = configs.get(gpid)
+        step = next_copy_step(proposal, pc, alive) if pc is not None else None
+        if step is not None:
+            out[gpid] = step
     return out

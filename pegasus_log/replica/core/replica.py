@@ -36,7 +36,10 @@ Roles, in brief (DESIGN.md section 5):
   InstallCheckpoint-s it and asks again). A mutations answer fixes the learner's prepare
   start: from then on every new mutation is prepared to the learner too and needs its ack.
   Once everything below the prepare start is logged, the learner reports completion and
-  the primary proposes UPGRADE_TO_SECONDARY.
+  the primary proposes UPGRADE_TO_SECONDARY. A learner added for the guardian is dropped
+  instead if the group is full by then; one added for the balancer (ADD_SECONDARY_FOR_LB)
+  may take the group to max_replica_count + 1, and the meta then asks the primary to
+  REMOVE the secondary it replaces (a copy adds before it removes).
 - A replica that finds itself primary in the meta's configuration at its own ballot while
   INACTIVE (it restarted, or its lease lapsed) proposes PRIMARY_FORCE_UPDATE_BALLOT and
   reconciles under the new ballot.
@@ -140,6 +143,9 @@ class _RemoteLearner:
     read_id: int = 0
     read_started: float = NEVER
     read_from: int = 0
+    # Added by the balancer (ADD_SECONDARY_FOR_LB): may become a member one beyond
+    # max_replica_count; the meta then removes the secondary it replaces.
+    for_lb: bool = False
 
 
 @dataclass(slots=True)
@@ -638,12 +644,13 @@ class ReplicaCore:
         self._l = None
         secondaries = tuple(config.secondaries)
         learners: dict[RpcAddress, _RemoteLearner] = {}
-        full = 1 + len(secondaries) >= config.max_replica_count
-        if old is not None and not full:
+        if old is not None:
             learners = {
                 n: lrn
                 for n, lrn in old.learners.items()
-                if n not in secondaries and n != self._node
+                if n not in secondaries
+                and n != self._node
+                and 1 + len(secondaries) < _member_limit(config, lrn)
             }
         for learner in learners.values():
             learner.last_heard = self._now
@@ -773,23 +780,35 @@ class ReplicaCore:
         if p is None or proposal.config.ballot != self._ballot:
             return
         if proposal.type == ConfigType.CT_ADD_SECONDARY:
-            self._add_learner(proposal.node)
+            self._add_learner(proposal.node, for_lb=False)
+        elif proposal.type == ConfigType.CT_ADD_SECONDARY_FOR_LB:
+            self._add_learner(proposal.node, for_lb=True)
         elif proposal.type == ConfigType.CT_REMOVE and proposal.node in p.secondaries:
             self._propose(ConfigType.CT_REMOVE, proposal.node)
 
-    def _add_learner(self, node: RpcAddress) -> None:
+    def _add_learner(self, node: RpcAddress, *, for_lb: bool) -> None:
+        """Make ``node`` a learner (ADD_SECONDARY from the guardian, ADD_SECONDARY_FOR_LB
+        from the balancer), or remind an existing learner with a group check."""
         p = self._p
         assert p is not None
         if node == self._node or node in p.secondaries:
             return
         learner = p.learners.get(node)
         if learner is None:
-            # At most as many learners as the partition has replicas.
-            if len(p.learners) >= max(1, p.config.max_replica_count):
+            if for_lb:
+                # One member beyond max_replica_count at most, learners included
+                # (upstream's rule): a balancer copy adds before it removes.
+                if 1 + len(p.secondaries) + len(p.learners) > p.config.max_replica_count:
+                    return
+            elif len(p.learners) >= max(1, p.config.max_replica_count):
+                # At most as many learners as the partition has replicas.
                 return
             signature = self._ballot << 32 | p.next_signature
             p.next_signature += 1
-            learner = p.learners[node] = _RemoteLearner(signature, last_heard=self._now)
+            learner = _RemoteLearner(signature, last_heard=self._now, for_lb=for_lb)
+            p.learners[node] = learner
+        elif for_lb:
+            learner.for_lb = True
         self._send_group_check(node)
 
     def _on_learner_done(self, node: RpcAddress, learner: _RemoteLearner) -> None:
@@ -797,7 +816,7 @@ class ReplicaCore:
         assert p is not None
         if not learner.prepare_start or node in p.secondaries:
             return
-        if 1 + len(p.secondaries) >= p.config.max_replica_count:
+        if 1 + len(p.secondaries) >= _member_limit(p.config, learner):
             self._drop_learner(node)
             return
         self._propose(ConfigType.CT_UPGRADE_TO_SECONDARY, node)
@@ -1408,3 +1427,9 @@ def open_replica(
     )
     effects = core.restore(sorted(latest.values(), key=lambda m: m.decree))
     return core, effects
+
+
+def _member_limit(config: PartitionConfiguration, learner: _RemoteLearner) -> int:
+    """How many members the group may have once ``learner`` joins: max_replica_count, or
+    one more for a balancer's copy (the meta removes the copied secondary next)."""
+    return config.max_replica_count + (1 if learner.for_lb else 0)

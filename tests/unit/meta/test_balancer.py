@@ -8,7 +8,16 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from pegasus_log.meta.core.balancer import Proposal, balance_table
+from pegasus_log.meta.core.balancer import (
+    COPY_SECONDARY,
+    MOVE_PRIMARY,
+    Proposal,
+    advance,
+    balance_table,
+    completed,
+    move_primary,
+    next_copy_step,
+)
 from pegasus_log.meta.core.guardian import members
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.messages import PartitionConfiguration
@@ -99,3 +108,167 @@ def test_repeated_rounds_converge(layout: list[list[RpcAddress]]) -> None:
     # primaries end even, or no partition offers the swap the balancer would need
     swappable = [c for c in configs if c.primary == busiest and idlest in c.secondaries]
     assert prim[busiest] - prim[idlest] <= 1 or not swappable
+
+
+# ---- copies under way -------------------------------------------------------------------
+
+
+def copy_of(configs: list[PartitionConfiguration]) -> Proposal:
+    [first, *_rest] = [
+        p for p in balance_table(configs, frozenset(NODES)) if p.kind == COPY_SECONDARY
+    ]
+    return first
+
+
+def spread_over_three() -> list[PartitionConfiguration]:
+    """Four partitions of 3 replicas on A, B, C with even primaries; D is new and empty."""
+    return [pc(0, A, B, C), pc(1, B, C, A), pc(2, C, A, B), pc(3, A, B, C)]
+
+
+def test_a_new_node_gets_copies_not_primary_moves() -> None:
+    proposals = balance_table(spread_over_three(), frozenset(NODES))
+    assert proposals and all(p.kind == COPY_SECONDARY for p in proposals)
+    assert all(p.destination == D for p in proposals)
+    for p in proposals:
+        add, remove = p.steps
+        assert add.type == ConfigType.CT_ADD_SECONDARY_FOR_LB and add.node == D
+        assert remove.type == ConfigType.CT_REMOVE and remove.node == p.source
+        assert add.target == remove.target  # both asked of the partition's primary
+
+
+def test_copy_steps_follow_the_configuration() -> None:
+    configs = spread_over_three()
+    p = copy_of(configs)
+    start = next(c for c in configs if c.pid == p.gpid)
+    alive = frozenset(NODES)
+    assert next_copy_step(p, start, alive) == p.steps[0]
+    # The learner was upgraded: max_replica_count + 1 members, so the source goes next.
+    grown = replace(start, ballot=4, secondaries=[*start.secondaries, D])
+    assert next_copy_step(p, grown, alive) == p.steps[1]
+    done = replace(grown, ballot=5, secondaries=[s for s in grown.secondaries if s != p.source])
+    assert next_copy_step(p, done, alive) is None
+
+
+def test_a_copy_never_lowers_redundancy() -> None:
+    configs = spread_over_three()
+    p = copy_of(configs)
+    start = next(c for c in configs if c.pid == p.gpid)
+    grown = replace(start, ballot=4, secondaries=[*start.secondaries, D])
+    other = next(s for s in start.secondaries if s != p.source)
+    # A member other than the source was dropped half-way: removing the source now would
+    # leave two members, so the copy is over and the guardian takes the partition back.
+    dropped = replace(grown, ballot=5, secondaries=[s for s in grown.secondaries if s != other])
+    assert next_copy_step(p, dropped, frozenset(NODES) - {other}) is None
+    # A member died before the learner joined: nothing is added for the balancer.
+    assert next_copy_step(p, start, frozenset(NODES) - {other}) is None
+    # While the group is bigger than the replica count, a dead member stops the removal.
+    assert next_copy_step(p, grown, frozenset(NODES) - {other}) is None
+
+
+def test_a_copy_ends_when_its_primary_or_destination_changes() -> None:
+    configs = spread_over_three()
+    p = copy_of(configs)
+    start = next(c for c in configs if c.pid == p.gpid)
+    new_primary = start.secondaries[0]
+    swapped = replace(
+        start,
+        ballot=4,
+        primary=new_primary,
+        secondaries=[start.primary if s == new_primary else s for s in start.secondaries],
+    )
+    assert next_copy_step(p, swapped, frozenset(NODES)) is None
+    assert next_copy_step(p, start, frozenset([A, B, C])) is None  # destination died
+    assert advance({p.gpid: p}, {p.gpid: swapped}, frozenset(NODES)) == {}
+    assert advance({p.gpid: p}, {p.gpid: start}, frozenset(NODES)) == {p.gpid: p.steps[0]}
+
+
+def test_copies_under_way_count_as_done_and_block_their_partition() -> None:
+    configs = spread_over_three()
+    alive = frozenset(NODES)
+    first = balance_table(configs, alive, max_proposals=1)
+    assert len(first) == 1
+    again = balance_table(configs, alive, max_proposals=1, in_flight={first[0].gpid: first[0]})
+    # Without the copy under way the same partition would be chosen again.
+    assert again and again[0].gpid != first[0].gpid
+    # Three copies under way even the counts out (3, 3, 3, 3): nothing more to do.
+    under_way: dict[Gpid, Proposal] = {}
+    for _ in range(3):
+        [nxt] = balance_table(configs, alive, max_proposals=1, in_flight=under_way)
+        under_way[nxt.gpid] = nxt
+    assert balance_table(configs, alive, in_flight=under_way) == []
+
+
+def test_half_way_copies_project_without_duplicates() -> None:
+    configs = spread_over_three()
+    p = copy_of(configs)
+    grown = [replace(c, secondaries=[*c.secondaries, D]) if c.pid == p.gpid else c for c in configs]
+    projected = completed(next(c for c in grown if c.pid == p.gpid), p)
+    assert sorted(members(projected), key=lambda a: a.port) == sorted(
+        {*members(next(c for c in configs if c.pid == p.gpid)), D} - {p.source},
+        key=lambda a: a.port,
+    )
+
+
+def test_move_primary_swaps_roles_with_ballot_plus_one() -> None:
+    configs = [pc(i, A, B, C) for i in range(6)]
+    [p, *_] = balance_table(configs, frozenset([A, B, C]))
+    assert p.kind == MOVE_PRIMARY
+    before = next(c for c in configs if c.pid == p.gpid)
+    after = move_primary(before, p)
+    assert after.ballot == before.ballot + 1
+    assert after.primary == p.destination and p.source in after.secondaries
+    assert sorted(members(after), key=lambda a: a.port) == sorted(
+        members(before), key=lambda a: a.port
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    layout=hs.lists(hs.permutations(NODES).map(lambda p: p[:3]), min_size=1, max_size=16),
+    late=hs.integers(min_value=0, max_value=3),
+)
+def test_copies_step_by_step_keep_every_group_whole(
+    layout: list[list[RpcAddress]], late: int
+) -> None:
+    """Carry out copies one step at a time as the replicas would (the learner joins, then
+    the source leaves), with several under way: every group always has at least
+    max_replica_count members, and replica counts end within one of each other."""
+    configs = {c.pid: c for c in (pc(i, g[0], g[1], g[2]) for i, g in enumerate(layout))}
+    alive = frozenset(NODES)
+    under_way: dict[Gpid, Proposal] = {}
+    for _round in range(400):
+        steps = advance(under_way, configs, alive)
+        under_way = {g: p for g, p in under_way.items() if g in steps}
+        for gpid, step in steps.items():
+            c = configs[gpid]
+            if step.type == ConfigType.CT_ADD_SECONDARY_FOR_LB:
+                c = replace(c, ballot=c.ballot + 1, secondaries=[*c.secondaries, step.node])
+            else:
+                c = replace(
+                    c, ballot=c.ballot + 1, secondaries=[s for s in c.secondaries if s != step.node]
+                )
+            configs[gpid] = c
+            assert len(members(c)) >= c.max_replica_count
+            assert len(set(members(c))) == len(members(c))
+        slots = 1 + late - len(under_way)
+        proposals = balance_table(
+            list(configs.values()), alive, max_proposals=max(slots, 1), in_flight=under_way
+        )
+        if proposals and proposals[0].kind == MOVE_PRIMARY:
+            configs[proposals[0].gpid] = move_primary(configs[proposals[0].gpid], proposals[0])
+        else:
+            for p in proposals[: max(slots, 0)]:
+                under_way[p.gpid] = p
+        if not proposals and not under_way:
+            break
+    else:
+        raise AssertionError("balancing did not converge")
+    counts = {n: sum(n in members(c) for c in configs.values()) for n in NODES}
+    # Even within one, or stuck where only upstream's copy_primary (not done) would help:
+    # every partition a busy node could give to an idle one has its primary there.
+    for busy in NODES:
+        for idle in NODES:
+            if counts[busy] - counts[idle] > 1:
+                assert not [
+                    c for c in configs.values() if busy in c.secondaries and idle not in members(c)
+                ]

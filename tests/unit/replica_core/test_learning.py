@@ -33,12 +33,14 @@ from pegasus_log.replica.core import (
 from pegasus_log.replica.core import status as st
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.thrift import RpcAddress
 
 from .helpers import (
     CFG,
     GPID,
     A,
     B,
+    C,
     D,
     applied,
     core,
@@ -234,3 +236,65 @@ def update_mutation(decree: int):  # type: ignore[no-untyped-def]
     from .helpers import mutation
 
     return mutation(decree, committed=0)
+
+
+# ---- the balancer's copy: ADD_SECONDARY_FOR_LB -----------------------------------------
+
+
+def learn_fully(p: ReplicaCore, learner: ReplicaCore, kind: ConfigType) -> list[Effect]:
+    """The meta asks ``p`` (full group A, B, C) to add ``learner`` with ``kind``; the
+    learner learns everything; returns the primary's effects of the completion notice."""
+    effects = p.step(ConfigProposal(kind, learner.node, pc(p.ballot, A, [B, C])))
+    checks = sent(effects, GroupCheck, learner.node)
+    if not checks:
+        return []
+    [request] = sent(learner.step(checks[0]), LearnRequest)
+    got = learner.step(sent(p.step(request), LearnResponse)[0])
+    [notice] = sent([*got, *log_all(learner, got)], LearnCompletion, A)
+    return p.step(notice)
+
+
+def test_a_balancer_learner_joins_a_full_group() -> None:
+    p = primary([B, C])
+    effects = learn_fully(p, core(D), ConfigType.CT_ADD_SECONDARY_FOR_LB)
+    [proposal] = proposals(effects)
+    assert proposal.request.type == ConfigType.CT_UPGRADE_TO_SECONDARY
+    assert proposal.request.config.secondaries == [B, C, D]  # replica count + 1
+
+
+def test_a_cure_learner_of_a_full_group_is_dropped() -> None:
+    p = primary([B, C])
+    # The guardian's ADD_SECONDARY to a full group: the learner is made, then dropped
+    # when it completes (the group filled up meanwhile, as far as the primary knows).
+    effects = learn_fully(p, core(D), ConfigType.CT_ADD_SECONDARY)
+    assert proposals(effects) == []
+    assert D not in p.learners
+
+
+def test_only_one_balancer_learner_beyond_the_replica_count() -> None:
+    p = primary([B, C])
+    first = p.step(ConfigProposal(ConfigType.CT_ADD_SECONDARY_FOR_LB, D, pc(p.ballot, A, [B, C])))
+    assert sent(first, GroupCheck, D) and D in p.learners
+    other = RpcAddress("10.0.0.5", 34801)
+    second = p.step(
+        ConfigProposal(ConfigType.CT_ADD_SECONDARY_FOR_LB, other, pc(p.ballot, A, [B, C]))
+    )
+    assert sent(second, GroupCheck, other) == [] and other not in p.learners
+
+
+def test_the_copied_secondary_is_removed_at_the_metas_request() -> None:
+    p = primary([B, C])
+    learner = core(D)
+    [upgrade] = proposals(learn_fully(p, learner, ConfigType.CT_ADD_SECONDARY_FOR_LB))
+    grown = pc(2, A, [B, C, D])
+    p.step(ConfigUpdateReply(ErrorCode.ERR_OK, grown, ConfigType.CT_UPGRADE_TO_SECONDARY, D))
+    learner.step(ConfigUpdate(grown))
+    assert p.secondaries == (B, C, D) and learner.status == st.SECONDARY
+    # Writes now need all four members.
+    effects = p.step(ClientWrite(7, update(7)))
+    assert {to for to in (B, C, D) if sent(effects, Prepare, to)} == {B, C, D}
+    [remove] = proposals(p.step(ConfigProposal(ConfigType.CT_REMOVE, B, grown)))
+    assert remove.request.type == ConfigType.CT_REMOVE and remove.request.node == B
+    assert remove.request.config.secondaries == [C, D]
+    assert remove.request.config.ballot == 3
+    assert upgrade.request.node == D
