@@ -13,3 +13,4 @@ scripts/install_zookeeper.sh >/dev/null
 if [ -x scripts/install_clients.sh ]; then
   scripts/install_clients.sh
 fi
+scripts/build_lincheck.sh

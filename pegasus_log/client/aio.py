@@ -173,22 +173,39 @@ class AsyncTable:
         timeout_s: float | None = None,
     ) -> Any:
         """Send to the primary of the partition of ``phash`` (or of index ``pidx``),
-        refreshing the routing and retrying on stale-routing errors until the deadline."""
+        refreshing the routing and retrying on stale-routing errors until the deadline.
+
+        A write (``spec.is_write``) is retried only after an answer that proves it
+        was not applied (a refusal such as ERR_INVALID_STATE or ERR_OBJECT_NOT_FOUND, or
+        no connection at all). After a timeout or a connection lost while it was out,
+        the primary may have applied it, or may still: sending it again could apply it
+        twice (a check_and_set would then report a failed check for a value it wrote
+        itself, a set could overwrite a newer value). Such a write fails with its error
+        and an unknown outcome, as in upstream's clients, which do not retry timeouts.
+        """
         timeout = timeout_s if timeout_s is not None else self._client.timeout_s
         deadline = time.monotonic() + timeout
         pause = _RETRY_PAUSE_S
+        idempotent = not spec.is_write
         while True:
             route = self._route
             index = pidx if pidx is not None else phash % route.partition_count
             primary = route.primaries[index]
             left = deadline - time.monotonic()
+            unanswered = False
             try:
                 if primary.is_invalid:
                     raise PegasusError(spec.name, code=ErrorCode.ERR_INVALID_STATE)
                 conn = self._client.pool.get(primary.host, primary.port)
-                # One attempt gets a share of the deadline, so that a server that stopped
-                # answering (paused, partitioned) leaves time to refresh and try the new one.
-                attempt = min(left, max(_ATTEMPT_MIN_S, timeout / _ATTEMPTS_PER_DEADLINE))
+                # A read attempt gets a share of the deadline, so that a server that
+                # stopped answering (paused, partitioned) leaves time to refresh and try
+                # the new one. A write that goes unanswered is never sent again: it may
+                # use all the time left.
+                attempt = (
+                    min(left, max(_ATTEMPT_MIN_S, timeout / _ATTEMPTS_PER_DEADLINE))
+                    if idempotent
+                    else left
+                )
                 return await conn.call(
                     spec,
                     arg,
@@ -197,8 +214,13 @@ class AsyncTable:
                     partition_index=index,
                     partition_hash=phash,
                 )
-            except (PegasusError, CallFailed) as e:
+            except CallFailed as e:
+                code, unanswered = e.code, e.unanswered
+            except PegasusError as e:
                 code = e.code
+            if not idempotent and (unanswered or code == ErrorCode.ERR_TIMEOUT):
+                await self._refresh(route)  # the caller's next call finds the new primary
+                raise PegasusError(spec.name, code=code, detail="outcome unknown")
             if code not in REFRESH_CONFIG and code != ErrorCode.ERR_TIMEOUT:
                 raise PegasusError(spec.name, code=code)
             if time.monotonic() + pause >= deadline:

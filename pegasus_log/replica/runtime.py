@@ -266,9 +266,11 @@ class ReplicaServer:
         part = self._parts.pop(gpid, None)
         if part is None:
             return
+        # Waiting writes may have been prepared, and may yet commit elsewhere: their
+        # outcome is unknown (ERR_TIMEOUT), not a refusal a client would retry.
         for _spec, fut in part.waiting.values():
             if not fut.done():
-                fut.set_exception(RpcError(ErrorCode.ERR_OBJECT_NOT_FOUND, "unhosted"))
+                fut.set_exception(RpcError(ErrorCode.ERR_TIMEOUT, "unhosted, outcome unknown"))
         part.store.close()
         log.info("partition %d.%d closed (data kept)", gpid[0], gpid[1])
 

@@ -35,11 +35,17 @@ _READ_CHUNK_BYTES = 256 << 10
 
 class CallFailed(Exception):
     """A call that got no result: an error name from the server, a timeout, or a lost
-    connection."""
+    connection.
 
-    def __init__(self, code: ErrorCode, detail: str = "") -> None:
+    ``unanswered``: the request was sent and no answer came (a timeout, or the
+    connection ended first), so the server may have acted on it. False when the server
+    answered with an error, or when the request never left (no connection).
+    """
+
+    def __init__(self, code: ErrorCode, detail: str = "", *, unanswered: bool = False) -> None:
         super().__init__(f"{code.name}: {detail}" if detail else code.name)
         self.code = code
+        self.unanswered = unanswered
 
 
 class Connection:
@@ -136,7 +142,9 @@ class Connection:
         try:
             return await asyncio.wait_for(fut, timeout_s)
         except TimeoutError:
-            raise CallFailed(ErrorCode.ERR_TIMEOUT, f"{spec.name} to {self.address}") from None
+            raise CallFailed(
+                ErrorCode.ERR_TIMEOUT, f"{spec.name} to {self.address}", unanswered=True
+            ) from None
         finally:
             pending.pop(seqid, None)
 
@@ -199,4 +207,4 @@ def _fail_all(pending: dict[int, tuple[RpcSpec, asyncio.Future[Any]]], reason: s
     pending.clear()
     for _, fut in calls:
         if not fut.done():
-            fut.set_exception(CallFailed(ErrorCode.ERR_NETWORK_FAILURE, reason))
+            fut.set_exception(CallFailed(ErrorCode.ERR_NETWORK_FAILURE, reason, unanswered=True))

@@ -695,8 +695,11 @@ class ReplicaCore:
             self._emit(Reply(request_id, err))
 
     def _leave_primary(self, new_status: PartitionStatus, err: ErrorCode) -> None:
-        """Stop being primary: every waiting client hears ``err`` (an abandoned mutation
-        may still commit under the next primary)."""
+        """Stop being primary. Queued writes were never prepared: their clients hear
+        ``err`` and may send them again. A prepared mutation may still commit under the
+        next primary (it reconciles what any member logged), so its clients hear
+        ERR_TIMEOUT, an unknown outcome: a client that took it for a refusal and sent
+        the write again could have it applied twice."""
         p = self._p
         assert p is not None and self._status == st.PRIMARY
         self._set_status(new_status)
@@ -704,7 +707,7 @@ class ReplicaCore:
         for flight in p.in_flight.values():
             for request_id in flight.request_ids:
                 if request_id is not None:
-                    self._emit(Reply(request_id, err))
+                    self._emit(Reply(request_id, ErrorCode.ERR_TIMEOUT))
         self._p = None
         if new_status != st.SECONDARY:
             self._primary_node = NO_NODE
