@@ -10,6 +10,7 @@ import time
 
 from kazoo.client import KazooClient
 
+from pegasus_log.meta import not_built
 from pegasus_log.meta.app_info import InvalidTableSpec, parse_tables
 from pegasus_log.meta.election import Election
 from pegasus_log.meta.service import MetaOptions, MetaService
@@ -49,7 +50,7 @@ def run_meta(args: argparse.Namespace) -> int:
         log.error("%s", e)
         return 2
     try:
-        asyncio.run(_serve_zk(address, layout, args.zookeeper, started_at_s))
+        asyncio.run(_serve_zk(address, layout, args.zookeeper, args.cluster, started_at_s))
     except StoreError as e:
         log.error("ZooKeeper: %s", e)
         return 1
@@ -79,9 +80,10 @@ async def _until_signalled() -> None:
 def _with_commands(
     rpcs: dict[str, tuple[RpcSpec, Handler]], metrics: ServerMetrics, started_at_s: float
 ) -> dict[str, tuple[RpcSpec, Handler]]:
-    """``rpcs`` and the remote commands every server answers."""
+    """``rpcs``, the remote commands every server answers, and the not-yet answers of the
+    admin RPCs of features not built (pegasus_log.meta.not_built)."""
     commands = server_commands(build=build_info(), metrics=metrics, started_at_s=started_at_s)
-    return {**rpcs, CLI_CLI_CALL.name: (CLI_CLI_CALL, commands.on_call)}
+    return {**not_built.rpcs(), **rpcs, CLI_CLI_CALL.name: (CLI_CLI_CALL, commands.on_call)}
 
 
 async def _serve_static(meta: StaticMeta, host: str, port: int, started_at_s: float) -> None:
@@ -99,7 +101,7 @@ async def _serve_static(meta: StaticMeta, host: str, port: int, started_at_s: fl
 
 
 async def _serve_zk(
-    address: RpcAddress, layout: Layout, zookeeper: str, started_at_s: float
+    address: RpcAddress, layout: Layout, zookeeper: str, cluster: str, started_at_s: float
 ) -> None:
     store = ZooKeeperStore(ZooKeeperStoreOptions(hosts=zookeeper))
     await asyncio.to_thread(store.start)
@@ -107,7 +109,7 @@ async def _serve_zk(
     service = MetaService(
         repo=repo,
         address=address,
-        options=MetaOptions(cluster_name=layout.cluster_root, zookeeper_hosts=zookeeper),
+        options=MetaOptions(cluster_name=cluster, zookeeper_hosts=zookeeper),
     )
     election_client = KazooClient(hosts=zookeeper, timeout=ELECTION_SESSION_S)
     await asyncio.to_thread(election_client.start, 15)

@@ -22,6 +22,7 @@ and cure; lively: as steady, plus balancing).
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import time
@@ -29,8 +30,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
+from pegasus_log.meta import app_env
 from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
-from pegasus_log.meta.core import balancer, guardian, reconfig
+from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.repository import MetaStateRepository, Stored
 from pegasus_log.meta.state.store import StoreError
@@ -46,22 +48,6 @@ log = logging.getLogger(__name__)
 # Upstream's hold_seconds_for_dropped_app: a dropped table can be recalled for 7 days.
 DEFAULT_RESERVE_SECONDS = 7 * 24 * 3600
 MAX_REPLICA_COUNT = 5
-# Table env keys we accept, with a check of the value (upstream's app_env_validator).
-_CREATE_ENV_CHECKS: dict[str, Callable[[str], bool]] = {
-    "rocksdb.num_levels": lambda v: v.isdigit() and 1 <= int(v) <= 10,
-    "rocksdb.write_buffer_size": lambda v: v.isdigit() and (16 << 20) <= int(v) <= (512 << 20),
-}
-_ENV_CHECKS: dict[str, Callable[[str], bool]] = {
-    **_CREATE_ENV_CHECKS,
-    "default_ttl": lambda v: v.isdigit(),
-    "replica.deny_client_request": lambda v: (
-        v in ("timeout*all", "timeout*write", "reconfig*all", "reconfig*write")
-    ),
-    "rocksdb.iteration_threshold_time_ms": lambda v: v.isdigit(),
-    "replica.split.validate_partition_hash": lambda v: v in ("true", "false"),
-    "manual_compact.disabled": lambda v: v in ("true", "false"),
-    "replica.slow_query_threshold": lambda v: v.isdigit(),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -412,12 +398,12 @@ class MetaService:
                 return a.UpdateAppEnvResponse(
                     err=ErrorCode.ERR_APP_NOT_EXIST.name, hint_message="no such table"
                 )
-            envs, problem = _apply_env_op(dict(app.envs), req)
-            if problem is not None:
+            update = app_env.apply(dict(app.envs), req)
+            if update.refused:
                 return a.UpdateAppEnvResponse(
-                    err=ErrorCode.ERR_INVALID_PARAMETERS.name, hint_message=problem
+                    err=ErrorCode.ERR_INVALID_PARAMETERS.name, hint_message=update.hint
                 )
-            err = await self._write_app(replace(app, envs=envs))
+            err = await self._write_app(replace(app, envs=update.envs))
             if err is not None:
                 return a.UpdateAppEnvResponse(err=err, hint_message="store write failed")
         await self._push_app(app.app_id)
@@ -437,25 +423,25 @@ class MetaService:
         return a.ListNodesResponse(err=ErrorCode.ERR_OK.name, infos=infos)
 
     def on_cluster_info(self, call: Call) -> a.ClusterInfoResponse:
+        """Upstream's keys, in upstream's order."""
         if not self.leader:
             return a.ClusterInfoResponse(err=self._forward())
-        primaries: dict[RpcAddress, int] = {r.address: 0 for r in self._nodes.values()}
-        for s in self._partitions.values():
-            p = s.value.primary
-            if p is not None:
-                addr = RpcAddress.parse(p)
-                primaries[addr] = primaries.get(addr, 0) + 1
+        score = balance_score.score(self._node_views().values())
+        # Upstream counts the balancer's operations under way by kind. Ours: the copies
+        # of secondaries under way; a primary swap is written in the tick that plans it,
+        # so none is ever pending.
+        copies = len(self._copies)
+        operations = {"copy_pri": 0, "copy_sec": copies, "move_pri": 0, "total": copies}
         info = {
             "meta_servers": ",".join(str(x) for x in self.meta_servers or [self.address]),
             "primary_meta_server": str(self.address),
             "zookeeper_hosts": self._options.zookeeper_hosts,
             "zookeeper_root": self._repo.layout.cluster_root,
             "meta_function_level": self.level.name.removeprefix("fl_"),
-            "balance_operation_count": str(len(self._copies)),
-            "alive_node_count": str(sum(r.alive for r in self._nodes.values())),
-            "table_count": str(
-                sum(s.value.status == AppStatus.AS_AVAILABLE for s in self._apps.values())
-            ),
+            "balance_operation_count": json.dumps(operations, indent=2),
+            "primary_replica_count_stddev": f"{score.primary_stddev:.2f}",
+            "total_replica_count_stddev": f"{score.total_stddev:.2f}",
+            "cluster_name": self._options.cluster_name,
         }
         return a.ClusterInfoResponse(
             err=ErrorCode.ERR_OK.name, keys=list(info), values=list(info.values())
@@ -885,44 +871,7 @@ def _check_create(name: str, o: a.CreateAppOptions) -> str | None:
         return f"replica count {o.replica_count} outside [1, {MAX_REPLICA_COUNT}]"
     if o.app_type not in ("", "pegasus"):
         return f"app type {o.app_type!r} is not served"
-    # Upstream checks only these two at create time and stores other envs as given (so a
-    # duplication follower can be created with duplication.* envs).
-    for key in ("rocksdb.num_levels", "rocksdb.write_buffer_size"):
-        if key in o.envs and not _CREATE_ENV_CHECKS[key](o.envs[key]):
-            return f"env {key}={o.envs[key]!r} is not valid"
-    return None
-
-
-def _apply_env_op(
-    envs: dict[str, str], req: a.UpdateAppEnvRequest
-) -> tuple[dict[str, str], str | None]:
-    op = req.op
-    if op == a.AppEnvOperation.APP_ENV_OP_SET:
-        keys, values = req.keys or [], req.values or []
-        if not keys or len(keys) != len(values):
-            return envs, "set needs as many values as keys"
-        for k, v in zip(keys, values, strict=True):
-            check = _ENV_CHECKS.get(k)
-            if check is None:
-                return envs, f"unsupported env key {k!r}"
-            if not check(v):
-                return envs, f"invalid value {v!r} for env {k!r}"
-            envs[k] = v
-        return envs, None
-    if op == a.AppEnvOperation.APP_ENV_OP_DEL:
-        if not req.keys:
-            return envs, "del needs keys"
-        for k in req.keys:
-            envs.pop(k, None)
-        return envs, None
-    if op == a.AppEnvOperation.APP_ENV_OP_CLEAR:
-        if req.clear_prefix is None:
-            return envs, "clear needs a prefix (empty clears every env)"
-        if not req.clear_prefix:
-            return {}, None
-        dotted = req.clear_prefix + "."
-        return {k: v for k, v in envs.items() if not k.startswith(dotted)}, None
-    return envs, f"unknown env operation {op}"
+    return app_env.check_at_create(dict(o.envs))
 
 
 def _name_matcher(pattern: str | None, match_type: int | None) -> Callable[[str], bool] | None:

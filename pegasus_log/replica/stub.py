@@ -282,7 +282,8 @@ class ReplicaStub:
 def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     ttl = envs.get("default_ttl", "0")
     store.set_default_ttl(int(ttl) if ttl.isdigit() else 0)
-    store.set_validate_partition_hash(envs.get("replica.split.validate_partition_hash") == "true")
+    flag = envs.get("replica.split.validate_partition_hash", "")
+    store.set_validate_partition_hash(flag.lower() == "true")
 
 
 GaugeRows = tuple[str, str, list[str], list[tuple[list[str], float]]]

@@ -150,7 +150,7 @@ def test_table_life_in_an_interactive_shell(zk_cluster: ZkCluster, metas: str, h
         ]
         assert {n[0] for n in nodes[1:]} == replicas
         assert all(n[1] == "ALIVE" for n in nodes[1:])
-        assert "meta_function_level      : steady" in sh.run("cluster_info")
+        assert re.search(r"\nmeta_function_level +: steady\n", sh.run("cluster_info"))
         assert sh.run("get_meta_level").startswith("current meta level is fl_steady")
 
         out = sh.run("create")
