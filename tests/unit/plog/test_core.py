@@ -149,3 +149,28 @@ def test_gc_plan_is_a_prefix_and_keeps_the_current_segment() -> None:
         core.on_removed(name)
     assert core.max_gced_decree(b) == segments[1].max_decrees[b]
     assert core.max_gced_decree(Gpid(9, 9)) == 0
+
+
+def test_gc_plan_reserves_the_newest_removable_bytes() -> None:
+    core: PlogCore[int] = PlogCore(SMALL, ())
+    a = Gpid(1, 0)
+    for d in range(1, 240):
+        core.submit([mutation(d, pidx=0, size=300)], d)
+        complete(core)
+    segments = core.segments()
+    assert len(segments) >= 4
+    removable = segments[:-1]
+    everything = {a: 10**9}
+    assert core.plan_gc(everything, reserve_bytes=0) == tuple(s.name for s in removable)
+    # exactly the newest removable segment fits in the reserve: it stays
+    newest = removable[-1].size
+    assert core.plan_gc(everything, reserve_bytes=newest) == tuple(s.name for s in removable[:-1])
+    # one byte short of it: the reserve keeps nothing (whole segments only)
+    assert core.plan_gc(everything, reserve_bytes=newest - 1) == tuple(s.name for s in removable)
+    # a reserve as large as the log keeps everything
+    total = sum(s.size for s in removable)
+    assert core.plan_gc(everything, reserve_bytes=total) == ()
+    # the reserve only trims the plan, it never adds a segment a partition still needs
+    lag = removable[1].max_decrees[a] - 1
+    assert core.plan_gc({a: lag}, reserve_bytes=0) == (removable[0].name,)
+    assert core.plan_gc({a: lag}, reserve_bytes=removable[0].size) == ()
