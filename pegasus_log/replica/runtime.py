@@ -15,10 +15,28 @@ an answer, and carries out the core's effects in the order the core emitted them
 - Send / SendPrepareAck: one-way ``RPC_PEGASUS_LOG_PEER`` frames to the other server.
 - ProposeConfig: RPC_CM_UPDATE_PARTITION_CONFIGURATION to the meta leader; the answer goes
   back to the core.
-- ReadLog: read the log in a worker thread.
-- SendCheckpoint / InstallCheckpoint: not built yet; reported as failed, so learning
-  relies on the prepare list and the log (the log is never garbage-collected yet, so it
-  always reaches back to decree 1).
+- ReadLog: read the log in a worker thread; segments already collected yield nothing,
+  and the core, finding the range incomplete, falls back to a checkpoint.
+- SendCheckpoint (primary): a RocksDB checkpoint of the partition in a worker thread,
+  shelved for the learner under a random handle (``learn_files.CheckpointShelf``); the
+  learner fetches its files over this server's RPC port in bounded chunks
+  (``RPC_PEGASUS_LOG_LEARN_FILES`` / ``_READ`` / ``_RELEASE``). A shelved checkpoint goes
+  when the learner releases it or after ``learn_checkpoint_keep_s`` idle.
+- InstallCheckpoint (learner): fetch into ``<app>.<index>.fetch``, fsync, open once to
+  check its decree, close the store, swap the directories (``store_dirs.replace_store``,
+  atomic with ``settle`` at the next open), reopen, report CheckpointInstalled.
+
+Durability and log garbage collection (``log_gc.py`` has the reasoning): every partition
+takes a local checkpoint every ``checkpoint_interval_s`` when it applied something; its
+decree is the partition's durable decree. Every ``gc_interval_s`` the server removes
+the log segments all of whose records are at or below each partition's durable decree,
+lowered to what its learners in progress have, keeping ``log_reserve_bytes`` of the
+newest removable ones. A store found behind its checkpoint at open is restored from it.
+``take_due_checkpoints`` and ``collect_garbage`` run one round on demand.
+
+Learning metrics (upstream's names, ``LearnStats``) and the learning gauges
+``learning_replicas_max_duration_ms`` / ``learning_replicas_max_copy_file_bytes`` are
+served on /metrics beside the replica counts and ``private_log_size_mb``.
 
 Reads bypass the core once it says it is ``serving`` (primary, reconciled, lease valid):
 every Apply emitted before runs synchronously, so this is the ServeRead contract.
@@ -888,14 +906,18 @@ class ReplicaServer:
         now = time.monotonic()
         interval = 0.0 if force else self._durability.checkpoint_interval_s
         for part in list(self._parts.values()):
-            if part.store.closed or not checkpoint_due(
-                applied=part.store.last_applied_decree(),
-                durable=part.durable_decree,
-                last_taken=part.checkpoint_taken_at,
-                now=now,
-                interval_s=interval,
+            if (
+                part.disk_lock.locked()
+                or part.store.closed
+                or not checkpoint_due(
+                    applied=part.store.last_applied_decree(),
+                    durable=part.durable_decree,
+                    last_taken=part.checkpoint_taken_at,
+                    now=now,
+                    interval_s=interval,
+                )
             ):
-                continue
+                continue  # not due, or busy installing a checkpoint: next round
             async with part.disk_lock:
                 if not self._hosted(part) or part.store.closed:
                     continue
