@@ -21,6 +21,7 @@ from pegasus_log.replica.learn_files import (
     FetchLimits,
     LearnFilesRequest,
     LearnReadRequest,
+    ShelfFullError,
     fetch_checkpoint,
     plain_name,
 )
@@ -177,3 +178,29 @@ def test_plain_names_only() -> None:
     assert plain_name("000012.sst") and plain_name("MANIFEST-000005")
     for bad in ("", ".", "..", "a/b", "../a", "/abs", "a\\b", "a\x00b", "x" * 256):
         assert not plain_name(bad)
+
+
+def test_the_shelf_deletes_idle_checkpoints_and_bounds_their_number(tmp_path: Path) -> None:
+    clock = FakeClock()
+    shelf = CheckpointShelf(
+        tmp_path / "shelf", chunk_bytes_max=CHUNK, keep_s=300.0, count_max=2, clock=clock
+    )
+    shelf.reset()
+    made = []
+    for _ in range(2):
+        handle, path = shelf.reserve(1, 0)
+        path.mkdir()
+        (path / "CURRENT").write_bytes(b"x")
+        shelf.publish(handle, 5, CheckpointShelf.scan(path))
+        made.append((handle, path))
+    with pytest.raises(ShelfFullError):
+        shelf.reserve(1, 0)
+    clock.advance(200.0)
+    shelf.listing(LearnFilesRequest(made[1][0]))  # used: its idle time starts again
+    clock.advance(150.0)
+    assert shelf.expire() == [made[0][0]]
+    assert not made[0][1].exists() and made[1][1].exists()
+    assert len(shelf) == 1
+    shelf.reserve(1, 0)  # room again
+    clock.advance(301.0)
+    assert len(shelf.expire()) == 2 and len(shelf) == 0 and not made[1][1].exists()
