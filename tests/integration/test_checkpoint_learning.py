@@ -182,6 +182,11 @@ def test_a_replica_behind_the_collected_log_learns_from_a_checkpoint(cluster: Zk
         assert m["learn_lt_app_responses"] >= 1, "it did not learn from a checkpoint"
         assert m["learn_copy_files"] >= 1 and m["learn_copy_file_bytes"] > 0
         assert m["learn_successful_count"] >= 1
+        shelf = cluster.root / primary / "learn_checkpoints"
+        eventually(
+            "the primary deleted the checkpoint the learner released",
+            lambda: not any(shelf.iterdir()),
+        )
         # a few writes through it as a secondary, then a group check (1 s) for the commit
         # point to reach it, and it holds every acknowledged write in its own storage
         for i in range(500, 520):

@@ -204,3 +204,21 @@ def test_the_shelf_deletes_idle_checkpoints_and_bounds_their_number(tmp_path: Pa
     shelf.reserve(1, 0)  # room again
     clock.advance(301.0)
     assert len(shelf.expire()) == 2 and len(shelf) == 0 and not made[1][1].exists()
+
+
+def test_a_release_sent_just_before_closing_the_connection_arrives(tmp_path: Path) -> None:
+    """The learner releases and closes at once: the one-way frame must not be left in the
+    connection's outbox for a later loop pass that finds the socket closed."""
+
+    async def check(p: Primary, tmp: Path) -> None:
+        conn = Connection(p.conn.host, p.conn.port)
+        await conn.call(LEARN_FILES, LearnFilesRequest(p.handle), timeout_s=5.0)
+        await conn.call(LEARN_RELEASE, LearnFilesRequest(p.handle), timeout_s=5.0)
+        await conn.close()
+        for _ in range(100):
+            if len(p.server._shelf) == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert len(p.server._shelf) == 0
+
+    run(check, tmp_path)
