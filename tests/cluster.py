@@ -155,6 +155,8 @@ class ZkCluster:
     metas: int = 2
     replicas: int = 1
     cluster: str = "test"
+    # Extra command line options of every replica server.
+    replica_args: list[str] = field(default_factory=list)
     meta_ports: list[int] = field(default_factory=list)
     replica_ports: list[int] = field(default_factory=list)
     processes: dict[str, Process] = field(default_factory=dict)
@@ -191,6 +193,7 @@ class ZkCluster:
                 str(self.root / name),
                 "--meta",
                 ",".join(self.meta_list),
+                *self.replica_args,
             ],
             self.root / f"{name}.log",
         )

@@ -16,7 +16,9 @@ from pegasus_log.meta.app_info import AppInfo, InvalidTableSpec, parse_tables
 from pegasus_log.observability.commands import server_commands
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import build_info
+from pegasus_log.replica.log_gc import DurabilityOptions, DurabilityOptionsError
 from pegasus_log.replica.meta_link import MetaLink
+from pegasus_log.replica.plog import PlogConfig, PlogConfigError
 from pegasus_log.replica.runtime import ReplicaServer
 from pegasus_log.replica.stub import ReplicaStub, StubOptions
 from pegasus_log.rpc.admin import CONFIG_PROPOSAL
@@ -48,16 +50,34 @@ def run_replica(args: argparse.Namespace) -> int:
     if args.write_buffer_mb is not None:
         storage = replace(storage, write_buffer_bytes=args.write_buffer_mb << 20)
     options = replace(options, storage=storage)
+    try:
+        durability = _durability(args)
+    except (DurabilityOptionsError, PlogConfigError) as e:
+        log.error("%s", e)
+        return 2
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(address, data_dir, options, tables, metas, started_at_s))
+    asyncio.run(_serve(address, data_dir, options, durability, tables, metas, started_at_s))
     return 0
+
+
+def _durability(args: argparse.Namespace) -> DurabilityOptions:
+    given = {
+        "checkpoint_interval_s": args.checkpoint_interval_s,
+        "gc_interval_s": args.log_gc_interval_s,
+        "log_reserve_bytes": None if args.log_reserve_mb is None else args.log_reserve_mb << 20,
+        "plog_segment_bytes": None if args.log_segment_mb is None else args.log_segment_mb << 20,
+    }
+    options = DurabilityOptions(**{k: v for k, v in given.items() if v is not None})
+    PlogConfig(segment_bytes_max=options.plog_segment_bytes)  # refuses a bad size now
+    return options
 
 
 async def _serve(
     address: RpcAddress,
     data_dir: Path,
     options: StubOptions,
+    durability: DurabilityOptions,
     tables: list[AppInfo],
     metas: list[RpcAddress],
     started_at_s: float,
@@ -65,7 +85,9 @@ async def _serve(
     link: MetaLink | None = None
     stub: ReplicaStub | ReplicaServer
     if metas:
-        server_replicas = ReplicaServer(data_dir=data_dir, address=address, options=options)
+        server_replicas = ReplicaServer(
+            data_dir=data_dir, address=address, options=options, durability=durability
+        )
         link = MetaLink(metas=metas, stub=server_replicas, fd=FdOptions())
         server_replicas.set_lease(link.lease_valid)
         server_replicas.set_meta_call(link.call_meta)

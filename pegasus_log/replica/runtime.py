@@ -15,10 +15,28 @@ an answer, and carries out the core's effects in the order the core emitted them
 - Send / SendPrepareAck: one-way ``RPC_PEGASUS_LOG_PEER`` frames to the other server.
 - ProposeConfig: RPC_CM_UPDATE_PARTITION_CONFIGURATION to the meta leader; the answer goes
   back to the core.
-- ReadLog: read the log in a worker thread.
-- SendCheckpoint / InstallCheckpoint: not built yet; reported as failed, so learning
-  relies on the prepare list and the log (the log is never garbage-collected yet, so it
-  always reaches back to decree 1).
+- ReadLog: read the log in a worker thread; segments already collected yield nothing,
+  and the core, finding the range incomplete, falls back to a checkpoint.
+- SendCheckpoint (primary): a RocksDB checkpoint of the partition in a worker thread,
+  shelved for the learner under a random handle (``learn_files.CheckpointShelf``); the
+  learner fetches its files over this server's RPC port in bounded chunks
+  (``RPC_PEGASUS_LOG_LEARN_FILES`` / ``_READ`` / ``_RELEASE``). A shelved checkpoint goes
+  when the learner releases it or after ``learn_checkpoint_keep_s`` idle.
+- InstallCheckpoint (learner): fetch into ``<app>.<index>.fetch``, fsync, open once to
+  check its decree, close the store, swap the directories (``store_dirs.replace_store``,
+  atomic with ``settle`` at the next open), reopen, report CheckpointInstalled.
+
+Durability and log garbage collection (``log_gc.py`` has the reasoning): every partition
+takes a local checkpoint every ``checkpoint_interval_s`` when it applied something; its
+decree is the partition's durable decree. Every ``gc_interval_s`` the server removes
+the log segments all of whose records are at or below each partition's durable decree,
+lowered to what its learners in progress have, keeping ``log_reserve_bytes`` of the
+newest removable ones. A store found behind its checkpoint at open is restored from it.
+``take_due_checkpoints`` and ``collect_garbage`` run one round on demand.
+
+Learning metrics (upstream's names, ``LearnStats``) and the learning gauges
+``learning_replicas_max_duration_ms`` / ``learning_replicas_max_copy_file_bytes`` are
+served on /metrics beside the replica counts and ``private_log_size_mb``.
 
 Reads bypass the core once it says it is ``serving`` (primary, reconciled, lease valid):
 every Apply emitted before runs synchronously, so this is the ServeRead contract.
@@ -29,7 +47,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import math
 import os
+import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -40,9 +60,32 @@ from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import ReplicaCore, open_replica
+from pegasus_log.replica.learn_files import (
+    LEARN_FILES,
+    LEARN_READ,
+    LEARN_RELEASE,
+    CheckpointShelf,
+    FetchError,
+    FetchLimits,
+    LearnFilesRequest,
+    LearnReadRequest,
+    LearnReadResponse,
+    ShelfFullError,
+    fetch_checkpoint,
+)
+from pegasus_log.replica.log_gc import DurabilityOptions, checkpoint_due, cleanable_decrees
 from pegasus_log.replica.peer_codec import decode_message, encode_message
-from pegasus_log.replica.plog import FileLogDisk, MutationLog
+from pegasus_log.replica.plog import FileLogDisk, GcResult, MutationLog, PlogConfig
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
+from pegasus_log.replica.store_dirs import (
+    PartitionDirs,
+    fsync_tree,
+    latest_checkpoint_decree,
+    replace_store,
+    restore_from_checkpoint,
+    settle,
+    take_local_checkpoint,
+)
 from pegasus_log.replica.stub import (
     OPS,
     GaugeRows,
@@ -91,11 +134,44 @@ class Partition:
     core: ReplicaCore
     store: PartitionStore
     partition_count: int
+    dirs: PartitionDirs
+    # Decree of the latest local checkpoint: the log above it must stay (log_gc.py).
+    durable_decree: int = 0
+    checkpoint_taken_at: float = -math.inf
     waiting: dict[int, tuple[m.RpcSpec, asyncio.Future[Any]]] = field(default_factory=dict)
     lease: bool = False
     config: m.PartitionConfiguration | None = None  # the meta's latest, as delivered
     # client writes of this event-loop pass, handed to the core together at its end
     arriving: list[cm.ClientWrite] = field(default_factory=list)
+    envs: dict[str, str] = field(default_factory=dict)
+    # Primary: per learner in progress, the decree it has everything up to.
+    learn_floors: dict[RpcAddress, int] = field(default_factory=dict)
+    # Serializes the store's directory work (local checkpoints, installing a checkpoint).
+    disk_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Learner side, for the learning metrics.
+    status: int = a.PartitionStatus.PS_INACTIVE
+    learn_started: float = 0.0
+    learn_copied_bytes: int = 0
+
+
+@dataclass(slots=True)
+class LearnStats:
+    """Learning counters of the server, under upstream's replica metric names (upstream
+    keeps them per replica; ours add up the server's replicas). Learner side, as upstream:
+    a learning session started / succeeded (became secondary) / failed (anything else);
+    rounds = learn requests sent; responses by kind: a checkpoint (LT_APP) or mutations
+    (LT_LOG: a learner cannot tell the primary's prepare list from its log, so there is
+    no LT_CACHE count); files and bytes copied from checkpoints; mutation bytes learned."""
+
+    learn_count: int = 0
+    learn_successful_count: int = 0
+    learn_failed_count: int = 0
+    learn_rounds: int = 0
+    learn_lt_app_responses: int = 0
+    learn_lt_log_responses: int = 0
+    learn_copy_files: int = 0
+    learn_copy_file_bytes: int = 0
+    learn_copy_buffer_bytes: int = 0
 
 
 class ReplicaServer:
@@ -111,8 +187,10 @@ class ReplicaServer:
         lease_valid: Callable[[], bool] = lambda: False,
         meta_call: Callable[[m.RpcSpec, Any], Any] | None = None,
         core_config: ReplicaCoreConfig | None = None,
+        durability: DurabilityOptions | None = None,
     ) -> None:
         self._data_dir = data_dir
+        self._durability = durability or DurabilityOptions()
         self.address = address
         self._server_name = str(address)
         self._options = options
@@ -126,6 +204,15 @@ class ReplicaServer:
         self._plog: MutationLog | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
+        self._maintainer: asyncio.Task[None] | None = None
+        self._shelf = CheckpointShelf(
+            data_dir / "learn_checkpoints",
+            chunk_bytes_max=self._durability.learn_chunk_bytes,
+            keep_s=self._durability.learn_checkpoint_keep_s,
+            count_max=self._durability.learn_checkpoints_max,
+        )
+        self.learn_stats = LearnStats()
+        self._restored = 0
 
     def set_lease(self, lease_valid: Callable[[], bool]) -> None:
         self._lease_valid = lease_valid
@@ -144,13 +231,18 @@ class ReplicaServer:
             self._replayed.setdefault(key, []).append(mu)
 
         # Blocking, once at start; the log then lives on this event loop.
-        self._plog = MutationLog.open(FileLogDisk(plog_dir), on_replay=replayed)
+        config = PlogConfig(segment_bytes_max=self._durability.plog_segment_bytes)
+        self._plog = MutationLog.open(FileLogDisk(plog_dir), config, on_replay=replayed)
         log.info("mutation log replayed: %d partitions", len(self._replayed))
+        self._shelf.reset()
         self._ticker = asyncio.create_task(self._tick_loop())
+        self._maintainer = asyncio.create_task(self._maintenance_loop())
 
     async def close(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
+        if self._maintainer is not None:
+            self._maintainer.cancel()
         for t in list(self._tasks):
             t.cancel()
         for p in self._parts.values():
@@ -190,14 +282,8 @@ class ReplicaServer:
         part = self._parts.get(gpid)
         if part is not None:
             return part
-        store = PartitionStore(
-            str(self._data_dir / f"{gpid[0]}.{gpid[1]}.pegasus"),
-            options=self._options.storage,
-            clock=time.time,
-            cluster_id=self._options.cluster_id,
-            partition_index=gpid[1],
-            partition_count=info.partition_count,
-        )
+        dirs = PartitionDirs(self._data_dir, *gpid)
+        store, durable = self._open_durable_store(dirs, info.partition_count)
         config = replace(
             self._core_config, write_members_min=min(2, max(1, info.max_replica_count))
         )
@@ -210,7 +296,7 @@ class ReplicaServer:
             last_committed_decree=store.last_applied_decree(),
             log_mutations=self._replayed.pop(gpid, []),
         )
-        part = Partition(Gpid(*gpid), core, store, info.partition_count)
+        part = Partition(Gpid(*gpid), core, store, info.partition_count, dirs, durable)
         self._parts[gpid] = part
         log.info("partition %d.%d opened: %r", gpid[0], gpid[1], core)
         self._run(part, effects)
@@ -219,6 +305,41 @@ class ReplicaServer:
         part.lease = self._lease_valid()
         self._run(part, core.set_lease(part.lease))
         return part
+
+    def _open_store(self, dirs: PartitionDirs, partition_count: int) -> PartitionStore:
+        return PartitionStore(
+            str(dirs.store),
+            options=self._options.storage,
+            clock=time.time,
+            cluster_id=self._options.cluster_id,
+            partition_index=dirs.partition_index,
+            partition_count=partition_count,
+        )
+
+    def _open_durable_store(
+        self, dirs: PartitionDirs, partition_count: int
+    ) -> tuple[PartitionStore, int]:
+        """Open the partition's store (blocking) and its durable decree. A store behind its
+        latest local checkpoint lost applied writes with the machine (its WAL is not
+        synced): it is restored from that checkpoint, since the log may no longer hold
+        the writes below it (log_gc.py)."""
+        settle(dirs)
+        store = self._open_store(dirs, partition_count)
+        durable = latest_checkpoint_decree(dirs)
+        if store.last_applied_decree() < durable:
+            log.warning(
+                "partition %d.%d: storage at decree %d is behind its checkpoint %d: restoring",
+                dirs.app_id,
+                dirs.partition_index,
+                store.last_applied_decree(),
+                durable,
+            )
+            store.close()
+            restore_from_checkpoint(dirs, durable)
+            store = self._open_store(dirs, partition_count)
+            assert store.last_applied_decree() == durable, (store.last_applied_decree(), durable)
+            self._restored += 1
+        return store, durable
 
     def on_proposal(self, req: a.ConfigurationUpdateRequest) -> None:
         """A configuration pushed by the meta, or a task for the primary."""
@@ -252,6 +373,7 @@ class ReplicaServer:
             part.partition_count = info.partition_count
             part.store.set_partition_count(info.partition_count)
         apply_envs(part.store, info.envs)
+        part.envs = dict(info.envs)
         part.config = config
         self._run(part, part.core.step(cm.ConfigUpdate(config=config)))
 
@@ -293,6 +415,37 @@ class ReplicaServer:
         rows.append(
             ("private_log_size_mb", "mutation log size", [], [([], float(size) / (1 << 20))])
         )
+        rows.extend(self._learn_rows())
+        return rows
+
+    def _learn_rows(self) -> list[GaugeRows]:
+        stats = self.learn_stats
+        rows: list[GaugeRows] = [
+            (name, f"learning: {name} (server total)", [], [([], float(getattr(stats, name)))])
+            for name in LearnStats.__dataclass_fields__
+        ]
+        now = time.monotonic()
+        learning = [
+            p for p in self._parts.values() if p.status == a.PartitionStatus.PS_POTENTIAL_SECONDARY
+        ]
+        duration_ms = max((now - p.learn_started for p in learning), default=0.0) * 1000
+        copied = max((p.learn_copied_bytes for p in learning), default=0)
+        rows.append(
+            (
+                "learning_replicas_max_duration_ms",
+                "the longest learning in progress",
+                [],
+                [([], duration_ms)],
+            )
+        )
+        rows.append(
+            (
+                "learning_replicas_max_copy_file_bytes",
+                "the most checkpoint bytes copied by a learning in progress",
+                [],
+                [([], float(copied))],
+            )
+        )
         return rows
 
     # ---- RPCs --------------------------------------------------------------------------
@@ -304,7 +457,26 @@ class ReplicaServer:
             table[op.spec.name] = (op.spec, handler)
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
         table[PEER.name] = (PEER, self._on_peer)
+        table[LEARN_FILES.name] = (LEARN_FILES, self._on_learn_files)
+        table[LEARN_READ.name] = (LEARN_READ, self._on_learn_read)
+        table[LEARN_RELEASE.name] = (LEARN_RELEASE, self._on_learn_release)
         return table
+
+    def _on_learn_files(self, call: Call) -> Any:
+        return self._shelf.listing(call.arg)
+
+    async def _on_learn_read(self, call: Call) -> LearnReadResponse:
+        request: LearnReadRequest = call.arg
+        path, offset, length, size = self._shelf.check_read(request)
+        try:
+            data = await asyncio.to_thread(CheckpointShelf.read, path, offset, length)
+        except OSError as e:
+            raise RpcError(ErrorCode.ERR_FILE_OPERATION_FAILED, str(e)) from None
+        return LearnReadResponse(data, size)
+
+    def _on_learn_release(self, call: Call) -> None:
+        request: LearnFilesRequest = call.arg
+        self._shelf.discard(request.handle)
 
     def _part_of(self, call: Call) -> Partition:
         gpid = (call.header.app_id, call.header.partition_index)
@@ -401,14 +573,46 @@ class ReplicaServer:
                 max_replica_count=3,
             )
             part = self._host(info, gpid)
-        if part is not None:
-            self._run(part, part.core.step(msg))
+        if part is None:
+            return
+        if isinstance(msg, cm.LearnRequest) and part.core.status == a.PartitionStatus.PS_PRIMARY:
+            part.learn_floors[msg.learner] = msg.last_committed_decree
+        elif isinstance(msg, cm.LearnResponse):
+            self._count_learn_response(part, msg)
+        self._run(part, part.core.step(msg))
+
+    def _count_learn_response(self, part: Partition, msg: cm.LearnResponse) -> None:
+        if part.status != a.PartitionStatus.PS_POTENTIAL_SECONDARY or msg.err != ErrorCode.ERR_OK:
+            return
+        stats = self.learn_stats
+        if msg.checkpoint is not None:
+            stats.learn_lt_app_responses += 1
+            return
+        stats.learn_lt_log_responses += 1
+        stats.learn_copy_buffer_bytes += sum(
+            len(u.body) for mu in msg.mutations for u in mu.updates
+        )
 
     # ---- effects -----------------------------------------------------------------------
 
     def _run(self, part: Partition, effects: list[fx.Effect]) -> None:
         for e in effects:
             self._do(part, e)
+        if part.core.status != part.status:
+            self._on_status_change(part)
+
+    def _on_status_change(self, part: Partition) -> None:
+        learner = a.PartitionStatus.PS_POTENTIAL_SECONDARY
+        was, now = part.status, part.core.status
+        part.status = now
+        if now == learner:
+            self.learn_stats.learn_count += 1
+            part.learn_started = time.monotonic()
+            part.learn_copied_bytes = 0
+        elif was == learner and now == a.PartitionStatus.PS_SECONDARY:
+            self.learn_stats.learn_successful_count += 1
+        elif was == learner:
+            self.learn_stats.learn_failed_count += 1
 
     def _do(self, part: Partition, e: fx.Effect) -> None:
         if isinstance(e, fx.Apply):
@@ -424,6 +628,8 @@ class ReplicaServer:
         elif isinstance(e, fx.SaveBallot):
             self._save_ballot((e.gpid.app_id, e.gpid.partition_index), e.ballot)
         elif isinstance(e, fx.Send):
+            if isinstance(e.message, cm.LearnRequest):
+                self.learn_stats.learn_rounds += 1
             self._send(e.to, e.message)
         elif isinstance(e, fx.SendPrepareAck):
             self._send(e.to, e.ack)
@@ -432,19 +638,9 @@ class ReplicaServer:
         elif isinstance(e, fx.ReadLog):
             self._spawn(self._read_log(part, e))
         elif isinstance(e, fx.SendCheckpoint):
-            self._run(
-                part,
-                part.core.on_checkpoint_ready(
-                    cm.CheckpointReady(read_id=e.read_id, error="checkpoint learning not built yet")
-                ),
-            )
+            self._spawn(self._send_checkpoint(part, e))
         elif isinstance(e, fx.InstallCheckpoint):
-            self._run(
-                part,
-                part.core.on_checkpoint_installed(
-                    cm.CheckpointInstalled(decree=e.checkpoint.decree, ok=False)
-                ),
-            )
+            self._spawn(self._install_checkpoint(part, e))
         else:
             raise AssertionError(f"unhandled effect {e!r}")
 
@@ -523,6 +719,242 @@ class ReplicaServer:
             event = cm.LogRead(read_id=e.read_id, error=str(err))
         if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
             self._run(part, part.core.on_log_read(event))
+
+    def _hosted(self, part: Partition) -> bool:
+        return part is self._parts.get((part.gpid.app_id, part.gpid.partition_index))
+
+    # ---- checkpoint learning -------------------------------------------------------------
+
+    async def _send_checkpoint(self, part: Partition, e: fx.SendCheckpoint) -> None:
+        """Primary: checkpoint the store for the learner (worker thread) and shelve it
+        for the learner to fetch (learn_files.py)."""
+        event = await self._make_learn_checkpoint(part, e)
+        if event.checkpoint is not None:
+            if self._hosted(part):
+                # the learner has everything up to here once installed: keep the log above
+                part.learn_floors[e.learner] = event.checkpoint.decree
+            else:
+                self._shelf.discard(event.checkpoint.handle)
+                return
+        if self._hosted(part):
+            self._run(part, part.core.on_checkpoint_ready(event))
+
+    async def _make_learn_checkpoint(
+        self, part: Partition, e: fx.SendCheckpoint
+    ) -> cm.CheckpointReady:
+        try:
+            handle, path = self._shelf.reserve(e.gpid.app_id, e.gpid.partition_index)
+        except ShelfFullError as err:
+            return cm.CheckpointReady(read_id=e.read_id, error=str(err))
+        try:
+            decree = await asyncio.to_thread(part.store.checkpoint, path)
+            files = await asyncio.to_thread(CheckpointShelf.scan, path)
+        except Exception as err:  # rocksdict raises plain exceptions; any failure is reported
+            self._shelf.discard(handle)
+            log.warning("learn checkpoint of %s failed: %s", part.gpid, err)
+            return cm.CheckpointReady(read_id=e.read_id, error=str(err))
+        self._shelf.publish(handle, decree, files)
+        log.info(
+            "learn checkpoint %s of %s at decree %d for %s (%d files, %d bytes)",
+            handle,
+            part.gpid,
+            decree,
+            e.learner,
+            len(files),
+            sum(files.values()),
+        )
+        return cm.CheckpointReady(read_id=e.read_id, checkpoint=cm.CheckpointRef(handle, decree))
+
+    async def _install_checkpoint(self, part: Partition, e: fx.InstallCheckpoint) -> None:
+        """Learner: fetch the checkpoint into a temporary directory, check it, then swap
+        it in for the store (store_dirs.py) and reopen. A failed fetch leaves storage as
+        it was (ok=False); a failure after the store was closed is a local disk failure:
+        the partition is unhosted, to be hosted again from disk."""
+        async with part.disk_lock:
+            fetched = await self._fetch_checkpoint(part, e)
+            if not fetched:
+                if self._hosted(part):
+                    installed = cm.CheckpointInstalled(decree=e.checkpoint.decree, ok=False)
+                    self._run(part, part.core.on_checkpoint_installed(installed))
+                return
+            if not self._hosted(part):
+                await asyncio.to_thread(shutil.rmtree, part.dirs.fetch, True)
+                return
+            try:
+                store = await asyncio.to_thread(self._swap_in_fetched, part)
+            except Exception as err:  # the old store is closed: reopen from disk
+                log.error("installing a checkpoint of %s failed: %s", part.gpid, err)
+                self._unhost((part.gpid.app_id, part.gpid.partition_index))
+                return
+            if not self._hosted(part):
+                store.close()
+                return
+            part.store = store
+            apply_envs(store, part.envs)
+            part.durable_decree = 0  # the next local checkpoint is due now
+            part.checkpoint_taken_at = -math.inf
+            log.info(
+                "partition %s installed checkpoint at decree %d", part.gpid, e.checkpoint.decree
+            )
+            installed = cm.CheckpointInstalled(decree=e.checkpoint.decree)
+            self._run(part, part.core.on_checkpoint_installed(installed))
+
+    async def _fetch_checkpoint(self, part: Partition, e: fx.InstallCheckpoint) -> bool:
+        """Fetch into ``dirs.fetch`` and check its decree; False (and nothing left) if not."""
+        dirs = part.dirs
+        await asyncio.to_thread(shutil.rmtree, dirs.fetch, True)
+        opts = self._durability
+        limits = FetchLimits(
+            opts.learn_chunk_bytes,
+            opts.learn_files_max,
+            opts.learn_bytes_max,
+            opts.learn_rpc_timeout_s,
+        )
+        stats = self.learn_stats
+
+        def on_chunk(n: int) -> None:
+            stats.learn_copy_file_bytes += n
+            part.learn_copied_bytes += n
+
+        conn = Connection(e.source.host, e.source.port)
+        try:
+            result = await fetch_checkpoint(
+                conn, e.checkpoint.handle, dirs.fetch, limits, on_chunk=on_chunk
+            )
+            stats.learn_copy_files += result.files
+            decree = await asyncio.to_thread(self._fetched_decree, dirs, part.partition_count)
+            if result.decree != e.checkpoint.decree or decree != e.checkpoint.decree:
+                raise FetchError(
+                    f"checkpoint {e.checkpoint.handle} holds decree {decree} "
+                    f"(listed {result.decree}), not {e.checkpoint.decree}"
+                )
+        except (FetchError, OSError, RuntimeError) as err:
+            log.warning("fetching checkpoint of %s from %s failed: %s", part.gpid, e.source, err)
+            await asyncio.to_thread(shutil.rmtree, dirs.fetch, True)
+            return False
+        finally:
+            try:
+                await conn.call(
+                    LEARN_RELEASE, LearnFilesRequest(e.checkpoint.handle), timeout_s=1.0
+                )
+            except CallFailed:
+                pass  # the primary deletes it after learn_checkpoint_keep_s anyway
+            await conn.close()
+        log.info(
+            "fetched checkpoint of %s at decree %d: %d files, %d bytes",
+            part.gpid,
+            decree,
+            result.files,
+            result.bytes,
+        )
+        return True
+
+    def _fetched_decree(self, dirs: PartitionDirs, partition_count: int) -> int:
+        """Open the fetched checkpoint once (blocking): it must be a store, and its decree
+        is what it holds. Opening writes RocksDB files of its own: sync them too."""
+        store = PartitionStore(
+            str(dirs.fetch),
+            options=self._options.storage,
+            clock=time.time,
+            cluster_id=self._options.cluster_id,
+            partition_index=dirs.partition_index,
+            partition_count=partition_count,
+        )
+        try:
+            return store.last_applied_decree()
+        finally:
+            store.close()
+            fsync_tree(dirs.fetch)
+
+    def _swap_in_fetched(self, part: Partition) -> PartitionStore:
+        """Blocking: close the store, make the fetched directory the store, reopen it.
+        The old store's local checkpoints describe data that is gone: removed."""
+        part.store.close()
+        replace_store(part.dirs, part.dirs.fetch)
+        shutil.rmtree(part.dirs.checkpoints, ignore_errors=True)
+        return self._open_store(part.dirs, part.partition_count)
+
+    # ---- durability: local checkpoints and log garbage collection ---------------------------
+
+    async def _maintenance_loop(self) -> None:
+        opts = self._durability
+        period = min(1.0, opts.checkpoint_interval_s, opts.gc_interval_s)
+        last_gc = time.monotonic()
+        while True:
+            await asyncio.sleep(period)
+            try:
+                await self.take_due_checkpoints()
+                if time.monotonic() - last_gc >= opts.gc_interval_s:
+                    last_gc = time.monotonic()
+                    result = await self.collect_garbage()
+                    if result.removed or result.error:
+                        log.info(
+                            "log gc removed %d segments (%d bytes)%s",
+                            len(result.removed),
+                            result.removed_bytes,
+                            f"; stopped: {result.error}" if result.error else "",
+                        )
+                for handle in self._shelf.expire():
+                    log.info("learn checkpoint %s expired", handle)
+            except Exception:  # keep maintaining; the next round tries again
+                log.exception("maintenance round failed")
+
+    async def take_due_checkpoints(self, *, force: bool = False) -> int:
+        """Take a local checkpoint of every partition that is due (``force``: of every
+        partition that applied anything since its latest); how many were taken."""
+        taken = 0
+        now = time.monotonic()
+        interval = 0.0 if force else self._durability.checkpoint_interval_s
+        for part in list(self._parts.values()):
+            if (
+                part.disk_lock.locked()
+                or part.store.closed
+                or not checkpoint_due(
+                    applied=part.store.last_applied_decree(),
+                    durable=part.durable_decree,
+                    last_taken=part.checkpoint_taken_at,
+                    now=now,
+                    interval_s=interval,
+                )
+            ):
+                continue  # not due, or busy installing a checkpoint: next round
+            async with part.disk_lock:
+                if not self._hosted(part) or part.store.closed:
+                    continue
+                try:
+                    decree = await asyncio.to_thread(take_local_checkpoint, part.store, part.dirs)
+                except Exception as err:  # a closed store, a full disk: try next round
+                    log.warning("local checkpoint of %s failed: %s", part.gpid, err)
+                    continue
+                part.durable_decree = decree
+                part.checkpoint_taken_at = now
+                taken += 1
+        return taken
+
+    def durable_decrees(self) -> dict[Gpid, int]:
+        """Per partition stored on this server, its durable decree (log_gc.py)."""
+        out: dict[Gpid, int] = {}
+        for gpid in stored_gpids(self._data_dir):
+            part = self._parts.get(gpid)
+            if part is not None:
+                out[Gpid(*gpid)] = part.durable_decree
+            else:
+                out[Gpid(*gpid)] = latest_checkpoint_decree(PartitionDirs(self._data_dir, *gpid))
+        return out
+
+    async def collect_garbage(self) -> GcResult:
+        """Remove the log segments no partition needs any more (log_gc.py)."""
+        assert self._plog is not None
+        floors: dict[Gpid, list[int]] = {}
+        for part in self._parts.values():
+            live = set(part.core.learners)
+            part.learn_floors = {n: d for n, d in part.learn_floors.items() if n in live}
+            floors[part.gpid] = list(part.learn_floors.values())
+        durable = await asyncio.to_thread(self.durable_decrees)
+        cleanable = cleanable_decrees(durable, floors)
+        return await self._plog.garbage_collect(
+            cleanable, reserve_bytes=self._durability.log_reserve_bytes
+        )
 
     # ---- time ----------------------------------------------------------------------------
 

@@ -68,6 +68,24 @@ def build_parser() -> argparse.ArgumentParser:
     )
     rep.add_argument("--block-cache-mb", type=int, default=None)
     rep.add_argument("--write-buffer-mb", type=int, default=None)
+    rep.add_argument(
+        "--checkpoint-interval-s",
+        type=float,
+        default=None,
+        help="local checkpoint period of a partition (default 100)",
+    )
+    rep.add_argument(
+        "--log-gc-interval-s", type=float, default=None, help="mutation log GC period (default 30)"
+    )
+    rep.add_argument(
+        "--log-reserve-mb",
+        type=int,
+        default=None,
+        help="collectable mutation log kept for learners (default 256)",
+    )
+    rep.add_argument(
+        "--log-segment-mb", type=int, default=None, help="mutation log segment size (default 32)"
+    )
     _add_logging(rep)
 
     meta = sub.add_parser("meta", help="run a meta server")

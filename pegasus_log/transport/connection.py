@@ -191,6 +191,8 @@ class Connection:
             fut.set_exception(CallFailed(ErrorCode.ERR_INVALID_DATA, str(e)))
 
     async def close(self) -> None:
+        if self._outbox is not None:
+            self._outbox.flush_now()  # one-way frames of this pass still go out
         if self._writer is not None:
             self._writer.close()
         if self._reader_task is not None:

@@ -26,5 +26,10 @@ class Outbox:
 
     def _flush(self) -> None:
         frames, self._frames = self._frames, []
-        if not self._writer.is_closing():
+        if frames and not self._writer.is_closing():
             self._writer.write(b"".join(frames))
+
+    def flush_now(self) -> None:
+        """Write what is gathered at once (before closing the stream: a frame left for
+        the end of the pass would find the stream closed and be lost)."""
+        self._flush()

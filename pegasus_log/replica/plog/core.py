@@ -338,13 +338,20 @@ class PlogCore(Generic[T]):
 
     # ---- garbage collection ----
 
-    def plan_gc(self, durable_decrees: Mapping[Gpid, int]) -> tuple[SegmentName, ...]:
+    def plan_gc(
+        self, durable_decrees: Mapping[Gpid, int], *, reserve_bytes: int = 0
+    ) -> tuple[SegmentName, ...]:
         """Segments that can go, oldest first: a prefix of the log whose every mutation
         is at or below the durable decree of its partition. A partition missing from
         ``durable_decrees`` keeps its segments (pass a dropped partition with a huge
         decree to release them). The last segment, the one being written, always stays.
+
+        ``reserve_bytes``: of the segments that could go, the newest ones whose sizes add
+        up to at most this stay anyway (upstream's log_private_reserve_max_size_mb), so
+        a learner a little behind the durable decree still catches up from the log.
         """
-        removable: list[SegmentName] = []
+        assert reserve_bytes >= 0
+        removable: list[_Segment] = []
         for segment in list(self._segments)[:-1]:
             covered = all(
                 decree <= durable_decrees.get(gpid, -1)
@@ -352,8 +359,11 @@ class PlogCore(Generic[T]):
             )
             if not covered:
                 break
-            removable.append(segment.name)
-        return tuple(removable)
+            removable.append(segment)
+        kept = 0
+        while removable and kept + removable[-1].size <= reserve_bytes:
+            kept += removable.pop().size
+        return tuple(s.name for s in removable)
 
     def on_removed(self, name: SegmentName) -> None:
         assert len(self._segments) > 1 and self._segments[0].name == name

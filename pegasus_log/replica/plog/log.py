@@ -241,9 +241,12 @@ class MutationLog:
 
     # ---- garbage collection and reads ----
 
-    async def garbage_collect(self, durable_decrees: Mapping[Gpid, int]) -> GcResult:
+    async def garbage_collect(
+        self, durable_decrees: Mapping[Gpid, int], *, reserve_bytes: int = 0
+    ) -> GcResult:
         """Remove the oldest segments whose every mutation is at or below the durable
-        decree of its partition (see ``PlogCore.plan_gc``); never the current segment."""
+        decree of its partition (see ``PlogCore.plan_gc``, which also says what
+        ``reserve_bytes`` keeps); never the current segment."""
         if self._gc_lock is None:
             self._gc_lock = asyncio.Lock()
         async with self._gc_lock:
@@ -251,7 +254,7 @@ class MutationLog:
             sizes = {s.name: s.size for s in self._core.segments()}
             removed: list[str] = []
             removed_bytes = 0
-            for name in self._core.plan_gc(durable_decrees):
+            for name in self._core.plan_gc(durable_decrees, reserve_bytes=reserve_bytes):
                 try:
                     await loop.run_in_executor(self._executor, self._disk.remove, name.file_name)
                 except OSError as e:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from pegasus_log.replica.plog import (
     MutationTooLargeError,
@@ -12,6 +14,7 @@ from pegasus_log.replica.plog import (
     PlogConfig,
     PlogCore,
     PlogFailedError,
+    SegmentInfo,
     SegmentName,
     WriteBatch,
 )
@@ -149,3 +152,76 @@ def test_gc_plan_is_a_prefix_and_keeps_the_current_segment() -> None:
         core.on_removed(name)
     assert core.max_gced_decree(b) == segments[1].max_decrees[b]
     assert core.max_gced_decree(Gpid(9, 9)) == 0
+
+
+def test_gc_plan_reserves_the_newest_removable_bytes() -> None:
+    core: PlogCore[int] = PlogCore(SMALL, ())
+    a = Gpid(1, 0)
+    for d in range(1, 240):
+        core.submit([mutation(d, pidx=0, size=300)], d)
+        complete(core)
+    segments = core.segments()
+    assert len(segments) >= 4
+    removable = segments[:-1]
+    everything = {a: 10**9}
+    assert core.plan_gc(everything, reserve_bytes=0) == tuple(s.name for s in removable)
+    # exactly the newest removable segment fits in the reserve: it stays
+    newest = removable[-1].size
+    assert core.plan_gc(everything, reserve_bytes=newest) == tuple(s.name for s in removable[:-1])
+    # one byte short of it: the reserve keeps nothing (whole segments only)
+    assert core.plan_gc(everything, reserve_bytes=newest - 1) == tuple(s.name for s in removable)
+    # a reserve as large as the log keeps everything
+    total = sum(s.size for s in removable)
+    assert core.plan_gc(everything, reserve_bytes=total) == ()
+    # the reserve only trims the plan, it never adds a segment a partition still needs
+    lag = removable[1].max_decrees[a] - 1
+    assert core.plan_gc({a: lag}, reserve_bytes=0) == (removable[0].name,)
+    assert core.plan_gc({a: lag}, reserve_bytes=removable[0].size) == ()
+
+
+_GPIDS = (Gpid(1, 0), Gpid(1, 1), Gpid(2, 0))
+
+
+@st.composite
+def _log_and_decrees(
+    draw: st.DrawFn,
+) -> tuple[list[SegmentInfo], dict[Gpid, int], int]:
+    """Segments with per-partition max decrees rising through the log, durable decrees
+    for some partitions, and a reserve."""
+    count = draw(st.integers(1, 8))
+    segments: list[SegmentInfo] = []
+    offset = 0
+    latest = dict.fromkeys(_GPIDS, 0)
+    for i in range(count):
+        size = draw(st.integers(100, 5000))
+        present = draw(st.sets(st.sampled_from(_GPIDS), max_size=3))
+        previous = {g: d for g, d in latest.items() if d}
+        for g in present:
+            latest[g] += draw(st.integers(1, 20))
+        max_decrees = {g: latest[g] for g in present}
+        segments.append(SegmentInfo(SegmentName(i + 1, offset), size, previous, max_decrees))
+        offset += size
+    durable = {
+        g: draw(st.integers(0, latest[g] + 5))
+        for g in draw(st.sets(st.sampled_from(_GPIDS), max_size=3))
+    }
+    return segments, durable, draw(st.integers(0, 20000))
+
+
+@given(_log_and_decrees())
+def test_gc_plan_properties(case: tuple[list[SegmentInfo], dict[Gpid, int], int]) -> None:
+    segments, durable, reserve = case
+    core: PlogCore[int] = PlogCore(SMALL, segments)
+    plan = core.plan_gc(durable, reserve_bytes=reserve)
+    # a prefix of the log, never the current segment
+    assert plan == tuple(s.name for s in segments[: len(plan)])
+    assert len(plan) < len(segments)
+    # nothing removed that a partition still needs (a missing partition needs everything)
+    for s in segments[: len(plan)]:
+        assert all(d <= durable.get(g, -1) for g, d in s.max_decrees.items())
+    # the reserve keeps whole segments, the newest removable ones, as many as fit
+    removable = len(core.plan_gc(durable))
+    kept = segments[len(plan) : removable]
+    assert sum(s.size for s in kept) <= reserve
+    if len(plan) > 0:
+        assert sum(s.size for s in kept) + segments[len(plan) - 1].size > reserve
