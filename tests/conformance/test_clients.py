@@ -7,14 +7,13 @@ check failed. Install the clients with scripts/install_clients.sh.
 Environment:
   PEGASUS_LOG_TABLE       table to use (default "temp")
   PEGASUS_GO_CLIENT_DIR   build the Go referee against this local checkout of the
-                          go-client module (adds a `replace` in a temporary copy)
+                          go-client module (tests/conformance/go_referee.py)
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -23,29 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.conformance.go_referee import build_go_referee
+
 HERE = Path(__file__).resolve().parent
-GO_DIR = HERE / "go"
 PY_DRIVER = HERE / "pypegasus_driver.py"
-GO_CLIENT_MODULE = "github.com/apache/incubator-pegasus/go-client"
 TABLE = os.environ.get("PEGASUS_LOG_TABLE", "temp")
 
 # The referees run a long script (ttl expiry sleeps, full-table scans): generous caps.
 RUN_TIMEOUT_S = 900
-GO_BUILD_TIMEOUT_S = 900
-
-# Phrases of `go build` when a module cannot be fetched (as opposed to a compile error).
-_FETCH_FAILURES = (
-    "403 Forbidden",
-    "404 Not Found",
-    "not available",
-    "module lookup disabled",
-    "no such host",
-    "dial tcp",
-    "i/o timeout",
-    "missing go.sum entry",
-    "reading https://",
-)
-
 
 # ------------------------------------------------------------------ parsing
 
@@ -136,46 +120,10 @@ def run_referee(argv: list[str], cwd: Path | None = None) -> RefereeRun:
 # ------------------------------------------------------------------ fixtures
 
 
-def _go_build_dir(tmp: Path) -> Path:
-    """The module to build: ours, or a copy pointing at a local go-client checkout."""
-    local = os.environ.get("PEGASUS_GO_CLIENT_DIR", "").strip()
-    if not local:
-        return GO_DIR
-    work = tmp / "src"
-    shutil.copytree(GO_DIR, work)
-    subprocess.run(
-        ["go", "mod", "edit", f"-replace={GO_CLIENT_MODULE}={Path(local).resolve()}"],
-        cwd=work,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return work
-
-
 @pytest.fixture(scope="session")
 def go_conformance_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Builds the Go referee once per session into a temporary directory."""
-    if shutil.which("go") is None:
-        pytest.skip("the go toolchain is not installed")
-    tmp = tmp_path_factory.mktemp("go-conformance")
-    out = tmp / "conformance"
-    proc = subprocess.run(
-        ["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(out), "."],
-        cwd=_go_build_dir(tmp),
-        capture_output=True,
-        text=True,
-        timeout=GO_BUILD_TIMEOUT_S,
-    )
-    if proc.returncode != 0:
-        msg = proc.stderr.strip()
-        if GO_CLIENT_MODULE in msg and any(p in msg for p in _FETCH_FAILURES):
-            pytest.skip(
-                "the Go client module could not be fetched (run scripts/install_clients.sh, "
-                f"or set PEGASUS_GO_CLIENT_DIR): {tail(msg, 5)}"
-            )
-        pytest.fail(f"go build of tests/conformance/go failed:\n{msg}", pytrace=False)
-    return out
+    """Builds the Go referee once per session (skips when the Go client cannot be had)."""
+    return build_go_referee(tmp_path_factory.mktemp("go-conformance"))
 
 
 # ------------------------------------------------------------------ tests
