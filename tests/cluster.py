@@ -250,11 +250,17 @@ def zk_cluster_up(
     replicas: int,
     prefix: str,
     timeout_s: float = 30.0,
+    replica_args: list[str] | None = None,
 ) -> Iterator[ZkCluster]:
     """A ZkCluster under a fresh cluster name, yielded once every replica server has
     registered with the leader meta; stopped on exit."""
     c = ZkCluster(
-        root, zookeeper, metas=metas, replicas=replicas, cluster=f"{prefix}-{uuid.uuid4().hex[:8]}"
+        root,
+        zookeeper,
+        metas=metas,
+        replicas=replicas,
+        cluster=f"{prefix}-{uuid.uuid4().hex[:8]}",
+        replica_args=list(replica_args or []),
     )
     c.start()
     try:

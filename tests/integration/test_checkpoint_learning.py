@@ -17,7 +17,7 @@ from pegasus_log.client.sync import Admin, Client, Table
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.schema import encode_key
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_meta import eventually
 
 pytestmark = pytest.mark.integration
@@ -45,25 +45,15 @@ WAIT_S = 60.0
 def cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    root: Path = tmp_path_factory.mktemp("ckptlearn")
-    c = ZkCluster(
-        root,
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("ckptlearn"),
         zookeeper.address,
         metas=2,
         replicas=3,
-        cluster=f"ckpt-{uuid.uuid4().hex[:8]}",
+        prefix="ckpt",
         replica_args=REPLICA_ARGS,
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            eventually(
-                "three replica servers registered",
-                lambda: len([n for n, ok in admin.list_nodes() if ok]) == 3,
-            )
+    ) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def _value(i: int) -> bytes:

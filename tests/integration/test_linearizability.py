@@ -12,20 +12,19 @@ import random
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from pegasus_log.client.sync import Admin, Client
+from pegasus_log.client.sync import Client
 from pegasus_log.lincheck.checker import Verdict, check_history
 from pegasus_log.lincheck.history import Operation, Outcome, summarize, write_history
 from pegasus_log.lincheck.workload import WorkloadOptions, run_workload
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.keyhash import partition_hash
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_meta import eventually
 from tests.integration.test_replication import (
     PARTITIONS,
@@ -47,20 +46,14 @@ SETTLE_S = 2.0
 def cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    root: Path = tmp_path_factory.mktemp("linearizability")
-    c = ZkCluster(
-        root, zookeeper.address, metas=2, replicas=3, cluster=f"lin-{uuid.uuid4().hex[:8]}"
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            eventually(
-                "three replica servers registered",
-                lambda: len([n for n, ok in admin.list_nodes() if ok]) == 3,
-            )
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("linearizability"),
+        zookeeper.address,
+        metas=2,
+        replicas=3,
+        prefix="lin",
+    ) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def _one_key_per_partition() -> tuple[bytes, ...]:

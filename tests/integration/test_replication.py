@@ -9,7 +9,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,7 @@ from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.keyhash import partition_hash
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_meta import eventually
 
 pytestmark = pytest.mark.integration
@@ -28,20 +27,14 @@ PARTITIONS = 4
 def cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    root: Path = tmp_path_factory.mktemp("replication")
-    c = ZkCluster(
-        root, zookeeper.address, metas=2, replicas=3, cluster=f"rep-{uuid.uuid4().hex[:8]}"
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            eventually(
-                "three replica servers registered",
-                lambda: len([n for n, ok in admin.list_nodes() if ok]) == 3,
-            )
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("replication"),
+        zookeeper.address,
+        metas=2,
+        replicas=3,
+        prefix="rep",
+    ) as c:
         yield c
-    finally:
-        c.stop()
 
 
 def _fully_replicated(client: Client, table: str) -> bool:
