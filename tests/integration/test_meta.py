@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import TypeVar
 
 import pytest
@@ -14,7 +13,7 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, zk_cluster_up
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -42,20 +41,10 @@ def eventually(what: str, check: Callable[[], T | None], timeout_s: float = WAIT
 def zk_cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    root: Path = tmp_path_factory.mktemp("zk-cluster")
-    c = ZkCluster(
-        root, zookeeper.address, metas=2, replicas=2, cluster=f"test-{uuid.uuid4().hex[:8]}"
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            eventually(
-                "both replica servers registered",
-                lambda: len([n for n, alive in admin.list_nodes() if alive]) == 2,
-            )
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("zk-cluster"), zookeeper.address, metas=2, replicas=2, prefix="test"
+    ) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture

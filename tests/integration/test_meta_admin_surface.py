@@ -11,7 +11,6 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -23,8 +22,7 @@ from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import I32, STRING, Field, RpcAddress
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.transport.connection import Connection
-from tests.cluster import ZkCluster
-from tests.integration.test_meta import eventually
+from tests.cluster import ZkCluster, zk_cluster_up
 
 pytestmark = pytest.mark.integration
 
@@ -45,20 +43,14 @@ CLUSTER_INFO_KEYS = [
 def cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    root: Path = tmp_path_factory.mktemp("admin-surface")
-    c = ZkCluster(
-        root, zookeeper.address, metas=2, replicas=2, cluster=f"adm-{uuid.uuid4().hex[:8]}"
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            eventually(
-                "both replica servers registered",
-                lambda: len([n for n, alive in admin.list_nodes() if alive]) == 2,
-            )
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("admin-surface"),
+        zookeeper.address,
+        metas=2,
+        replicas=2,
+        prefix="adm",
+    ) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.cluster import ZkCluster, free_port
+from tests.cluster import ZkCluster, free_port, zk_cluster_up
 from tests.integration.test_shell import Shell, one_shot
 
 pytestmark = pytest.mark.integration
@@ -33,25 +33,14 @@ WAIT_S = 30.0
 def zk_cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    root: Path = tmp_path_factory.mktemp("shell-zk-cluster")
-    c = ZkCluster(
-        root, zookeeper.address, metas=2, replicas=2, cluster=f"shell-{uuid.uuid4().hex[:8]}"
-    )
-    c.start()
-    try:
-        with Admin(c.meta_list) as admin:
-            deadline = time.monotonic() + WAIT_S
-            while True:
-                try:
-                    if sum(alive for _, alive in admin.list_nodes()) == 2:
-                        break
-                except PegasusError:
-                    pass
-                assert time.monotonic() < deadline, "replica servers not alive\n" + c.logs()
-                time.sleep(0.1)
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("shell-zk-cluster"),
+        zookeeper.address,
+        metas=2,
+        replicas=2,
+        prefix="shell",
+    ) as c:
         yield c
-    finally:
-        c.stop()
 
 
 @pytest.fixture(scope="module")
