@@ -217,6 +217,12 @@ def test_cluster_commands(zk_cluster: ZkCluster, metas: str, home: Path) -> None
     info = json.loads(one_shot(metas, "cluster_info -j", home).stdout)["cluster_info"]
     assert info["meta_function_level"] == "steady"
     assert info["primary_meta_server"] in zk_cluster.meta_list
+    # -u and -q: each live replica server's own figures (server-stat), as numbers
+    doc = json.loads(one_shot(metas, "nodes -u -q -j", home).stdout)["details"]
+    assert len(doc) == 2
+    for row in doc.values():
+        assert int(row["memused_res_mb"]) > 0 and 0 <= int(row["disk_avl_total_ratio"]) <= 100
+        assert int(row["get_qps"]) >= 0 and float(row["put_p99(ms)"]) >= 0
     r = one_shot(metas, "nodes -s unalive", home)
     assert r.returncode == 0, r.stderr
     assert _rows(r.stdout, "parameters") == [["status", ":", "unalive"]]

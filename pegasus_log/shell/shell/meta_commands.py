@@ -42,6 +42,7 @@ from pegasus_log.shell.shell.reports import (
     ls_report,
     node_counts,
     nodes_report,
+    parse_brief_stat,
     ready_count,
     remote_command_report,
 )
@@ -285,11 +286,6 @@ class MetaCommands:
 
     def cmd_nodes(self, args: list[bytes]) -> bool:
         a = parse_nodes(args)
-        if a.resource_usage or a.qps:
-            raise CommandError(
-                "nodes --resource_usage and --qps are not available yet: "
-                "the replica servers expose no metrics yet"
-            )
         admin = self._s.client.admin
         try:
             nodes = [n for n in admin.list_nodes() if a.wants(n[1])]
@@ -302,9 +298,30 @@ class MetaCommands:
             except PegasusError as e:
                 raise _failed("list apps", e) from None
             counts = node_counts(self._routing(t.name, what=f"list app {t.name}") for t in tables)
-        report = nodes_report(nodes, counts, status=a.status, output=a.output)
+        stats = None
+        if a.resource_usage or a.qps:
+            stats = self._server_stats([n for n, alive in nodes if alive])
+        report = nodes_report(
+            nodes,
+            counts,
+            status=a.status,
+            output=a.output,
+            stats=stats,
+            usage=a.resource_usage,
+            qps=a.qps,
+        )
         self._print(render(report, json_output=a.json), a.output)
         return True
+
+    def _server_stats(self, addresses: list[str]) -> dict[str, dict[str, float]]:
+        """Each server's ``server-stat`` figures (a server that does not answer is left
+        out, and its row shows ``-``)."""
+        results = self._s.client.admin.remote_commands(addresses, "server-stat", [])
+        return {
+            address: parse_brief_stat(answer)
+            for address, (ok, answer) in zip(addresses, results, strict=True)
+            if ok
+        }
 
     def cmd_remote_command(self, args: list[bytes]) -> bool:
         return self._remote(parse_remote_command(args))

@@ -272,14 +272,72 @@ def node_counts(routings: Iterable[TableRouting]) -> dict[str, NodeCount]:
     }
 
 
+# ``nodes -u`` / ``-q``: upstream's columns this project measures, each from a figure of
+# the replica server's ``server-stat`` line, and the scale from that figure to the column.
+# Upstream's other columns (block cache, write buffer manager, memtable and index memory,
+# read/write capacity units) have no counterpart here and are left out.
+USAGE_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("memused_res_mb", "memused_res(MB)", 1.0),
+    ("disk_avl_total_ratio", "disk_available_total_ratio", 1.0),
+    ("disk_avl_min_ratio", "disk_available_total_ratio", 1.0),  # one data directory
+)
+QPS_COLUMNS: tuple[tuple[str, str, float], ...] = (
+    ("get_qps", "get_qps", 1.0),
+    ("mget_qps", "multi_get_qps", 1.0),
+    ("bget_qps", "batch_get_qps", 1.0),
+    ("put_qps", "put_qps", 1.0),
+    ("mput_qps", "multi_put_qps", 1.0),
+    ("get_p99(ms)", "get_p99(ns)", 1e-6),
+    ("mget_p99(ms)", "multi_get_p99(ns)", 1e-6),
+    ("bget_p99(ms)", "batch_get_p99(ns)", 1e-6),
+    ("put_p99(ms)", "put_p99(ns)", 1e-6),
+    ("mput_p99(ms)", "multi_put_p99(ns)", 1e-6),
+)
+
+
+def parse_brief_stat(line: str) -> dict[str, float]:
+    """A ``server-stat`` answer (``name=value, name=value``) as figures; a part that is
+    not ``name=number`` is skipped."""
+    figures: dict[str, float] = {}
+    for part in line.split(","):
+        name, sep, value = part.strip().partition("=")
+        if not sep:
+            continue
+        try:
+            figures[name] = float(value)
+        except ValueError:
+            continue
+    return figures
+
+
+def _stat_cells(
+    stat: Mapping[str, float] | None, columns: Sequence[tuple[str, str, float]]
+) -> list[object]:
+    cells: list[object] = []
+    for _column, figure, scale in columns:
+        value = None if stat is None else stat.get(figure)
+        if value is None:
+            cells.append("-")
+        elif scale == 1.0:
+            cells.append(round(value))
+        else:
+            cells.append(f"{value * scale:.2f}")
+    return cells
+
+
 def nodes_report(
     nodes: Sequence[tuple[str, bool]],
     counts: Mapping[str, NodeCount] | None = None,
     *,
     status: str = "",
     output: str | None = None,
+    stats: Mapping[str, Mapping[str, float]] | None = None,
+    usage: bool = False,
+    qps: bool = False,
 ) -> list[Table]:
-    """``nodes``: each node's status; with ``counts`` (``-d``) its replicas too."""
+    """``nodes``: each node's status; with ``counts`` (``-d``) its replicas too; with
+    ``stats`` (each node's ``server-stat`` figures; ``-u`` and ``-q``) its resource usage
+    and request rates. A node that did not answer shows ``-``."""
     out: list[Table] = []
     if status or output is not None:
         params = single("parameters")
@@ -289,8 +347,12 @@ def nodes_report(
             params.add("out_file", output)
         out.append(params)
     columns = ["address", "status"]
-    counted = ["replica_count", "primary_count", "secondary_count"]
-    details = multi("details", columns + counted if counts is not None else columns, right=counted)
+    right: list[str] = []
+    if counts is not None:
+        right += ["replica_count", "primary_count", "secondary_count"]
+    measured = (USAGE_COLUMNS if usage else ()) + (QPS_COLUMNS if qps else ())
+    right += [column for column, _figure, _scale in measured]
+    details = multi("details", columns + right, right=right)
     alive_count = 0
     for address, alive in sorted(nodes, key=lambda n: _address_key(n[0])):
         alive_count += alive
@@ -298,6 +360,8 @@ def nodes_report(
         if counts is not None:
             c = counts.get(address, NodeCount())
             row += [c.primary + c.secondary, c.primary, c.secondary]
+        if measured:
+            row += _stat_cells((stats or {}).get(address), measured)
         details.add(*row)
     summary = single(
         "summary",

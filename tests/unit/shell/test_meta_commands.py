@@ -129,6 +129,12 @@ class FakeAdmin:
             manager.register(
                 ("server-info",), help="info", args="", handler=lambda _a, n=node: SERVER_INFO[n]
             )
+            manager.register(
+                ("server-stat",),
+                help="stat",
+                args="",
+                handler=lambda _a: "get_qps=7, put_qps=3, put_p99(ns)=1200000, memused_res(MB)=64",
+            )
             results.append((True, manager.run(command, list(arguments))[1]))
         return results
 
@@ -345,7 +351,7 @@ def test_env_commands(run: Run) -> None:
 # ---- cluster ---------------------------------------------------------------------------
 
 
-def test_nodes(run: Run) -> None:
+def test_nodes(run: Run, fake: FakeClient) -> None:
     run("create t -p 4")
     out = run("nodes")[1]
     assert out.splitlines()[2:4] == [f"{NODES[0]}  ALIVE", f"{NODES[1]}  UNALIVE"]
@@ -355,8 +361,22 @@ def test_nodes(run: Run) -> None:
     assert "total_node_count    : 1" in out
     doc = json.loads(run("nodes -d -j")[1])
     assert doc["details"][NODES[1]]["primary_count"] == "2"
-    ok, _, err = run("nodes -u")
-    assert not ok and "not available yet: the replica servers expose no metrics" in err
+    ok, out, _ = run("nodes -u -q")
+    assert ok
+    header, alive, unalive = out.splitlines()[1:4]
+    assert header.split()[:6] == [
+        "address",
+        "status",
+        "memused_res_mb",
+        "disk_avl_total_ratio",
+        "disk_avl_min_ratio",
+        "get_qps",
+    ]
+    # the live node's server-stat figures; the dead one is not asked
+    assert alive.split()[:6] == [NODES[0], "ALIVE", "64", "-", "-", "7"]
+    assert set(unalive.split()[1:]) == {"UNALIVE", "-"}
+    asked = [(nodes, command) for nodes, command, _ in fake.admin.remote_calls]
+    assert asked[-1] == ([NODES[0]], "server-stat")
 
 
 def test_cluster_info_and_meta_level(run: Run) -> None:
@@ -404,8 +424,12 @@ def test_server_stat_and_remote_command(run: Run, fake: FakeClient) -> None:
     ok, out, err = run("server_stat -t meta-server -i 100")
     assert ok and "-i|--sample_interval_ms is not used" in err
     assert fake.admin.remote_calls[-1] == (METAS, "server-stat", [])
-    # the fake registers no server-stat: upstream's text for an unknown command
-    assert json.loads(out)["details"][METAS[0]]["message"] == "unknown command 'server-stat'"
+    assert json.loads(out)["details"][METAS[0]]["message"].startswith("get_qps=7, ")
+    ok, out, _ = run("remote_command -l 127.0.0.1:9 flush-log")
+    # upstream's text for a command the server does not have
+    assert ok and json.loads(out)["details"]["127.0.0.1:9"]["message"] == (
+        "unknown command 'flush-log'"
+    )
     ok, out, _ = run("remote_command -l 127.0.0.1:9 help server-info")
     doc = json.loads(out)
     assert ok and doc["command"] == "help server-info"

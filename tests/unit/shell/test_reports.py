@@ -21,6 +21,7 @@ from pegasus_log.shell.shell.reports import (
     ls_report,
     node_counts,
     nodes_report,
+    parse_brief_stat,
     ready_count,
     remote_command_report,
 )
@@ -229,6 +230,34 @@ def test_nodes_report() -> None:
         f"{A}  ALIVE                  4              3                1",
         f"{B}  UNALIVE                0              0                0",
     ]
+
+
+def test_parse_brief_stat_skips_what_is_not_a_figure() -> None:
+    assert parse_brief_stat("get_qps=3, put_p99(ns)=1500000, junk, x=y, memused_res(MB)=70") == {
+        "get_qps": 3.0,
+        "put_p99(ns)": 1500000.0,
+        "memused_res(MB)": 70.0,
+    }
+
+
+def test_nodes_report_with_usage_and_qps() -> None:
+    stats = {
+        A: parse_brief_stat(
+            "memused_res(MB)=70, disk_available_total_ratio=41, "
+            "get_qps=12, put_qps=5, put_p99(ns)=2500000"
+        )
+    }
+    table = nodes_report([(A, True), (B, True)], stats=stats, usage=True, qps=True)
+    doc = render(table, json_output=True)
+    details = json.loads("\n".join(doc))["details"]
+    assert details[A]["memused_res_mb"] == "70"
+    assert details[A]["disk_avl_total_ratio"] == "41"
+    assert details[A]["get_qps"] == "12" and details[A]["mget_qps"] == "-"
+    assert details[A]["put_p99(ms)"] == "2.50"
+    assert set(details[B].values()) == {B, "ALIVE", "-"}  # did not answer server-stat
+    plain = render(nodes_report([(A, True)], stats=stats, qps=True), json_output=False)
+    assert plain[1].split()[:4] == ["address", "status", "get_qps", "mget_qps"]
+    assert "memused_res_mb" not in plain[1]
 
 
 def test_single_table_reports() -> None:
