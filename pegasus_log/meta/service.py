@@ -509,9 +509,38 @@ class MetaService:
         if rec is None or not rec.alive:
             return a.ConfigurationQueryByNodeResponse(err=ErrorCode.ERR_INVALID_STATE.name)
         rec.stored = {(r.pid.app_id, r.pid.partition_index): r for r in (req.stored_replicas or [])}
+        garbage = [r for r in req.stored_replicas or [] if self._garbage(node, r)]
+        if garbage:
+            log.info(
+                "config sync: %s may collect %s",
+                node,
+                ", ".join(f"{r.pid.app_id}.{r.pid.partition_index}" for r in garbage),
+            )
         return a.ConfigurationQueryByNodeResponse(
-            err=ErrorCode.ERR_OK.name, partitions=self._configs_of(str(node))
+            err=ErrorCode.ERR_OK.name,
+            partitions=self._configs_of(str(node)),
+            gc_replicas=garbage or None,
         )
+
+    def _garbage(self, node: RpcAddress, replica: a.ReplicaInfo) -> bool:
+        """Whether a replica ``node`` stores is of no further use (its server closes it,
+        after a delay, and moves its data aside; ``replica/garbage.py``): a replica of a
+        table dropped and past its reserve time, or of a partition whose group is whole
+        without ``node`` (``guardian.garbage``) and has no cure or balancer action under
+        way (a learner being added is not a member yet). Nothing at freezed or below."""
+        if self.level <= a.MetaFunctionLevel.fl_freezed:
+            return False
+        gpid = (replica.pid.app_id, replica.pid.partition_index)
+        stored_app = self._apps.get(gpid[0])
+        stored = self._partitions.get(gpid)
+        if stored_app is None or stored is None:
+            return False  # not ours to judge
+        app = stored_app.value
+        if app.status == AppStatus.AS_DROPPED:
+            return bool(app.expire_second) and app.expire_second <= self._wall()
+        if app.status != AppStatus.AS_AVAILABLE or gpid in self._copies or gpid in self._proposed:
+            return False
+        return guardian.garbage(config_to_wire(stored.value), node, self._alive())
 
     def _configs_of(self, node: str) -> list[a.ConfigurationUpdateRequest]:
         out = []
