@@ -217,8 +217,13 @@ def test_a_new_server_gets_its_share_of_replicas_and_primaries(cluster: ZkCluste
         app_id = client.route(name).app_id
         log_text = cluster.processes["meta1"].log_path.read_text()
         grown, removed = _groups_never_shrank(log_text, app_id)
-        # The new server got its 6 replicas by copies: learner upgraded, source removed.
-        assert grown == removed >= PARTITIONS * REPLICAS // 4
+        # The new server got its 6 replicas by copies: learner upgraded, source removed. It
+        # holds no primary at first and is a member of nothing, so its first primaries
+        # come by copy_primary, whose hand-over is one more write of the grown group.
+        handed = _handed_over_then_removed(log_text, app_id)
+        assert handed and all(primary == nodes[3] for primary in handed.values()), handed
+        assert grown == removed + len(handed)
+        assert removed >= PARTITIONS * REPLICAS // 4
         assert replicas[3] == PARTITIONS * REPLICAS // 4 and primaries[3] >= 1
         # Writes went on while replicas moved, and every acknowledged one is there.
         assert any(started < t < started + took for _k, t in writer.acked)
