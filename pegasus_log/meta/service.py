@@ -787,8 +787,16 @@ class MetaService:
                 )
                 continue
             if step.type == a.ConfigType.CT_DOWNGRADE_TO_SECONDARY:
-                handed = balancer.hand_over(configs[proposal.gpid], proposal)
-                await self._write_partition(gpid, handed, reason="balancer copy_primary hand-over")
+                pc = configs[proposal.gpid]
+                reported = {
+                    r.address: r.stored[gpid]
+                    for r in self._nodes.values()
+                    if r.alive and gpid in r.stored
+                }
+                if balancer.hand_over_ready(pc, proposal, reported):
+                    handed = balancer.hand_over(pc, proposal)
+                    reason = "balancer copy_primary hand-over"
+                    await self._write_partition(gpid, handed, reason=reason)
                 continue
             await self._propose_to_primary(gpid, step)
 

@@ -207,7 +207,14 @@ class SimMeta:
                 continue
             if step.type == ConfigType.CT_DOWNGRADE_TO_SECONDARY:
                 # a copy_primary's hand-over, written by the meta itself
-                out += self._store(gpid, balancer.hand_over(self.configs[gpid], proposal))
+                pc = self.configs[gpid]
+                reported = {
+                    a: r.stored[gpid]
+                    for a, r in self._nodes.items()
+                    if r.alive and gpid in r.stored
+                }
+                if balancer.hand_over_ready(pc, proposal, reported):
+                    out += self._store(gpid, balancer.hand_over(pc, proposal))
                 continue
             out += self._ask(gpid, step, now)
         return out

@@ -7,7 +7,12 @@ from dataclasses import replace
 
 from pegasus_log.failure_detector import FdOptions
 from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
-from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest
+from pegasus_log.rpc.admin import (
+    ConfigType,
+    ConfigurationUpdateRequest,
+    PartitionStatus,
+    ReplicaInfo,
+)
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
@@ -178,10 +183,22 @@ def test_copy_primary_hand_over_is_written_by_the_meta() -> None:
         config=grown, type=ConfigType.CT_UPGRADE_TO_SECONDARY, node=D, host_node=A
     )
     m.on_update(UpdateRequest(request))
+    # Not before D says it is a secondary at that ballot: a learner not yet told of its
+    # upgrade would ignore a configuration naming it primary.
     m.tick(0.1)
+    assert m.configs[gpid] == grown
+    learning = ReplicaInfo(
+        pid=gpid, ballot=pc.ballot, status=PartitionStatus.PS_POTENTIAL_SECONDARY
+    )
+    m.on_sync(SyncRequest(D, (learning,)))
+    m.tick(0.15)
+    assert m.configs[gpid] == grown
+    upgraded = ReplicaInfo(pid=gpid, ballot=grown.ballot, status=PartitionStatus.PS_SECONDARY)
+    m.on_sync(SyncRequest(D, (upgraded,)))
+    m.tick(0.2)
     handed = m.configs[gpid]
     assert handed.ballot == grown.ballot + 1 and handed.primary == D
     assert A in handed.secondaries and len(handed.secondaries) == 3
-    [remove] = [p for p in proposals_of(m.tick(0.4)) if p.gpid == gpid]
+    [remove] = [p for p in proposals_of(m.tick(0.5)) if p.gpid == gpid]
     assert remove.type == ConfigType.CT_REMOVE and remove.node == A
     assert m.counters["primary_copies"] == 1

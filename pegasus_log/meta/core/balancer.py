@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from pegasus_log.meta.core.guardian import Action, members
-from pegasus_log.rpc.admin import ConfigType
+from pegasus_log.rpc.admin import ConfigType, PartitionStatus, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 
@@ -140,6 +140,22 @@ def move_primary(pc: PartitionConfiguration, proposal: Proposal) -> PartitionCon
     assert proposal.kind == MOVE_PRIMARY and pc.primary == proposal.source, (pc, proposal)
     assert proposal.destination in pc.secondaries, (pc, proposal)
     return replace(completed(pc, proposal), ballot=pc.ballot + 1)
+
+
+def hand_over_ready(
+    pc: PartitionConfiguration, proposal: Proposal, reported: Mapping[RpcAddress, ReplicaInfo]
+) -> bool:
+    """Whether a copy_primary's hand-over may be written now: its destination has
+    reported (config sync) that it is a secondary at the partition's ballot. A learner
+    just upgraded may not have heard of the upgrade yet; named primary then, it would
+    ignore the configuration (a learner never takes one naming it) and the partition would
+    have no serving primary until its next sync."""
+    info = reported.get(proposal.destination)
+    return (
+        info is not None
+        and info.status == PartitionStatus.PS_SECONDARY
+        and info.ballot >= pc.ballot
+    )
 
 
 def hand_over(pc: PartitionConfiguration, proposal: Proposal) -> PartitionConfiguration:
@@ -332,7 +348,8 @@ def next_copy_step(
 def _next_copy_primary_step(proposal: Proposal, pc: PartitionConfiguration) -> Step | None:
     """add (primary on the source, destination not a member, group full); hand over
     (destination now a secondary, one member beyond the replica count: the step whose type
-    is DOWNGRADE_TO_SECONDARY, which the meta writes itself, see ``hand_over``); remove
+    is DOWNGRADE_TO_SECONDARY, which the meta writes itself once ``hand_over_ready``, see
+    ``hand_over``); remove
     (primary on the destination, the source still a secondary, one member too many)."""
     add, hand, _upgrade, remove = proposal.steps
     source, destination = proposal.source, proposal.destination

@@ -17,11 +17,12 @@ from pegasus_log.meta.core.balancer import (
     balance_table,
     completed,
     hand_over,
+    hand_over_ready,
     move_primary,
     next_copy_step,
 )
 from pegasus_log.meta.core.guardian import members
-from pegasus_log.rpc.admin import ConfigType
+from pegasus_log.rpc.admin import ConfigType, PartitionStatus, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 
@@ -184,6 +185,21 @@ def test_copy_primary_steps_follow_the_configuration() -> None:
     for stage in (start, grown, handed, done):
         end = completed(stage, p)
         assert end.primary == D and A not in members(end) and len(members(end)) == 3
+
+
+def test_the_hand_over_waits_for_the_destination_to_know_it_is_a_secondary() -> None:
+    configs = [*spread_over_three(), pc(3, A, B, C)]
+    [p] = balance_table(configs, frozenset(NODES))
+    start = next(c for c in configs if c.pid == p.gpid)
+    grown = replace(start, ballot=4, secondaries=[*start.secondaries, D])
+
+    def info(status: PartitionStatus, ballot: int) -> dict[RpcAddress, ReplicaInfo]:
+        return {D: ReplicaInfo(pid=p.gpid, ballot=ballot, status=status)}
+
+    assert not hand_over_ready(grown, p, {})
+    assert not hand_over_ready(grown, p, info(PartitionStatus.PS_POTENTIAL_SECONDARY, 3))
+    assert not hand_over_ready(grown, p, info(PartitionStatus.PS_SECONDARY, 3))  # older
+    assert hand_over_ready(grown, p, info(PartitionStatus.PS_SECONDARY, 4))
 
 
 def test_a_copy_primary_never_lowers_redundancy() -> None:
