@@ -430,10 +430,16 @@ class MetaService:
             return a.ClusterInfoResponse(err=self._forward())
         score = balance_score.score(self._node_views().values())
         # Upstream counts the balancer's operations under way by kind. Ours: the copies
-        # of secondaries under way; a primary swap is written in the tick that plans it,
-        # so none is ever pending.
-        copies = len(self._copies)
-        operations = {"copy_pri": 0, "copy_sec": copies, "move_pri": 0, "total": copies}
+        # (of primaries, of secondaries) under way; a primary swap is written in the tick
+        # that plans it, so none is ever pending.
+        copies = [p for p, _started in self._copies.values()]
+        copy_pri = sum(p.kind == balancer.COPY_PRIMARY for p in copies)
+        operations = {
+            "copy_pri": copy_pri,
+            "copy_sec": len(copies) - copy_pri,
+            "move_pri": 0,
+            "total": len(copies),
+        }
         info = {
             "meta_servers": ",".join(str(x) for x in self.meta_servers or [self.address]),
             "primary_meta_server": str(self.address),

@@ -10,12 +10,16 @@ INACTIVE and would otherwise stay open with its data for good. The rule, in two 
    every sync for ``close_delay_s`` (upstream keeps a closed replica in memory 10 minutes,
    ``gc_memory_replica_interval_ms``, for a quick return), and only while this server's
    latest configuration of the partition does not name it and it is not a learner in
-   progress (POTENTIAL_SECONDARY) nor a primary or secondary. Its data directory
-   ``<app>.<index>.pegasus`` is renamed ``<app>.<index>.pegasus.<time_us>.gar`` (upstream's
-   name) and its ballot file deleted; it is no longer stored, so no longer reported.
+   progress (POTENTIAL_SECONDARY) nor a primary or secondary, nor busy with its
+   directories (a local checkpoint or a checkpoint install under way: the next sync tries
+   again). Its store ``<app>.<index>.pegasus`` is renamed
+   ``<app>.<index>.pegasus.<time_us>.gar`` (upstream's name), and so are its local
+   checkpoints (``<app>.<index>.checkpoints``); its ballot file and any half-done fetch,
+   restore or swap directory are deleted. It is no longer stored, so no longer reported,
+   and its records in the mutation log may be collected (``GarbageCollector.collected``).
 2. Delete. A ``.gar`` directory is deleted ``remove_delay_s`` after the time in its name
    (upstream ``gc_disk_garbage_replica_interval_seconds``, one day), for an operator who
-   wants it back.
+   wants it back; deleting runs on a worker thread (``GarbageCollector.sweep``).
 
 ``GarbageRule`` decides (pure: what the meta named, the hosted replicas and a clock
 reading in, the replicas to close out); ``GarbageDirs`` does the file work.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -55,6 +60,8 @@ class Hosted:
     status: PartitionStatus
     # the server's latest configuration of the partition names it (primary or secondary)
     member: bool
+    # its directories are being worked on (local checkpoint, checkpoint install)
+    busy: bool = False
 
 
 # Statuses a replica may be closed in: out of every group, not learning.
@@ -86,6 +93,8 @@ class GarbageRule:
             if view is not None and (view.member or view.status not in _CLOSABLE):
                 del self._named_since[gpid]  # wanted again, or learning: start over
                 continue
+            if view is not None and view.busy:
+                continue  # keeps its turn: closed at a sync once idle
             if now - since >= self.options.close_delay_s:
                 out.append(gpid)
         for gpid in out:
@@ -127,21 +136,28 @@ class GarbageDirs:
         self.removed = 0
 
     def move_aside(self, gpid: tuple[int, int], *, now_us: int) -> None:
-        store = f"{gpid[0]}.{gpid[1]}.pegasus"
-        src = self._data_dir / store
-        (self._data_dir / f"{gpid[0]}.{gpid[1]}.ballot").unlink(missing_ok=True)
-        if not src.exists():
-            return
-        dst = self._data_dir / garbage_name(store, now_us)
-        src.rename(dst)
-        self.moved += 1
-        log.info("replica %d.%d moved aside as garbage: %s", gpid[0], gpid[1], dst.name)
+        """Rename the store and its local checkpoints ``*.<now_us>.gar``; delete the
+        ballot file and what a fetch, restore or swap left (``store_dirs.py``). The store
+        goes first: once it is gone the replica is no longer stored here."""
+        prefix = f"{gpid[0]}.{gpid[1]}."
+        moved = []
+        for kept in ("pegasus", "checkpoints"):
+            src = self._data_dir / (prefix + kept)
+            if src.exists():
+                src.rename(self._data_dir / garbage_name(src.name, now_us))
+                moved.append(src.name)
+        for transient in ("pegasus.old", "fetch", "restore"):
+            shutil.rmtree(self._data_dir / (prefix + transient), ignore_errors=True)
+        (self._data_dir / (prefix + "ballot")).unlink(missing_ok=True)
+        if moved:
+            self.moved += 1
+            log.info("replica %d.%d moved aside as garbage: %s", gpid[0], gpid[1], moved)
 
     def names(self) -> list[str]:
         return sorted(p.name for p in self._data_dir.glob(f"*{GAR_SUFFIX}") if p.is_dir())
 
     def sweep(self, *, now_us: int) -> None:
-        """Delete the garbage directories past ``remove_delay_s``."""
+        """Delete the garbage directories past ``remove_delay_s`` (blocking)."""
         for name in expired(
             self.names(), now_us=now_us, remove_delay_s=self.options.remove_delay_s
         ):
@@ -151,7 +167,10 @@ class GarbageDirs:
 
 
 class GarbageCollector:
-    """``GarbageRule`` and ``GarbageDirs`` for a replica server; ``close`` unhosts."""
+    """``GarbageRule`` and ``GarbageDirs`` for a replica server. ``close`` unhosts a
+    replica and answers the last decree it logged; ``collected`` keeps it per collected
+    replica, so its records in the server's mutation log may go while the partition is
+    not hosted here again."""
 
     def __init__(
         self,
@@ -165,6 +184,8 @@ class GarbageCollector:
         self._dirs = GarbageDirs(data_dir, options)
         self._clock = clock
         self._wall = wall_clock
+        self._sweeping = threading.Lock()
+        self.collected: dict[tuple[int, int], int] = {}
 
     def on_sync(
         self,
@@ -172,33 +193,43 @@ class GarbageCollector:
         *,
         hosted: Mapping[tuple[int, int], Hosted],
         stored: Iterable[tuple[int, int]],
-        close: Callable[[tuple[int, int]], None],
+        close: Callable[[tuple[int, int]], int],
     ) -> None:
+        """Close and move aside what the rule says (quick: renames only)."""
         gpids = [(r.pid.app_id, r.pid.partition_index) for r in named]
         now_us = int(self._wall() * 1e6)
         for gpid in self._rule.on_sync(gpids, hosted=hosted, stored=stored, now=self._clock()):
-            close(gpid)
+            self.collected[gpid] = close(gpid)
             self._dirs.move_aside(gpid, now_us=now_us)
-        self._dirs.sweep(now_us=now_us)
+
+    def sweep(self) -> None:
+        """Delete expired garbage (blocking: run it on a worker thread); one at a time."""
+        if not self._sweeping.acquire(blocking=False):
+            return
+        try:
+            self._dirs.sweep(now_us=int(self._wall() * 1e6))
+        finally:
+            self._sweeping.release()
 
     def metric_rows(self) -> list[GaugeRows]:
+        dirs = self._dirs
         return [
             (
                 "replica_garbage_dirs",
                 "garbage replica dirs (*.gar)",
                 [],
-                [([], float(len(self._dirs.names())))],
+                [([], float(len(dirs.names())))],
             ),
             (
                 "moved_garbage_replicas",
                 "replicas moved aside as garbage since start",
                 [],
-                [([], float(self._dirs.moved))],
+                [([], float(dirs.moved))],
             ),
             (
                 "removed_garbage_replicas",
                 "garbage replica dirs deleted since start",
                 [],
-                [([], float(self._dirs.removed))],
+                [([], float(dirs.removed))],
             ),
         ]

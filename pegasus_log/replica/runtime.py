@@ -384,13 +384,27 @@ class ReplicaServer:
             self.apply_config(c.info, c.config)
 
     def collect_garbage_replicas(self, named: list[a.ReplicaInfo]) -> None:
-        """A config sync's gc_replicas: close and move aside (``replica/garbage.py``)."""
+        """A config sync's gc_replicas: close and move aside, delete old garbage on a
+        worker thread (``replica/garbage.py``)."""
         hosted = {
-            g: Hosted(a.PartitionStatus(p.core.status), _names(p.config, self.address))
+            g: Hosted(
+                a.PartitionStatus(p.core.status),
+                _names(p.config, self.address),
+                busy=p.disk_lock.locked(),
+            )
             for g, p in self._parts.items()
         }
         stored = stored_gpids(self._data_dir)
-        self._garbage.on_sync(named, hosted=hosted, stored=stored, close=self._unhost)
+        self._garbage.on_sync(named, hosted=hosted, stored=stored, close=self._close_garbage)
+        self._spawn(asyncio.to_thread(self._garbage.sweep))
+
+    def _close_garbage(self, gpid: tuple[int, int]) -> int:
+        """Unhost a garbage replica; the last decree it logged (its log records go)."""
+        part = self._parts.get(gpid)
+        replayed = self._replayed.pop(gpid, [])
+        last = part.core.replica_info().last_prepared_decree if part is not None else 0
+        self._unhost(gpid)
+        return max([last, *(mu.decree for mu in replayed)])
 
     def forget_roles(self) -> None:
         """The lease lapsed: the cores hear it on the next tick (set_lease)."""
@@ -964,6 +978,9 @@ class ReplicaServer:
             floors[part.gpid] = list(part.learn_floors.values())
         durable = await asyncio.to_thread(self.durable_decrees)
         cleanable = cleanable_decrees(durable, floors)
+        for gpid, decree in self._garbage.collected.items():  # garbage replicas' records
+            if gpid not in self._parts and Gpid(*gpid) not in cleanable:
+                cleanable[Gpid(*gpid)] = decree
         return await self._plog.garbage_collect(
             cleanable, reserve_bytes=self._durability.log_reserve_bytes
         )

@@ -55,6 +55,14 @@ def test_never_a_member_a_learner_or_a_serving_replica() -> None:
     assert rule.on_sync([G], hosted={G: INACTIVE}, stored=[G], now=61.0) == [G]
 
 
+def test_a_busy_replica_waits_for_a_sync_when_it_is_idle() -> None:
+    rule = GarbageRule(OPTS)
+    busy = Hosted(PartitionStatus.PS_INACTIVE, member=False, busy=True)
+    assert rule.on_sync([G], hosted={G: INACTIVE}, stored=[G], now=0.0) == []
+    assert rule.on_sync([G], hosted={G: busy}, stored=[G], now=10.0) == []
+    assert rule.on_sync([G], hosted={G: INACTIVE}, stored=[G], now=11.0) == [G]
+
+
 def test_stored_but_not_open_is_collected_and_unknown_ones_are_ignored() -> None:
     rule = GarbageRule(OPTS)
     other = (1, 3)
@@ -79,18 +87,23 @@ def test_garbage_names_carry_their_time() -> None:
 def test_dirs_move_aside_then_delete(tmp_path: Path) -> None:
     (tmp_path / "1.2.pegasus").mkdir()
     (tmp_path / "1.2.pegasus" / "CURRENT").write_text("x")
+    (tmp_path / "1.2.checkpoints" / "checkpoint.9").mkdir(parents=True)
+    (tmp_path / "1.2.fetch").mkdir()
     (tmp_path / "1.2.ballot").write_text("7")
     (tmp_path / "1.3.pegasus").mkdir()
     dirs = GarbageDirs(tmp_path, OPTS)
     dirs.move_aside(G, now_us=1_000_000)
-    assert not (tmp_path / "1.2.pegasus").exists() and not (tmp_path / "1.2.ballot").exists()
-    assert dirs.names() == ["1.2.pegasus.1000000.gar"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "1.2.checkpoints.1000000.gar",
+        "1.2.pegasus.1000000.gar",
+        "1.3.pegasus",
+    ]
     assert (tmp_path / "1.2.pegasus.1000000.gar" / "CURRENT").read_text() == "x"
     dirs.sweep(now_us=1_000_000 + 99_000_000)
-    assert dirs.names() == ["1.2.pegasus.1000000.gar"]
+    assert len(dirs.names()) == 2
     dirs.sweep(now_us=1_000_000 + 100_000_000)
     assert dirs.names() == [] and (tmp_path / "1.3.pegasus").is_dir()
-    assert (dirs.moved, dirs.removed) == (1, 1)
+    assert (dirs.moved, dirs.removed) == (1, 2)
 
 
 def test_collector_closes_before_moving(tmp_path: Path) -> None:
@@ -104,9 +117,10 @@ def test_collector_closes_before_moving(tmp_path: Path) -> None:
         wall_clock=lambda: 1000.0 + now[0],
     )
 
-    def close(gpid: tuple[int, int]) -> None:
+    def close(gpid: tuple[int, int]) -> int:
         assert (tmp_path / "1.2.pegasus").is_dir()  # still in place while it closes
         closed.append(gpid)
+        return 42
 
     named = [ReplicaInfo(pid=Gpid(*G))]
     gc.on_sync(named, hosted={G: INACTIVE}, stored=[G], close=close)
@@ -114,9 +128,13 @@ def test_collector_closes_before_moving(tmp_path: Path) -> None:
     now[0] = 1.0
     gc.on_sync(named, hosted={G: INACTIVE}, stored=[G], close=close)
     assert closed == [G] and not (tmp_path / "1.2.pegasus").exists()
+    assert gc.collected == {G: 42}  # its log records up to there may go
     rows = {name: values[0][1] for name, _help, _labels, values in gc.metric_rows()}
     assert rows["replica_garbage_dirs"] == 1 and rows["moved_garbage_replicas"] == 1
+    now[0] = 5.5
+    gc.sweep()
+    assert len(list(tmp_path.glob("*.gar"))) == 1
     now[0] = 6.0
-    gc.on_sync([], hosted={}, stored=[], close=close)
+    gc.sweep()
     rows = {name: values[0][1] for name, _help, _labels, values in gc.metric_rows()}
     assert rows["replica_garbage_dirs"] == 0 and rows["removed_garbage_replicas"] == 1
