@@ -369,7 +369,7 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
                 gauges = _scrape(nodes[k])
                 if gauges.get("total_replicas") != PARTITIONS - len(indexes):
                     return False
-                if gauges.get("removed_garbage_replicas") != len(indexes):
+                if gauges.get("removed_garbage_replicas", 0) < len(indexes):
                     return False
             return True
 
