@@ -9,12 +9,14 @@ and the store change in the same order.
 Every ``tick_s`` the leader
 1. declares dead the replica servers whose beacons stopped (grace) and drops them from the
    configurations they were members of (ballot + 1);
-2. moves the balancer's copies under way one step on (each step asked of the primary);
+2. moves the balancer's copies under way one step on (each step asked of the primary, but
+   a copy_primary's hand-over of the primary role, which the meta writes itself);
 3. asks the partition guardian what each other partition needs and carries out the
    actions the meta applies itself (assign a primary, upgrade a secondary), telling the
    members, or asks the primary (add a learner, remove a member);
 4. only when nothing needed curing: asks the balancer for the next moves (one primary
-   swap, or copies of secondaries up to ``balance_copies_max`` under way at once);
+   swap, or copies of secondaries or primaries up to ``balance_copies_max`` under way at
+   once);
 subject to the meta function level (blind: DDL only; freezed: drops only; steady: drops
 and cure; lively: as steady, plus balancing).
 """
@@ -428,10 +430,16 @@ class MetaService:
             return a.ClusterInfoResponse(err=self._forward())
         score = balance_score.score(self._node_views().values())
         # Upstream counts the balancer's operations under way by kind. Ours: the copies
-        # of secondaries under way; a primary swap is written in the tick that plans it,
-        # so none is ever pending.
-        copies = len(self._copies)
-        operations = {"copy_pri": 0, "copy_sec": copies, "move_pri": 0, "total": copies}
+        # (of primaries, of secondaries) under way; a primary swap is written in the tick
+        # that plans it, so none is ever pending.
+        copies = [p for p, _started in self._copies.values()]
+        copy_pri = sum(p.kind == balancer.COPY_PRIMARY for p in copies)
+        operations = {
+            "copy_pri": copy_pri,
+            "copy_sec": len(copies) - copy_pri,
+            "move_pri": 0,
+            "total": len(copies),
+        }
         info = {
             "meta_servers": ",".join(str(x) for x in self.meta_servers or [self.address]),
             "primary_meta_server": str(self.address),
@@ -507,9 +515,38 @@ class MetaService:
         if rec is None or not rec.alive:
             return a.ConfigurationQueryByNodeResponse(err=ErrorCode.ERR_INVALID_STATE.name)
         rec.stored = {(r.pid.app_id, r.pid.partition_index): r for r in (req.stored_replicas or [])}
+        garbage = [r for r in req.stored_replicas or [] if self._garbage(node, r)]
+        if garbage:
+            log.info(
+                "config sync: %s may collect %s",
+                node,
+                ", ".join(f"{r.pid.app_id}.{r.pid.partition_index}" for r in garbage),
+            )
         return a.ConfigurationQueryByNodeResponse(
-            err=ErrorCode.ERR_OK.name, partitions=self._configs_of(str(node))
+            err=ErrorCode.ERR_OK.name,
+            partitions=self._configs_of(str(node)),
+            gc_replicas=garbage or None,
         )
+
+    def _garbage(self, node: RpcAddress, replica: a.ReplicaInfo) -> bool:
+        """Whether a replica ``node`` stores is of no further use (its server closes it,
+        after a delay, and moves its data aside; ``replica/garbage.py``): a replica of a
+        table dropped and past its reserve time, or of a partition whose group is whole
+        without ``node`` (``guardian.garbage``) and has no cure or balancer action under
+        way (a learner being added is not a member yet). Nothing at freezed or below."""
+        if self.level <= a.MetaFunctionLevel.fl_freezed:
+            return False
+        gpid = (replica.pid.app_id, replica.pid.partition_index)
+        stored_app = self._apps.get(gpid[0])
+        stored = self._partitions.get(gpid)
+        if stored_app is None or stored is None:
+            return False  # not ours to judge
+        app = stored_app.value
+        if app.status == AppStatus.AS_DROPPED:
+            return bool(app.expire_second) and app.expire_second <= self._wall()
+        if app.status != AppStatus.AS_AVAILABLE or gpid in self._copies or gpid in self._proposed:
+            return False
+        return guardian.garbage(config_to_wire(stored.value), node, self._alive())
 
     def _configs_of(self, node: str) -> list[a.ConfigurationUpdateRequest]:
         out = []
@@ -678,8 +715,8 @@ class MetaService:
     async def _balance(self) -> None:
         """At fl_lively, once nothing needs curing: the balancer's next moves for the first
         table that has any. A primary swap (move_primary) is written by the meta itself,
-        one per tick, so the group settles before the next; copies of secondaries
-        (copy_secondary) start while fewer than ``balance_copies_max`` are under way, and
+        one per tick, so the group settles before the next; copies (copy_secondary,
+        copy_primary) start while fewer than ``balance_copies_max`` are under way, and
         ``_advance_copies`` carries them out."""
         alive = self._alive()
         for app_id, stored_app in list(self._apps.items()):
@@ -704,7 +741,8 @@ class MetaService:
                 gpid = (proposal.gpid.app_id, proposal.gpid.partition_index)
                 self._copies[gpid] = (proposal, self._clock())
                 log.info(
-                    "balancer: copy %d.%d from %s to %s",
+                    "balancer: %s %d.%d from %s to %s",
+                    proposal.kind,
                     gpid[0],
                     gpid[1],
                     proposal.source,
@@ -720,9 +758,11 @@ class MetaService:
         await self._write_partition(gpid, moved, reason="balancer move_primary")
 
     async def _advance_copies(self) -> None:
-        """Ask each copy's primary for the step its partition needs now (the primary
-        proposes the result back); forget copies that are over or too old. The same step
-        is asked again only after ``proposal_retry_s``."""
+        """Take for each copy the step its partition needs now: ask the primary to add or
+        remove a member (it proposes the result back), or, for a copy_primary whose
+        destination has joined, write the hand-over of the primary role. Forget copies
+        that are over or too old. The same request is asked again only after
+        ``proposal_retry_s``; the hand-over is written once (the next tick reads it)."""
         if not self._copies:
             return
         now = self._clock()
@@ -739,17 +779,42 @@ class MetaService:
             app = self._apps.get(gpid[0])
             if step is None or late or app is None or app.value.status != AppStatus.AS_AVAILABLE:
                 del self._copies[gpid]
-                pc = self._partitions[gpid].value if gpid in self._partitions else None
-                done = pc is not None and str(proposal.destination) in pc.secondaries
                 log.info(
-                    "balancer: copy of %d.%d to %s %s",
+                    "balancer: %s of %d.%d to %s %s",
+                    proposal.kind,
                     gpid[0],
                     gpid[1],
                     proposal.destination,
-                    "given up (timeout)" if late else "done" if done else "over",
+                    "given up (timeout)"
+                    if late
+                    else "done"
+                    if self._copied(gpid, proposal)
+                    else "over",
                 )
                 continue
+            if step.type == a.ConfigType.CT_DOWNGRADE_TO_SECONDARY:
+                pc = configs[proposal.gpid]
+                reported = {
+                    r.address: r.stored[gpid]
+                    for r in self._nodes.values()
+                    if r.alive and gpid in r.stored
+                }
+                if balancer.hand_over_ready(pc, proposal, reported):
+                    handed = balancer.hand_over(pc, proposal)
+                    reason = "balancer copy_primary hand-over"
+                    await self._write_partition(gpid, handed, reason=reason)
+                continue
             await self._propose_to_primary(gpid, step)
+
+    def _copied(self, gpid: tuple[int, int], proposal: balancer.Proposal) -> bool:
+        pc = self._partitions[gpid].value if gpid in self._partitions else None
+        if pc is None:
+            return False
+        destination, source = str(proposal.destination), str(proposal.source)
+        group = [pc.primary, *pc.secondaries]
+        if proposal.kind == balancer.COPY_PRIMARY:
+            return pc.primary == destination and source not in group
+        return destination in pc.secondaries and source not in group
 
     async def _cure_all(self) -> bool:
         """Cure every partition; whether any action was taken or asked for."""

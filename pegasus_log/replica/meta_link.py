@@ -42,6 +42,8 @@ class HostedReplicas(Protocol):
 
     def forget_roles(self) -> None: ...
 
+    def collect_garbage_replicas(self, named: list[a.ReplicaInfo]) -> None: ...
+
     def stored_replicas(self) -> list[a.ReplicaInfo]: ...
 
 
@@ -143,6 +145,7 @@ class MetaLink:
             log.debug("config sync answered %s", resp.err)
             return
         self._stub.sync_configs(resp.partitions)
+        self._stub.collect_garbage_replicas(resp.gc_replicas or [])
         self._roles_forgotten = False
 
     def on_config_proposal(self, call: Call) -> None:

@@ -55,6 +55,12 @@ def run_replica(args: argparse.Namespace) -> int:
     except (DurabilityOptionsError, PlogConfigError) as e:
         log.error("%s", e)
         return 2
+    garbage = options.garbage
+    if args.gc_close_delay_s is not None:
+        garbage = replace(garbage, close_delay_s=args.gc_close_delay_s)
+    if args.gc_remove_delay_s is not None:
+        garbage = replace(garbage, remove_delay_s=args.gc_remove_delay_s)
+    options = replace(options, garbage=garbage)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     asyncio.run(_serve(address, data_dir, options, durability, tables, metas, started_at_s))

@@ -60,6 +60,7 @@ from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import ReplicaCore, open_replica
+from pegasus_log.replica.garbage import GarbageCollector, Hosted
 from pegasus_log.replica.learn_files import (
     LEARN_FILES,
     LEARN_READ,
@@ -213,6 +214,7 @@ class ReplicaServer:
         )
         self.learn_stats = LearnStats()
         self._restored = 0
+        self._garbage = GarbageCollector(data_dir, options.garbage)
 
     def set_lease(self, lease_valid: Callable[[], bool]) -> None:
         self._lease_valid = lease_valid
@@ -381,6 +383,29 @@ class ReplicaServer:
         for c in configs:
             self.apply_config(c.info, c.config)
 
+    def collect_garbage_replicas(self, named: list[a.ReplicaInfo]) -> None:
+        """A config sync's gc_replicas: close and move aside, delete old garbage on a
+        worker thread (``replica/garbage.py``)."""
+        hosted = {
+            g: Hosted(
+                a.PartitionStatus(p.core.status),
+                _names(p.config, self.address),
+                busy=p.disk_lock.locked(),
+            )
+            for g, p in self._parts.items()
+        }
+        stored = stored_gpids(self._data_dir)
+        self._garbage.on_sync(named, hosted=hosted, stored=stored, close=self._close_garbage)
+        self._spawn(asyncio.to_thread(self._garbage.sweep))
+
+    def _close_garbage(self, gpid: tuple[int, int]) -> int:
+        """Unhost a garbage replica; the last decree it logged (its log records go)."""
+        part = self._parts.get(gpid)
+        replayed = self._replayed.pop(gpid, [])
+        last = part.core.replica_info().last_prepared_decree if part is not None else 0
+        self._unhost(gpid)
+        return max([last, *(mu.decree for mu in replayed)])
+
     def forget_roles(self) -> None:
         """The lease lapsed: the cores hear it on the next tick (set_lease)."""
 
@@ -416,6 +441,7 @@ class ReplicaServer:
             ("private_log_size_mb", "mutation log size", [], [([], float(size) / (1 << 20))])
         )
         rows.extend(self._learn_rows())
+        rows.extend(self._garbage.metric_rows())
         return rows
 
     def _learn_rows(self) -> list[GaugeRows]:
@@ -952,6 +978,9 @@ class ReplicaServer:
             floors[part.gpid] = list(part.learn_floors.values())
         durable = await asyncio.to_thread(self.durable_decrees)
         cleanable = cleanable_decrees(durable, floors)
+        for gpid, decree in self._garbage.collected.items():  # garbage replicas' records
+            if gpid not in self._parts and Gpid(*gpid) not in cleanable:
+                cleanable[Gpid(*gpid)] = decree
         return await self._plog.garbage_collect(
             cleanable, reserve_bytes=self._durability.log_reserve_bytes
         )
@@ -971,6 +1000,10 @@ class ReplicaServer:
                         # a configuration that came while the lease was out was ignored
                         self._run(part, part.core.step(cm.ConfigUpdate(config=part.config)))
                 self._run(part, part.core.tick(now))
+
+
+def _names(config: m.PartitionConfiguration | None, node: RpcAddress) -> bool:
+    return config is not None and (config.primary == node or node in config.secondaries)
 
 
 def _partition_count(msg: cm.GroupCheck) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pegasus_log.meta.app_info import AppInfo
+from pegasus_log.replica.garbage import GarbageOptions
 from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.admin import (
@@ -43,6 +44,8 @@ class StubOptions:
     # Written into every record's timetag; duplication tells clusters apart by it.
     cluster_id: int = 1
     storage: StorageOptions = StorageOptions()
+    # When replicas the meta no longer needs are closed and their data deleted.
+    garbage: GarbageOptions = GarbageOptions()
 
 
 @dataclass(slots=True)
@@ -193,6 +196,10 @@ class ReplicaStub:
     def on_proposal(self, req: ConfigurationUpdateRequest) -> None:
         """Without replication every proposal is just the partition's new configuration."""
         self.apply_config(req.info, req.config)
+
+    def collect_garbage_replicas(self, named: list[ReplicaInfo]) -> None:
+        """Replicas this stub no longer hosts are closed by ``sync_configs`` already; their
+        data stays (a single-copy stub is the only holder of it)."""
 
     def forget_roles(self) -> None:
         """The lease lapsed: the meta may have moved our partitions. Serve nothing until a

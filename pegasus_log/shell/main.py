@@ -86,6 +86,18 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--log-segment-mb", type=int, default=None, help="mutation log segment size (default 32)"
     )
+    rep.add_argument(
+        "--gc-close-delay-s",
+        type=float,
+        default=None,
+        help="close a replica the meta names as garbage after this long (default 600)",
+    )
+    rep.add_argument(
+        "--gc-remove-delay-s",
+        type=float,
+        default=None,
+        help="delete a replica moved aside as garbage after this long (default 86400)",
+    )
     _add_logging(rep)
 
     meta = sub.add_parser("meta", help="run a meta server")

@@ -27,7 +27,11 @@ def _line(r: SeedResult) -> str:
         f"seed {r.seed} ok hash={r.trace_hash[:16]} nodes={r.nodes} partitions={r.partitions} "
         f"events={r.events} sim={r.sim_seconds:.1f}s writes={r.writes_acked}/{r.writes_sent} "
         f"reads={r.reads_ok} crashes={r.crashes} msgs={r.messages} dropped={r.dropped}"
-        + (f" balance: moves={r.primary_moves} copies={r.copies}" if r.balancing else "")
+        + (
+            f" balance: moves={r.primary_moves} copies={r.copies} (of primaries {r.primary_copies})"
+            if r.balancing
+            else ""
+        )
     )
 
 

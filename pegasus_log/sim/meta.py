@@ -1,10 +1,10 @@
 """The meta server as the simulator runs it, on the meta's own pure decisions: the
 partition guardian (``meta/core/guardian.py``: drop dead members, cure), the rule for
 configuration changes replicas propose (``meta/core/reconfig.py``: ballot + 1 only), the
-balancer (``meta/core/balancer.py``: primary swaps and secondary copies, when
-``balancing`` is on, as the real meta at fl_lively), and the failure detector's grace
-(``failure_detector.py``). Its tick runs in the real meta's order: drops, copies under
-way, cure, and new balancer moves only when nothing needed curing.
+balancer (``meta/core/balancer.py``: primary swaps, copies of secondaries and of
+primaries, when ``balancing`` is on, as the real meta at fl_lively), and the failure
+detector's grace (``failure_detector.py``). Its tick runs in the real meta's order: drops,
+copies under way, cure, and new balancer moves only when nothing needed curing.
 
 One meta, always up, whose state changes atomically (the ZooKeeper write that precedes
 every reply in the real meta is instantaneous here). What it sends goes through the
@@ -89,6 +89,7 @@ class SimMeta:
         self.copies: dict[Gpid, tuple[balancer.Proposal, float]] = {}
         self.moves_done = 0
         self.copies_started = 0
+        self.primary_copies_started = 0
         self.configs = dict(configs)
         self._grace = MasterGrace(fd)
         self._nodes: dict[RpcAddress, _Node] = {}
@@ -97,6 +98,15 @@ class SimMeta:
         # Every configuration ever stored, per partition, in order (for the checkers).
         self.history: dict[Gpid, list[PartitionConfiguration]] = {
             g: [c] for g, c in self.configs.items()
+        }
+
+    @property
+    def counters(self) -> dict[str, int]:
+        """The balancer's work so far (scenario ``count meta ...``)."""
+        return {
+            "primary_moves": self.moves_done,
+            "copies": self.copies_started,
+            "primary_copies": self.primary_copies_started,
         }
 
     def alive(self, node: RpcAddress) -> bool:
@@ -190,10 +200,21 @@ class SimMeta:
         in_flight = {g: p for g, (p, _started) in self.copies.items()}
         steps = balancer.advance(in_flight, self.configs, self._alive_nodes())
         out: list[tuple[RpcAddress, object]] = []
-        for gpid, (_proposal, started) in list(self.copies.items()):
+        for gpid, (proposal, started) in list(self.copies.items()):
             step = steps.get(gpid)
             if step is None or now - started >= self._copy_timeout_s:
                 del self.copies[gpid]
+                continue
+            if step.type == ConfigType.CT_DOWNGRADE_TO_SECONDARY:
+                # a copy_primary's hand-over, written by the meta itself
+                pc = self.configs[gpid]
+                reported = {
+                    a: r.stored[gpid]
+                    for a, r in self._nodes.items()
+                    if r.alive and gpid in r.stored
+                }
+                if balancer.hand_over_ready(pc, proposal, reported):
+                    out += self._store(gpid, balancer.hand_over(pc, proposal))
                 continue
             out += self._ask(gpid, step, now)
         return out
@@ -214,6 +235,7 @@ class SimMeta:
         for proposal in proposals[: max(slots, 0)]:
             self.copies[proposal.gpid] = (proposal, now)
             self.copies_started += 1
+            self.primary_copies_started += proposal.kind == balancer.COPY_PRIMARY
         return self._advance_copies(now) if proposals else []
 
     def _store(self, gpid: Gpid, new: PartitionConfiguration) -> list[tuple[RpcAddress, object]]:

@@ -47,7 +47,8 @@ class SeedResult:
     dropped: int
     balancing: bool = False
     primary_moves: int = 0
-    copies: int = 0
+    copies: int = 0  # of secondaries and of primaries
+    primary_copies: int = 0
 
 
 class SeedFailure(Exception):
@@ -88,6 +89,7 @@ def run_seed(seed: int, *, options: SimOptions | None = None) -> SeedResult:
         balancing=opts.balance,
         primary_moves=world.meta.moves_done,
         copies=world.meta.copies_started,
+        primary_copies=world.meta.primary_copies_started,
     )
 
 

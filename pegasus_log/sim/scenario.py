@@ -26,14 +26,16 @@ indexes default to 0. Waits give up after ``timeout=`` seconds (default 5) and f
     wait state r2 status=pri|sec|pot|ina|err [ballot=4] [committed=3] [partition=0]
     wait reply 7 [err=ERR_OK]                the client got an answer to request 7
     wait healthy                             every partition whole and caught up
-    wait spread [within=1]                   members per server that is up differ by at
-                                               most 1, and no balancer copy is under way
+    wait spread [within=1] [primaries=yes]   members per server that is up differ by at
+                                               most 1 (and primaries too), and no balancer
+                                               copy is under way
     expect never_degraded                    no partition, once whole, ever had fewer
                                                members than its replica count since
     expect <config|state|reply|healthy> ...  as wait, but must hold now
     expect stored 7 on=r1,r2                 write 7 is applied on those servers
                                                (on=members: the partition's members now)
     expect count r2 checkpoints_installed>=1 a server counter (see SimNode.counters)
+    expect count meta primary_copies>=1      the balancer's (see SimMeta.counters)
 
 Message kinds: ``pegasus_log.sim.network.KINDS``.
 """
@@ -394,7 +396,7 @@ class _Runner:
         counter, least = found[0][0], int(found[0][1])
 
         def check() -> str | None:
-            counters = world.node(name).counters
+            counters = world.meta.counters if name == "meta" else world.node(name).counters
             if counter not in counters:
                 raise ScenarioError(f"unknown counter {counter!r} (known: {sorted(counters)})")
             have = counters[counter]
@@ -405,6 +407,7 @@ class _Runner:
     def _spread(self, c: Command) -> Callable[[], str | None]:
         world = self.w()
         within = int(c.args.get("within", "1"))
+        also_primaries = c.args.get("primaries", "no") == "yes"
 
         def check() -> str | None:
             counts = world.replica_counts()
@@ -412,6 +415,9 @@ class _Runner:
                 return f"members per server {counts}, copies under way"
             if max(counts.values()) - min(counts.values()) > within:
                 return f"members per server {counts}, want within {within}"
+            primaries = world.replica_counts(primaries=True)
+            if also_primaries and max(primaries.values()) - min(primaries.values()) > within:
+                return f"primaries per server {primaries}, want within {within}"
             return None
 
         return check

@@ -274,11 +274,12 @@ class World:
                     return f"{gpid}: {self.name_of(secondary)} behind the primary"
         return None
 
-    def replica_counts(self) -> dict[str, int]:
-        """Members (primary or secondary) per server that is up, as the meta has them."""
+    def replica_counts(self, *, primaries: bool = False) -> dict[str, int]:
+        """Members (primary or secondary; or primaries only) per server that is up, as
+        the meta has them."""
         counts = {n.name: 0 for n in self.nodes if n.up}
         for pc in self.meta.configs.values():
-            for member in [pc.primary, *pc.secondaries]:
+            for member in [pc.primary] if primaries else [pc.primary, *pc.secondaries]:
                 name = self.name_of(member)
                 if not member.is_invalid and name in counts:
                     counts[name] += 1

@@ -7,7 +7,12 @@ from dataclasses import replace
 
 from pegasus_log.failure_detector import FdOptions
 from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
-from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest
+from pegasus_log.rpc.admin import (
+    ConfigType,
+    ConfigurationUpdateRequest,
+    PartitionStatus,
+    ReplicaInfo,
+)
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
@@ -143,11 +148,10 @@ def test_no_balancing_while_a_partition_needs_curing() -> None:
 
 
 def test_copies_are_bounded_and_each_step_is_asked_of_the_primary() -> None:
-    m = balancing_meta(
-        [full(0, A, B, C), full(1, B, C, A), full(2, C, A, B), full(3, A, B, C)], copies_max=2
-    )
+    # One primary each, so D gets copies of secondaries; two are needed, one at a time.
+    m = balancing_meta([full(0, A, B, C), full(1, B, C, A), full(2, C, A, B)], copies_max=1)
     asked = proposals_of(m.tick(0.05))
-    assert len(m.copies) == 2 and len(asked) == 2
+    assert len(m.copies) == 1 and len(asked) == 1
     assert all(p.type == ConfigType.CT_ADD_SECONDARY_FOR_LB and p.node == D for p in asked)
     # The learner of one copy is upgraded: the next step is the removal of the source.
     gpid = asked[0].gpid
@@ -160,4 +164,41 @@ def test_copies_are_bounded_and_each_step_is_asked_of_the_primary() -> None:
     m.on_update(UpdateRequest(request))
     [remove] = [p for p in proposals_of(m.tick(0.3)) if p.gpid == gpid]
     assert remove.type == ConfigType.CT_REMOVE and remove.node == proposal.source
-    assert len(m.copies) == 2  # no third copy while two are under way
+    assert len(m.copies) == 1  # no second copy while one is under way
+
+
+def test_copy_primary_hand_over_is_written_by_the_meta() -> None:
+    """D is a member of nothing and A holds two primaries: A's primary is copied to D.
+    The primary adds D; once D is a secondary the meta itself hands the primary role over
+    (ballot + 1, A a secondary); then it asks D, the new primary, to remove A."""
+    m = balancing_meta([full(0, A, B, C), full(1, B, C, A), full(2, C, A, B), full(3, A, B, C)])
+    [add] = proposals_of(m.tick(0.05))
+    assert add.type == ConfigType.CT_ADD_SECONDARY_FOR_LB and add.node == D
+    gpid = add.gpid
+    proposal, _started = m.copies[gpid]
+    assert proposal.source == A and proposal.destination == D
+    pc = m.configs[gpid]
+    grown = replace(pc, ballot=pc.ballot + 1, secondaries=[*pc.secondaries, D])
+    request = ConfigurationUpdateRequest(
+        config=grown, type=ConfigType.CT_UPGRADE_TO_SECONDARY, node=D, host_node=A
+    )
+    m.on_update(UpdateRequest(request))
+    # Not before D says it is a secondary at that ballot: a learner not yet told of its
+    # upgrade would ignore a configuration naming it primary.
+    m.tick(0.1)
+    assert m.configs[gpid] == grown
+    learning = ReplicaInfo(
+        pid=gpid, ballot=pc.ballot, status=PartitionStatus.PS_POTENTIAL_SECONDARY
+    )
+    m.on_sync(SyncRequest(D, (learning,)))
+    m.tick(0.15)
+    assert m.configs[gpid] == grown
+    upgraded = ReplicaInfo(pid=gpid, ballot=grown.ballot, status=PartitionStatus.PS_SECONDARY)
+    m.on_sync(SyncRequest(D, (upgraded,)))
+    m.tick(0.2)
+    handed = m.configs[gpid]
+    assert handed.ballot == grown.ballot + 1 and handed.primary == D
+    assert A in handed.secondaries and len(handed.secondaries) == 3
+    [remove] = [p for p in proposals_of(m.tick(0.5)) if p.gpid == gpid]
+    assert remove.type == ConfigType.CT_REMOVE and remove.node == A
+    assert m.counters["primary_copies"] == 1

@@ -26,7 +26,7 @@ Rules (upstream's partition_guardian, with a stricter all-dead rule):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from pegasus_log.rpc.admin import ConfigType, ReplicaInfo
@@ -175,4 +175,23 @@ def apply(pc: PartitionConfiguration, action: Action) -> PartitionConfiguration:
         ballot=pc.ballot + 1,
         primary=action.node,
         last_drops=[d for d in pc.last_drops if d != action.node],
+    )
+
+
+def garbage(pc: PartitionConfiguration, node: RpcAddress, alive: Container[RpcAddress]) -> bool:
+    """Whether ``node``'s stored copy of the partition is of no further use, so the meta
+    may name it among a config sync's gc_replicas (upstream's "useless replica").
+
+    Only when ``node`` is not a member and the group is whole: a primary and at least
+    ``max_replica_count`` members, all alive. Safety: each member of a whole group learned
+    everything committed before it joined and acks every write since, so the group alone
+    holds every committed write, and the all-dead recovery (ASSIGN_PRIMARY to the last
+    dropped member) never needs a non-member. A partition missing a member keeps every
+    copy: the cure prefers a dropped node that still holds most of the data."""
+    group = members(pc)
+    return (
+        node not in group
+        and not pc.primary.is_invalid
+        and len(group) >= pc.max_replica_count
+        and all(m in alive for m in group)
     )

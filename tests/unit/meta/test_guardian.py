@@ -12,6 +12,7 @@ from pegasus_log.meta.core.guardian import (
     apply,
     cure,
     drop_node,
+    garbage,
     members,
 )
 from pegasus_log.rpc.admin import ConfigType, ReplicaInfo
@@ -135,3 +136,14 @@ def test_actions_only_name_alive_nodes_and_keep_members_distinct(
         assert after.ballot == config.ballot + 1
         assert len(members(after)) == len(set(members(after)))
         assert after.primary == action.node
+
+
+def test_a_non_member_copy_is_garbage_only_beside_a_whole_living_group() -> None:
+    whole = pc(A, [B, C])
+    assert garbage(whole, D, {A, B, C, D})
+    assert not garbage(whole, B, {A, B, C, D})  # a member
+    assert not garbage(whole, D, {A, B, D})  # a member is dead: every copy may be wanted
+    assert not garbage(pc(A, [B]), D, {A, B, C, D})  # one member short: the cure's choice
+    # every member dropped: D may be the last one standing with the data
+    assert not garbage(pc(NO_NODE, [], last_drops=[C, D]), D, {A, B, C, D})
+    assert not garbage(pc(NO_NODE, [B, C]), D, {A, B, C, D})  # no primary
