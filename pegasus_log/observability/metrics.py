@@ -145,13 +145,20 @@ class ServerMetrics:
             ["rpc", "error"],
             registry=self.registry,
         )
+        self._rpc_children: dict[tuple[str, str], Counter] = {}
         self._latency = _LatencyWindows()
         self.registry.register(self._latency)
         self._rates = _RecentRates(clock)
         self._gauge_sources: list[GaugeSource] = []
 
     def on_request(self, rpc_name: str, error: str, latency_ns: int) -> None:
-        self._rpc.labels(rpc_name, error).inc()
+        # the labelled child is looked up once per (rpc, error): labels() costs more than
+        # the increment, on every request
+        child = self._rpc_children.get((rpc_name, error))
+        if child is None:
+            child = self._rpc.labels(rpc_name, error)
+            self._rpc_children[(rpc_name, error)] = child
+        child.inc()
         op = op_of(rpc_name)
         if op is None:
             return

@@ -675,13 +675,13 @@ class ReplicaServer:
 
     def _append(self, part: Partition, mutation: Mutation) -> None:
         assert self._plog is not None
-        event = cm.LogAppended(gpid=mutation.gpid, ballot=mutation.ballot, decree=mutation.decree)
         fut = self._plog.submit(mutation)
 
         def done(f: asyncio.Future[None]) -> None:
             ok = not f.cancelled() and f.exception() is None
             if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
-                self._run(part, part.core.on_log_appended(replace(event, ok=ok)))
+                event = cm.LogAppended(mutation.gpid, mutation.ballot, mutation.decree, ok)
+                self._run(part, part.core.on_log_appended(event))
 
         fut.add_done_callback(done)
 
