@@ -243,7 +243,7 @@ class RpcServer:
             return self._error(spec, call.seqid, e.code)
         if isinstance(result, asyncio.Future):
             return _Waiting(call, result, started)
-        if inspect.isawaitable(result):
+        if result is not None and inspect.isawaitable(result):
             return self._await_result(call, result, started)
         self._observe(spec, "ERR_OK", started)
         return self._ok(call, result)
