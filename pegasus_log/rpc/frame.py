@@ -194,17 +194,23 @@ def _read_single_field(r: Reader, *, field_id: int, spec: Any, what: str) -> Any
     return _read_field_span(r, field_id=field_id, spec=spec, what=what)[0]
 
 
+# type spec -> its wire type, as an int (asked for every request's argument)
+_wire_types: dict[Any, int] = {}
+
+
 def _read_field_span(r: Reader, *, field_id: int, spec: Any, what: str) -> tuple[Any, int, int]:
     """The value of one field of a struct and where its encoding starts and ends in the
     buffer (the last occurrence wins, as thrift readers do)."""
-    want = int(wire_type(spec))
+    want = _wire_types.get(spec)
+    if want is None:
+        want = _wire_types[spec] = int(wire_type(spec))
     dec = decoder_for(spec)
     value: Any = None
     start = end = 0
     r.enter()
     while True:
         t, fid = r.field_header()
-        if t == TType.STOP:
+        if t == 0:  # STOP
             break
         if fid == field_id and t == want:
             start = r.pos
