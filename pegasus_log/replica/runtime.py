@@ -139,7 +139,9 @@ class Partition:
     # Decree of the latest local checkpoint: the log above it must stay (log_gc.py).
     durable_decree: int = 0
     checkpoint_taken_at: float = -math.inf
-    waiting: dict[int, tuple[m.RpcSpec, asyncio.Future[Any]]] = field(default_factory=dict)
+    # client writes waiting for their mutation: request id -> (the decoded request, its
+    # answer); Apply on this server uses the request as decoded instead of its body
+    waiting: dict[int, tuple[Any, asyncio.Future[Any]]] = field(default_factory=dict)
     lease: bool = False
     config: m.PartitionConfiguration | None = None  # the meta's latest, as delivered
     # client writes of this event-loop pass, handed to the core together at its end
@@ -415,7 +417,7 @@ class ReplicaServer:
             return
         # Waiting writes may have been prepared, and may yet commit elsewhere: their
         # outcome is unknown (ERR_TIMEOUT), not a refusal a client would retry.
-        for _spec, fut in part.waiting.values():
+        for _arg, fut in part.waiting.values():
             if not fut.done():
                 fut.set_exception(RpcError(ErrorCode.ERR_TIMEOUT, "unhosted, outcome unknown"))
         part.store.close()
@@ -562,8 +564,9 @@ class ReplicaServer:
     def _write_now(self, part: Partition, call: Call) -> asyncio.Future[Any]:
         request_id = next(self._ids)
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        part.waiting[request_id] = (call.spec, fut)
-        update = MutationUpdate(call.spec.name, encode(call.spec.arg, call.arg))
+        part.waiting[request_id] = (call.arg, fut)
+        body = call.arg_encoded or encode(call.spec.arg, call.arg)
+        update = MutationUpdate(call.spec.name, body)
         if not part.arriving:
             asyncio.get_running_loop().call_soon(self._start_arrived, part)
         part.arriving.append(cm.ClientWrite(request_id=request_id, update=update))
@@ -678,7 +681,10 @@ class ReplicaServer:
         with part.store.mutation(mu.decree):
             for update, request_id in zip(mu.updates, e.request_ids, strict=True):
                 op = _OPS_BY_NAME[update.rpc_name]
-                arg = decode(op.spec.arg, update.body)
+                # The primary's own requests were decoded on arrival, their bodies made
+                # from them; members and replays decode the body.
+                mine = part.waiting.get(request_id) if request_id is not None else None
+                arg = mine[0] if mine is not None else decode(op.spec.arg, update.body)
                 if op.request is not None:
                     arg = to_storage(arg, op.request)
                 method = getattr(part.store, op.method)
@@ -695,13 +701,13 @@ class ReplicaServer:
 
     def _append(self, part: Partition, mutation: Mutation) -> None:
         assert self._plog is not None
-        event = cm.LogAppended(gpid=mutation.gpid, ballot=mutation.ballot, decree=mutation.decree)
         fut = self._plog.submit(mutation)
 
         def done(f: asyncio.Future[None]) -> None:
             ok = not f.cancelled() and f.exception() is None
             if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
-                self._run(part, part.core.on_log_appended(replace(event, ok=ok)))
+                event = cm.LogAppended(mutation.gpid, mutation.ballot, mutation.decree, ok)
+                self._run(part, part.core.on_log_appended(event))
 
         fut.add_done_callback(done)
 

@@ -9,6 +9,9 @@ by the caller. Field-name plans are computed once per pair of classes.
 from __future__ import annotations
 
 import dataclasses
+import enum
+import types
+import typing
 from typing import Any
 
 from pegasus_log.rpc import messages as m
@@ -25,17 +28,30 @@ _TO_WIRE: dict[type[Any], type[Any]] = {
     st.FullData: m.FullData,
 }
 
-_plans: dict[tuple[type[Any], type[Any]], tuple[str, ...]] = {}
+_SCALARS = (bytes, int, bool, str, float, type(None))
+
+# (src, dst) -> (fields copied as they are, fields that may hold structs or lists)
+_plans: dict[tuple[type[Any], type[Any]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
 
 
-def _plan(src: type[Any], dst: type[Any]) -> tuple[str, ...]:
+def _plan(src: type[Any], dst: type[Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
     key = (src, dst)
-    names = _plans.get(key)
-    if names is None:
+    plan = _plans.get(key)
+    if plan is None:
+        hints = typing.get_type_hints(src)
         src_names = {f.name for f in dataclasses.fields(src)}
-        names = tuple(f.name for f in dataclasses.fields(dst) if f.name in src_names)
-        _plans[key] = names
-    return names
+        names = [f.name for f in dataclasses.fields(dst) if f.name in src_names]
+        plain = tuple(n for n in names if _is_scalar(hints[n]))
+        nested = tuple(n for n in names if n not in plain)
+        plan = _plans[key] = (plain, nested)
+    return plan
+
+
+def _is_scalar(hint: Any) -> bool:
+    """A field type whose values pass between the two sides unchanged."""
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return all(_is_scalar(a) for a in typing.get_args(hint))
+    return hint in _SCALARS or (isinstance(hint, type) and issubclass(hint, enum.Enum))
 
 
 def _convert(value: Any, table: dict[type[Any], type[Any]]) -> Any:
@@ -44,16 +60,23 @@ def _convert(value: Any, table: dict[type[Any], type[Any]]) -> Any:
     dst = table.get(type(value))
     if dst is None:
         return value
-    return dst(**{n: _convert(getattr(value, n), table) for n in _plan(type(value), dst)})
+    return _build(value, dst, table)
+
+
+def _build(value: Any, dst: type[Any], table: dict[type[Any], type[Any]], **extra: Any) -> Any:
+    plain, nested = _plan(type(value), dst)
+    values = {n: getattr(value, n) for n in plain}
+    for n in nested:
+        values[n] = _convert(getattr(value, n), table)
+    values.update(extra)
+    return dst(**values)
 
 
 def to_storage(msg: Any, cls: type[Any]) -> Any:
     """The storage request of class ``cls`` carrying the fields of wire message ``msg``."""
-    return cls(**{n: _convert(getattr(msg, n), _TO_STORAGE) for n in _plan(type(msg), cls)})
+    return _build(msg, cls, _TO_STORAGE)
 
 
 def to_wire(resp: Any, cls: type[Any], **routing: Any) -> Any:
     """The wire response of class ``cls`` carrying storage response ``resp`` and routing."""
-    values = {n: _convert(getattr(resp, n), _TO_WIRE) for n in _plan(type(resp), cls)}
-    values.update(routing)
-    return cls(**values)
+    return _build(resp, cls, _TO_WIRE, **routing)

@@ -179,24 +179,49 @@ def read_args(spec: RpcSpec, r: Reader) -> Any:
     return _read_single_field(r, field_id=1, spec=spec.arg, what=f"{spec.name}: argument")
 
 
+def read_args_encoded(spec: RpcSpec, r: Reader) -> tuple[Any, bytes]:
+    """As ``read_args``, with the argument's own encoding as it came (the bytes of field
+    1's value): what ``encode(spec.arg, value)`` would give, up to field order and fields
+    this decoder skips, and decoding to the same value."""
+    value, start, end = _read_field_span(
+        r, field_id=1, spec=spec.arg, what=f"{spec.name}: argument"
+    )
+    return value, r.buf[start:end]
+
+
 def _read_single_field(r: Reader, *, field_id: int, spec: Any, what: str) -> Any:
     """The value of one field of a struct, typed by ``spec``; other fields are skipped."""
-    want = int(wire_type(spec))
+    return _read_field_span(r, field_id=field_id, spec=spec, what=what)[0]
+
+
+# type spec -> its wire type, as an int (asked for every request's argument)
+_wire_types: dict[Any, int] = {}
+
+
+def _read_field_span(r: Reader, *, field_id: int, spec: Any, what: str) -> tuple[Any, int, int]:
+    """The value of one field of a struct and where its encoding starts and ends in the
+    buffer (the last occurrence wins, as thrift readers do)."""
+    want = _wire_types.get(spec)
+    if want is None:
+        want = _wire_types[spec] = int(wire_type(spec))
     dec = decoder_for(spec)
     value: Any = None
+    start = end = 0
     r.enter()
     while True:
         t, fid = r.field_header()
-        if t == TType.STOP:
+        if t == 0:  # STOP
             break
         if fid == field_id and t == want:
+            start = r.pos
             value = dec(r)
+            end = r.pos
         else:
             r.skip(t)
     r.leave()
     if value is None:
         raise ThriftDecodeError(f"{what} field {field_id} missing")
-    return value
+    return value, start, end
 
 
 def encode_reply(*, error_name: str, spec: RpcSpec, seqid: int, result: Any) -> bytes:

@@ -36,6 +36,9 @@ class TType(IntEnum):
     LIST = 15
 
 
+_STOP = int(TType.STOP)  # a plain int: compared for every field read
+
+
 class MessageType(IntEnum):
     CALL = 1
     REPLY = 2
@@ -247,14 +250,28 @@ class Reader:
     def bool(self) -> bool:
         return self.byte() != 0
 
+    # The fixed-size reads check bounds inline: they run for every field of every request.
+
     def i16(self) -> int:
-        return int(_I16.unpack_from(self.buf, self._need(2))[0])
+        p = self.pos
+        if p + 2 > self.end:
+            self._need(2)  # raises
+        self.pos = p + 2
+        return int(_I16.unpack_from(self.buf, p)[0])
 
     def i32(self) -> int:
-        return int(_I32.unpack_from(self.buf, self._need(4))[0])
+        p = self.pos
+        if p + 4 > self.end:
+            self._need(4)  # raises
+        self.pos = p + 4
+        return int(_I32.unpack_from(self.buf, p)[0])
 
     def i64(self) -> int:
-        return int(_I64.unpack_from(self.buf, self._need(8))[0])
+        p = self.pos
+        if p + 8 > self.end:
+            self._need(8)  # raises
+        self.pos = p + 8
+        return int(_I64.unpack_from(self.buf, p)[0])
 
     def double(self) -> float:
         return float(_DBL.unpack_from(self.buf, self._need(8))[0])
@@ -265,7 +282,10 @@ class Reader:
             raise ThriftDecodeError(
                 f"string length {n} outside [0, {self.limits.max_string_bytes}]"
             )
-        p = self._need(n)
+        p = self.pos
+        if p + n > self.end:
+            self._need(n)  # raises
+        self.pos = p + n
         return self.buf[p : p + n]
 
     def string(self) -> str:
@@ -276,12 +296,18 @@ class Reader:
             raise ThriftDecodeError(f"string is not utf-8: {e}") from None
 
     def field_header(self) -> tuple[int, int]:
-        p = self._need(1)
+        p = self.pos
+        if p + 1 > self.end:
+            self._need(1)  # raises
         t = self.buf[p]
-        if t == TType.STOP:
+        if t == _STOP:
+            self.pos = p + 1
             return 0, 0
-        fid = self.i16()
-        return t, fid
+        if p + 3 > self.end:
+            self.pos = p + 1
+            self._need(2)  # raises
+        self.pos = p + 3
+        return t, int(_I16.unpack_from(self.buf, p + 1)[0])
 
     def list_header(self) -> tuple[int, int]:
         et, n = _LIST_HDR.unpack_from(self.buf, self._need(5))
@@ -516,7 +542,7 @@ def _struct_decoder(cls: type[Any]) -> Decoder:
         values: dict[str, Any] = {}
         while True:
             t, fid = r.field_header()
-            if t == TType.STOP:
+            if t == _STOP:
                 break
             known = by_id.get(fid)
             if known is None or known[1] != t:

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -32,6 +33,7 @@ from pegasus_log.rpc.frame import (
     encode_error_reply,
     encode_reply,
     read_args,
+    read_args_encoded,
     read_call_header,
 )
 from pegasus_log.rpc.messages import RpcSpec
@@ -70,6 +72,19 @@ class Call:
     arg: Any
     peer: str
     body_bytes: int
+    # Writes only: the argument's encoding as it came (``read_args_encoded``), so a
+    # server that stores the request does not encode it again.
+    arg_encoded: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class _Waiting:
+    """A call whose handler returned a future: answered from the future's callback,
+    without a task of its own."""
+
+    call: Call
+    future: asyncio.Future[Any]
+    started: int
 
 
 # A handler returns the result, or an awaitable of it when the answer must wait (a write
@@ -141,6 +156,10 @@ class RpcServer:
                     pending = self._answer(req, peer)
                     if isinstance(pending, bytes):
                         ready.append(pending)
+                    elif isinstance(pending, _Waiting):
+                        await in_flight.acquire()
+                        answered = partial(self._on_answered, pending, outbox, in_flight)
+                        pending.future.add_done_callback(answered)
                     elif pending is not None:
                         await in_flight.acquire()
                         task = asyncio.create_task(self._finish(pending, outbox))
@@ -158,12 +177,35 @@ class RpcServer:
             for t in tasks:
                 t.cancel()
 
+    def _on_answered(
+        self,
+        waiting: _Waiting,
+        outbox: Outbox,
+        in_flight: asyncio.Semaphore,
+        future: asyncio.Future[Any],
+    ) -> None:
+        in_flight.release()
+        if future.cancelled():
+            return
+        call, error = waiting.call, future.exception()
+        if error is None:
+            self._observe(call.spec, "ERR_OK", waiting.started)
+            reply = self._ok(call, future.result())
+        elif isinstance(error, RpcError):
+            self._observe(call.spec, error.code.name, waiting.started)
+            reply = self._error(call.spec, call.seqid, error.code)
+        else:
+            log.error("%s: %s failed", self._name, call.spec.name, exc_info=error)
+            return
+        if reply is not None:
+            outbox.put(reply)
+
     async def _finish(self, pending: Awaitable[bytes | None], outbox: Outbox) -> None:
         reply = await pending
         if reply is not None:
             outbox.put(reply)
 
-    def _answer(self, req: Request, peer: str) -> bytes | Awaitable[bytes | None] | None:
+    def _answer(self, req: Request, peer: str) -> bytes | _Waiting | Awaitable[bytes | None] | None:
         """The reply frame, or an awaitable of it, or None when nothing is to be sent."""
         try:
             call_header, r = read_call_header(req.body, self._limits.decode)
@@ -183,19 +225,25 @@ class RpcServer:
                 seqid=call_header.seqid,
             )
         spec, handler = found
+        encoded = b""
         try:
-            arg = read_args(spec, r)
+            if spec.is_write:
+                arg, encoded = read_args_encoded(spec, r)
+            else:
+                arg = read_args(spec, r)
         except ThriftDecodeError as e:
             log.info("%s: bad %s arguments from %s: %s", self._name, spec.name, peer, e)
             return self._error(spec, call_header.seqid, ErrorCode.ERR_INVALID_DATA)
-        call = Call(spec, req.header, call_header.seqid, arg, peer, len(req.body))
+        call = Call(spec, req.header, call_header.seqid, arg, peer, len(req.body), encoded)
         started = time.perf_counter_ns()
         try:
             result = handler(call)
         except RpcError as e:
             self._observe(spec, e.code.name, started)
             return self._error(spec, call.seqid, e.code)
-        if inspect.isawaitable(result):
+        if isinstance(result, asyncio.Future):
+            return _Waiting(call, result, started)
+        if result is not None and inspect.isawaitable(result):
             return self._await_result(call, result, started)
         self._observe(spec, "ERR_OK", started)
         return self._ok(call, result)

@@ -10,6 +10,9 @@ Committing walks from ``last_committed_decree + 1`` while entries are present an
 it never skips a decree (committed prefixes stay gap-free). ``commit_target`` remembers the
 highest commit point a primary announced, so a secondary that got prepares out of order
 finishes committing when the missing one arrives.
+
+The smallest and largest decrees held are cached (``None``: look again): each mutation
+asks for them, and the list holds up to ``capacity`` entries (110 by default).
 """
 
 from __future__ import annotations
@@ -46,6 +49,9 @@ class PrepareList:
         self._committed = last_committed_decree
         self._target = last_committed_decree
         self._capacity = capacity
+        # min / max of self._entries when not None; None: compute on the next ask
+        self._low: int | None = None
+        self._high: int | None = None
 
     # ---- state ----
 
@@ -60,13 +66,19 @@ class PrepareList:
     @property
     def max_decree(self) -> int:
         """The largest decree held, or the commit point when nothing above it is."""
-        return max(self._entries, default=self._committed)
+        if not self._entries:
+            return self._committed
+        if self._high is None:
+            self._high = max(self._entries)
+        return self._high
 
     @property
     def min_decree(self) -> int:
         """The smallest decree held, or commit point + 1 when empty. Every decree from here
         to ``last_committed_decree`` is present (the cache is contiguous)."""
-        return min(self._entries, default=self._committed + 1)
+        if not self._entries:
+            return self._committed + 1
+        return self._lowest()
 
     @property
     def capacity(self) -> int:
@@ -107,6 +119,10 @@ class PrepareList:
         assert old is None or old.ballot <= mutation.ballot, (old.ballot, mutation.ballot)
         entry = Entry(mutation)
         self._entries[decree] = entry
+        if self._high is not None and decree > self._high:
+            self._high = decree
+        if self._low is not None and decree < self._low:
+            self._low = decree
         return entry
 
     def raise_target(self, decree: int) -> None:
@@ -133,6 +149,7 @@ class PrepareList:
         dropped = [e for d, e in self._entries.items() if d > self._committed]
         for entry in dropped:
             del self._entries[entry.decree]
+        self._low = self._high = None
         self._target = self._committed
         return dropped
 
@@ -142,12 +159,22 @@ class PrepareList:
         assert decree > self._committed, (decree, self._committed)
         for d in [d for d in self._entries if d <= decree]:
             del self._entries[d]
+        self._low = self._high = None
         self._committed = decree
         self._target = max(self._target, decree)
 
+    def _lowest(self) -> int:
+        if self._low is None:
+            self._low = min(self._entries)
+        return self._low
+
     def _evict(self) -> None:
         while len(self._entries) > self._capacity:
-            oldest = min(self._entries)
+            oldest = self._lowest()
             if oldest > self._committed:
                 return
             del self._entries[oldest]
+            # the cache below the commit point is contiguous: the next is usually oldest + 1
+            self._low = oldest + 1 if oldest + 1 in self._entries else None
+            if self._high == oldest:
+                self._high = None

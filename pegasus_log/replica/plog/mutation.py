@@ -120,12 +120,14 @@ def encode_mutation(mutation: Mutation) -> bytes:
             len(mutation.updates),
         ),
     ]
+    body_length = _HEADER.size
     for update in mutation.updates:
         name = update.rpc_name.encode()
-        parts.append(_UPDATE.pack(len(name), len(update.body)))
+        body = update.body
+        parts.append(_UPDATE.pack(len(name), len(body)))
         parts.append(name)
-        parts.append(update.body)
-    body_length = sum(len(p) for p in parts)
+        parts.append(body)
+        body_length += UPDATE_OVERHEAD_BYTES + len(name) + len(body)
     parts[0] = _LENGTH.pack(body_length)
     return b"".join(parts)
 

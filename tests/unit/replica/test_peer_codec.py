@@ -1,5 +1,6 @@
 """Every peer message of the replica core survives the derived thrift codec; bad bytes
-are a clear decode error."""
+are a clear decode error. The fast paths of Prepare and PrepareAck write the generic
+encoding byte for byte and decide every input as the generic decoder does."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 from pegasus_log.replica.core import messages as cm
-from pegasus_log.replica.peer_codec import decode_message, encode_message
+from pegasus_log.replica.peer_codec import (
+    decode_generic,
+    decode_message,
+    encode_generic,
+    encode_message,
+)
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress, ThriftDecodeError
@@ -92,3 +98,63 @@ def test_bad_bytes_are_decode_errors() -> None:
     for cut in range(len(good)):
         with pytest.raises(ThriftDecodeError):
             decode_message(good[:cut], KINDS)
+
+
+FAST_KINDS = (cm.Prepare, cm.PrepareAck)
+
+
+def _draw(data: hs.DataObject, kind: type[Any]) -> Any:
+    try:
+        return data.draw(strategy(kind))
+    except AssertionError:
+        return None  # the dataclass refused the drawn combination itself
+
+
+def _outcome(decoder: Any, raw: bytes) -> tuple[str, Any]:
+    try:
+        return "ok", decoder(raw, KINDS)
+    except ThriftDecodeError:
+        return "refused", None
+
+
+@pytest.mark.parametrize("kind", FAST_KINDS, ids=lambda k: k.__name__)
+@settings(max_examples=100, deadline=None)
+@given(data=hs.data())
+def test_fast_encoding_is_the_generic_encoding(kind: type[Any], data: hs.DataObject) -> None:
+    msg = _draw(data, kind)
+    if msg is None:
+        return
+    raw = encode_message(msg)
+    assert raw == encode_generic(msg)
+    assert decode_message(raw, KINDS) == msg == decode_generic(raw, KINDS)
+
+
+@pytest.mark.parametrize("kind", FAST_KINDS, ids=lambda k: k.__name__)
+@settings(max_examples=300, deadline=None)
+@given(data=hs.data())
+def test_damaged_fast_messages_are_decided_as_the_generic_decoder_does(
+    kind: type[Any], data: hs.DataObject
+) -> None:
+    msg = _draw(data, kind)
+    if msg is None:
+        return
+    raw = bytearray(encode_message(msg))
+    how = data.draw(hs.sampled_from(["cut", "set", "append"]))
+    if how == "cut":
+        raw = raw[: data.draw(hs.integers(0, len(raw) - 1))]
+    elif how == "set":
+        raw[data.draw(hs.integers(0, len(raw) - 1))] = data.draw(hs.integers(0, 255))
+    else:
+        raw += data.draw(hs.binary(min_size=1, max_size=8))
+    damaged = bytes(raw)
+    assert _outcome(decode_message, damaged) == _outcome(decode_generic, damaged)
+
+
+def test_unknown_enum_value_is_a_decode_error() -> None:
+    mutation = Mutation(Gpid(1, 0), 2, 3, 2, 4, ())
+    raw = bytearray(encode_message(cm.Prepare(mutation, RpcAddress("127.0.0.1", 1), 3)))
+    # the status value (i32) ends 12 bytes before the end: signature's header and value
+    # (3 + 8 bytes), then STOP
+    raw[-16:-12] = (99).to_bytes(4, "big")
+    with pytest.raises(ThriftDecodeError, match="no value 99"):
+        decode_message(bytes(raw), KINDS)

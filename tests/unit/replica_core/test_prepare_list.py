@@ -103,3 +103,38 @@ def test_commit_is_gap_free(decrees: list[int], target: int) -> None:
     assert pl.last_committed_decree <= target
     nxt = pl.last_committed_decree + 1
     assert pl.last_committed_decree == target or pl.get(nxt) is None
+
+
+@given(
+    hs.lists(
+        hs.one_of(
+            hs.tuples(hs.just("put"), hs.integers(1, 40), hs.integers(1, 3)),
+            hs.tuples(hs.just("commit"), hs.integers(0, 40), hs.just(0)),
+            hs.tuples(hs.just("truncate"), hs.just(0), hs.just(0)),
+            hs.tuples(hs.just("reset"), hs.integers(1, 10), hs.just(0)),
+        ),
+        max_size=60,
+    )
+)
+def test_cached_bounds_match_the_entries(ops: list[tuple[str, int, int]]) -> None:
+    """max_decree / min_decree (cached) always equal what the entries say."""
+    pl = PrepareList(last_committed_decree=0, capacity=6)
+    held: dict[int, int] = {}  # decree -> ballot, the model
+    for op, n, ballot in ops:
+        committed = pl.last_committed_decree
+        if op == "put":
+            decree = committed + n
+            if not pl.has_room(decree) or held.get(decree, 0) > ballot:
+                continue
+            pl.put(mutation(decree, ballot=ballot))
+            held[decree] = ballot
+        elif op == "commit":
+            pl.commit(lambda _e: True, up_to=committed + n)
+        elif op == "truncate":
+            pl.truncate()
+        else:
+            pl.reset_to(committed + n)
+        held = {d: b for d, b in held.items() if pl.get(d) is not None}
+        assert len(pl) == len(held)
+        assert pl.max_decree == max(held, default=pl.last_committed_decree)
+        assert pl.min_decree == min(held, default=pl.last_committed_decree + 1)

@@ -17,10 +17,18 @@ from pegasus_log.rpc.frame import (
     encode_reply,
     encode_request,
     read_args,
+    read_args_encoded,
     read_call_header,
     read_result,
 )
-from pegasus_log.rpc.thrift import DecodeLimits, MessageType, ThriftDecodeError, encode
+from pegasus_log.rpc.thrift import (
+    DecodeLimits,
+    MessageType,
+    ThriftDecodeError,
+    decode,
+    encode,
+    write_message_begin,
+)
 
 LIMITS = FrameLimits()
 
@@ -141,3 +149,30 @@ def test_reply_frames_carry_the_result_only_on_ok() -> None:
 def test_reply_length_out_of_bounds() -> None:
     with pytest.raises(FrameError):
         ReplyFramer(LIMITS).feed(struct.pack(">i", 2))
+
+
+def _put_body(args: bytes) -> bytes:
+    out = bytearray()
+    write_message_begin(out, m.RRDB_PUT.name, MessageType.CALL, 9)
+    return bytes(out) + args
+
+
+@settings(max_examples=50, deadline=None)
+@given(key=hs.binary(max_size=30), value=hs.binary(max_size=30), ttl=hs.integers(0, 2**31 - 1))
+def test_a_write_argument_comes_with_its_encoding(key: bytes, value: bytes, ttl: int) -> None:
+    request = m.UpdateRequest(key=key, value=value, expire_ts_seconds=ttl)
+    inner = encode(m.UpdateRequest, request)
+    # an unknown field before and after the argument: skipped, and not in the encoding
+    extra = b"\x08\x00\x07" + struct.pack(">i", 5)
+    args = extra + b"\x0c\x00\x01" + inner + extra + b"\x00"
+    _, r = read_call_header(_put_body(args), LIMITS.decode)
+    value_read, encoded = read_args_encoded(m.RRDB_PUT, r)
+    assert value_read == request
+    assert encoded == inner
+    assert decode(m.UpdateRequest, encoded) == request
+
+
+def test_a_write_argument_missing_is_refused() -> None:
+    _, r = read_call_header(_put_body(b"\x00"), LIMITS.decode)
+    with pytest.raises(ThriftDecodeError, match="field 1 missing"):
+        read_args_encoded(m.RRDB_PUT, r)
