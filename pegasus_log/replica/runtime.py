@@ -17,14 +17,8 @@ an answer, and carries out the core's effects in the order the core emitted them
   back to the core.
 - ReadLog: read the log in a worker thread; segments already collected yield nothing,
   and the core, finding the range incomplete, falls back to a checkpoint.
-- SendCheckpoint (primary): a RocksDB checkpoint of the partition in a worker thread,
-  shelved for the learner under a random handle (``learn_files.CheckpointShelf``); the
-  learner fetches its files over this server's RPC port in bounded chunks
-  (``RPC_PEGASUS_LOG_LEARN_FILES`` / ``_READ`` / ``_RELEASE``). A shelved checkpoint goes
-  when the learner releases it or after ``learn_checkpoint_keep_s`` idle.
-- InstallCheckpoint (learner): fetch into ``<app>.<index>.fetch``, fsync, open once to
-  check its decree, close the store, swap the directories (``store_dirs.replace_store``,
-  atomic with ``settle`` at the next open), reopen, report CheckpointInstalled.
+- SendCheckpoint (primary) / InstallCheckpoint (learner): a RocksDB checkpoint streamed
+  between replica servers over their RPC ports (``checkpoint_learning.py``).
 
 Durability and log garbage collection (``log_gc.py`` has the reasoning): every partition
 takes a local checkpoint every ``checkpoint_interval_s`` when it applied something; its
@@ -47,42 +41,27 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import math
 import os
-import shutil
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
-from pegasus_log.replica.core.replica import ReplicaCore, open_replica
+from pegasus_log.replica.core.replica import open_replica
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
-from pegasus_log.replica.learn_files import (
-    LEARN_FILES,
-    LEARN_READ,
-    LEARN_RELEASE,
-    CheckpointShelf,
-    FetchError,
-    FetchLimits,
-    LearnFilesRequest,
-    LearnReadRequest,
-    LearnReadResponse,
-    ShelfFullError,
-    fetch_checkpoint,
-)
 from pegasus_log.replica.log_gc import DurabilityOptions, checkpoint_due, cleanable_decrees
+from pegasus_log.replica.partition import Partition
 from pegasus_log.replica.peer_codec import decode_message, encode_message
 from pegasus_log.replica.plog import FileLogDisk, GcResult, MutationLog, PlogConfig
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 from pegasus_log.replica.store_dirs import (
     PartitionDirs,
-    fsync_tree,
     latest_checkpoint_decree,
-    replace_store,
     restore_from_checkpoint,
     settle,
     take_local_checkpoint,
@@ -129,54 +108,6 @@ _PEER_TIMEOUT_S = 1.0  # peer messages are one-way; the core retries what matter
 _SERVING_WAIT_S = 2.0
 
 
-@dataclass(slots=True)
-class Partition:
-    gpid: Gpid
-    core: ReplicaCore
-    store: PartitionStore
-    partition_count: int
-    dirs: PartitionDirs
-    # Decree of the latest local checkpoint: the log above it must stay (log_gc.py).
-    durable_decree: int = 0
-    checkpoint_taken_at: float = -math.inf
-    # client writes waiting for their mutation: request id -> (the decoded request, its
-    # answer); Apply on this server uses the request as decoded instead of its body
-    waiting: dict[int, tuple[Any, asyncio.Future[Any]]] = field(default_factory=dict)
-    lease: bool = False
-    config: m.PartitionConfiguration | None = None  # the meta's latest, as delivered
-    # client writes of this event-loop pass, handed to the core together at its end
-    arriving: list[cm.ClientWrite] = field(default_factory=list)
-    envs: dict[str, str] = field(default_factory=dict)
-    # Primary: per learner in progress, the decree it has everything up to.
-    learn_floors: dict[RpcAddress, int] = field(default_factory=dict)
-    # Serializes the store's directory work (local checkpoints, installing a checkpoint).
-    disk_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    # Learner side, for the learning metrics.
-    status: int = a.PartitionStatus.PS_INACTIVE
-    learn_started: float = 0.0
-    learn_copied_bytes: int = 0
-
-
-@dataclass(slots=True)
-class LearnStats:
-    """Learning counters of the server, under upstream's replica metric names (upstream
-    keeps them per replica; ours add up the server's replicas). Learner side, as upstream:
-    a learning session started / succeeded (became secondary) / failed (anything else);
-    rounds = learn requests sent; responses by kind: a checkpoint (LT_APP) or mutations
-    (LT_LOG: a learner cannot tell the primary's prepare list from its log, so there is
-    no LT_CACHE count); files and bytes copied from checkpoints; mutation bytes learned."""
-
-    learn_count: int = 0
-    learn_successful_count: int = 0
-    learn_failed_count: int = 0
-    learn_rounds: int = 0
-    learn_lt_app_responses: int = 0
-    learn_lt_log_responses: int = 0
-    learn_copy_files: int = 0
-    learn_copy_file_bytes: int = 0
-    learn_copy_buffer_bytes: int = 0
-
-
 class ReplicaServer:
     """Same duties towards the meta link as ``ReplicaStub`` (address, apply proposals,
     sync configurations, report stored replicas), with replication."""
@@ -208,13 +139,16 @@ class ReplicaServer:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._maintainer: asyncio.Task[None] | None = None
-        self._shelf = CheckpointShelf(
-            data_dir / "learn_checkpoints",
-            chunk_bytes_max=self._durability.learn_chunk_bytes,
-            keep_s=self._durability.learn_checkpoint_keep_s,
-            count_max=self._durability.learn_checkpoints_max,
+        self._learning = CheckpointLearning(
+            data_dir=data_dir,
+            options=options,
+            durability=self._durability,
+            hosted=self._hosted,
+            run=self._run,
+            unhost=self._unhost,
+            open_store=self._open_store,
         )
-        self.learn_stats = LearnStats()
+        self.learn_stats = self._learning.stats
         self._restored = 0
         self._garbage = GarbageCollector(data_dir, options.garbage)
 
@@ -238,7 +172,7 @@ class ReplicaServer:
         config = PlogConfig(segment_bytes_max=self._durability.plog_segment_bytes)
         self._plog = MutationLog.open(FileLogDisk(plog_dir), config, on_replay=replayed)
         log.info("mutation log replayed: %d partitions", len(self._replayed))
-        self._shelf.reset()
+        self._learning.shelf.reset()
         self._ticker = asyncio.create_task(self._tick_loop())
         self._maintainer = asyncio.create_task(self._maintenance_loop())
 
@@ -442,38 +376,8 @@ class ReplicaServer:
         rows.append(
             ("private_log_size_mb", "mutation log size", [], [([], float(size) / (1 << 20))])
         )
-        rows.extend(self._learn_rows())
+        rows.extend(self._learning.metric_rows(self._parts.values()))
         rows.extend(self._garbage.metric_rows())
-        return rows
-
-    def _learn_rows(self) -> list[GaugeRows]:
-        stats = self.learn_stats
-        rows: list[GaugeRows] = [
-            (name, f"learning: {name} (server total)", [], [([], float(getattr(stats, name)))])
-            for name in LearnStats.__dataclass_fields__
-        ]
-        now = time.monotonic()
-        learning = [
-            p for p in self._parts.values() if p.status == a.PartitionStatus.PS_POTENTIAL_SECONDARY
-        ]
-        duration_ms = max((now - p.learn_started for p in learning), default=0.0) * 1000
-        copied = max((p.learn_copied_bytes for p in learning), default=0)
-        rows.append(
-            (
-                "learning_replicas_max_duration_ms",
-                "the longest learning in progress",
-                [],
-                [([], duration_ms)],
-            )
-        )
-        rows.append(
-            (
-                "learning_replicas_max_copy_file_bytes",
-                "the most checkpoint bytes copied by a learning in progress",
-                [],
-                [([], float(copied))],
-            )
-        )
         return rows
 
     # ---- RPCs --------------------------------------------------------------------------
@@ -485,26 +389,8 @@ class ReplicaServer:
             table[op.spec.name] = (op.spec, handler)
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
         table[PEER.name] = (PEER, self._on_peer)
-        table[LEARN_FILES.name] = (LEARN_FILES, self._on_learn_files)
-        table[LEARN_READ.name] = (LEARN_READ, self._on_learn_read)
-        table[LEARN_RELEASE.name] = (LEARN_RELEASE, self._on_learn_release)
+        table.update(self._learning.handlers())
         return table
-
-    def _on_learn_files(self, call: Call) -> Any:
-        return self._shelf.listing(call.arg)
-
-    async def _on_learn_read(self, call: Call) -> LearnReadResponse:
-        request: LearnReadRequest = call.arg
-        path, offset, length, size = self._shelf.check_read(request)
-        try:
-            data = await asyncio.to_thread(CheckpointShelf.read, path, offset, length)
-        except OSError as e:
-            raise RpcError(ErrorCode.ERR_FILE_OPERATION_FAILED, str(e)) from None
-        return LearnReadResponse(data, size)
-
-    def _on_learn_release(self, call: Call) -> None:
-        request: LearnFilesRequest = call.arg
-        self._shelf.discard(request.handle)
 
     def _part_of(self, call: Call) -> Partition:
         gpid = (call.header.app_id, call.header.partition_index)
@@ -667,9 +553,9 @@ class ReplicaServer:
         elif isinstance(e, fx.ReadLog):
             self._spawn(self._read_log(part, e))
         elif isinstance(e, fx.SendCheckpoint):
-            self._spawn(self._send_checkpoint(part, e))
+            self._spawn(self._learning.send_checkpoint(part, e))
         elif isinstance(e, fx.InstallCheckpoint):
-            self._spawn(self._install_checkpoint(part, e))
+            self._spawn(self._learning.install_checkpoint(part, e))
         else:
             raise AssertionError(f"unhandled effect {e!r}")
 
@@ -755,157 +641,6 @@ class ReplicaServer:
     def _hosted(self, part: Partition) -> bool:
         return part is self._parts.get((part.gpid.app_id, part.gpid.partition_index))
 
-    # ---- checkpoint learning -------------------------------------------------------------
-
-    async def _send_checkpoint(self, part: Partition, e: fx.SendCheckpoint) -> None:
-        """Primary: checkpoint the store for the learner (worker thread) and shelve it
-        for the learner to fetch (learn_files.py)."""
-        event = await self._make_learn_checkpoint(part, e)
-        if event.checkpoint is not None:
-            if self._hosted(part):
-                # the learner has everything up to here once installed: keep the log above
-                part.learn_floors[e.learner] = event.checkpoint.decree
-            else:
-                self._shelf.discard(event.checkpoint.handle)
-                return
-        if self._hosted(part):
-            self._run(part, part.core.on_checkpoint_ready(event))
-
-    async def _make_learn_checkpoint(
-        self, part: Partition, e: fx.SendCheckpoint
-    ) -> cm.CheckpointReady:
-        try:
-            handle, path = self._shelf.reserve(e.gpid.app_id, e.gpid.partition_index)
-        except ShelfFullError as err:
-            return cm.CheckpointReady(read_id=e.read_id, error=str(err))
-        try:
-            decree = await asyncio.to_thread(part.store.checkpoint, path)
-            files = await asyncio.to_thread(CheckpointShelf.scan, path)
-        except Exception as err:  # rocksdict raises plain exceptions; any failure is reported
-            self._shelf.discard(handle)
-            log.warning("learn checkpoint of %s failed: %s", part.gpid, err)
-            return cm.CheckpointReady(read_id=e.read_id, error=str(err))
-        self._shelf.publish(handle, decree, files)
-        log.info(
-            "learn checkpoint %s of %s at decree %d for %s (%d files, %d bytes)",
-            handle,
-            part.gpid,
-            decree,
-            e.learner,
-            len(files),
-            sum(files.values()),
-        )
-        return cm.CheckpointReady(read_id=e.read_id, checkpoint=cm.CheckpointRef(handle, decree))
-
-    async def _install_checkpoint(self, part: Partition, e: fx.InstallCheckpoint) -> None:
-        """Learner: fetch the checkpoint into a temporary directory, check it, then swap
-        it in for the store (store_dirs.py) and reopen. A failed fetch leaves storage as
-        it was (ok=False); a failure after the store was closed is a local disk failure:
-        the partition is unhosted, to be hosted again from disk."""
-        async with part.disk_lock:
-            fetched = await self._fetch_checkpoint(part, e)
-            if not fetched:
-                if self._hosted(part):
-                    installed = cm.CheckpointInstalled(decree=e.checkpoint.decree, ok=False)
-                    self._run(part, part.core.on_checkpoint_installed(installed))
-                return
-            if not self._hosted(part):
-                await asyncio.to_thread(shutil.rmtree, part.dirs.fetch, True)
-                return
-            try:
-                store = await asyncio.to_thread(self._swap_in_fetched, part)
-            except Exception as err:  # the old store is closed: reopen from disk
-                log.error("installing a checkpoint of %s failed: %s", part.gpid, err)
-                self._unhost((part.gpid.app_id, part.gpid.partition_index))
-                return
-            if not self._hosted(part):
-                store.close()
-                return
-            part.store = store
-            apply_envs(store, part.envs)
-            part.durable_decree = 0  # the next local checkpoint is due now
-            part.checkpoint_taken_at = -math.inf
-            log.info(
-                "partition %s installed checkpoint at decree %d", part.gpid, e.checkpoint.decree
-            )
-            installed = cm.CheckpointInstalled(decree=e.checkpoint.decree)
-            self._run(part, part.core.on_checkpoint_installed(installed))
-
-    async def _fetch_checkpoint(self, part: Partition, e: fx.InstallCheckpoint) -> bool:
-        """Fetch into ``dirs.fetch`` and check its decree; False (and nothing left) if not."""
-        dirs = part.dirs
-        await asyncio.to_thread(shutil.rmtree, dirs.fetch, True)
-        opts = self._durability
-        limits = FetchLimits(
-            opts.learn_chunk_bytes,
-            opts.learn_files_max,
-            opts.learn_bytes_max,
-            opts.learn_rpc_timeout_s,
-        )
-        stats = self.learn_stats
-
-        def on_chunk(n: int) -> None:
-            stats.learn_copy_file_bytes += n
-            part.learn_copied_bytes += n
-
-        conn = Connection(e.source.host, e.source.port)
-        try:
-            result = await fetch_checkpoint(
-                conn, e.checkpoint.handle, dirs.fetch, limits, on_chunk=on_chunk
-            )
-            stats.learn_copy_files += result.files
-            decree = await asyncio.to_thread(self._fetched_decree, dirs, part.partition_count)
-            if result.decree != e.checkpoint.decree or decree != e.checkpoint.decree:
-                raise FetchError(
-                    f"checkpoint {e.checkpoint.handle} holds decree {decree} "
-                    f"(listed {result.decree}), not {e.checkpoint.decree}"
-                )
-        except (FetchError, OSError, RuntimeError) as err:
-            log.warning("fetching checkpoint of %s from %s failed: %s", part.gpid, e.source, err)
-            await asyncio.to_thread(shutil.rmtree, dirs.fetch, True)
-            return False
-        finally:
-            try:
-                await conn.call(
-                    LEARN_RELEASE, LearnFilesRequest(e.checkpoint.handle), timeout_s=1.0
-                )
-            except CallFailed:
-                pass  # the primary deletes it after learn_checkpoint_keep_s anyway
-            await conn.close()
-        log.info(
-            "fetched checkpoint of %s at decree %d: %d files, %d bytes",
-            part.gpid,
-            decree,
-            result.files,
-            result.bytes,
-        )
-        return True
-
-    def _fetched_decree(self, dirs: PartitionDirs, partition_count: int) -> int:
-        """Open the fetched checkpoint once (blocking): it must be a store, and its decree
-        is what it holds. Opening writes RocksDB files of its own: sync them too."""
-        store = PartitionStore(
-            str(dirs.fetch),
-            options=self._options.storage,
-            clock=time.time,
-            cluster_id=self._options.cluster_id,
-            partition_index=dirs.partition_index,
-            partition_count=partition_count,
-        )
-        try:
-            return store.last_applied_decree()
-        finally:
-            store.close()
-            fsync_tree(dirs.fetch)
-
-    def _swap_in_fetched(self, part: Partition) -> PartitionStore:
-        """Blocking: close the store, make the fetched directory the store, reopen it.
-        The old store's local checkpoints describe data that is gone: removed."""
-        part.store.close()
-        replace_store(part.dirs, part.dirs.fetch)
-        shutil.rmtree(part.dirs.checkpoints, ignore_errors=True)
-        return self._open_store(part.dirs, part.partition_count)
-
     # ---- durability: local checkpoints and log garbage collection ---------------------------
 
     async def _maintenance_loop(self) -> None:
@@ -926,7 +661,7 @@ class ReplicaServer:
                             result.removed_bytes,
                             f"; stopped: {result.error}" if result.error else "",
                         )
-                for handle in self._shelf.expire():
+                for handle in self._learning.shelf.expire():
                     log.info("learn checkpoint %s expired", handle)
             except Exception:  # keep maintaining; the next round tries again
                 log.exception("maintenance round failed")

@@ -69,7 +69,7 @@ async def _primary(tmp_path: Path) -> AsyncIterator[Primary]:
     rng = random.Random(1)
     for i in range(300):  # 600 KiB that do not compress: an SST of many chunks
         writer.set(b"h%d" % i, b"s", bytes([i % 256]) * 8 + rng.randbytes(2000))
-    shelf = server._shelf
+    shelf = server._learning.shelf
     handle, path = shelf.reserve(1, 0)
     decree = store.checkpoint(path)
     store.close()
@@ -216,9 +216,9 @@ def test_a_release_sent_just_before_closing_the_connection_arrives(tmp_path: Pat
         await conn.call(LEARN_RELEASE, LearnFilesRequest(p.handle), timeout_s=5.0)
         await conn.close()
         for _ in range(100):
-            if len(p.server._shelf) == 0:
+            if len(p.server._learning.shelf) == 0:
                 break
             await asyncio.sleep(0.01)
-        assert len(p.server._shelf) == 0
+        assert len(p.server._learning.shelf) == 0
 
     run(check, tmp_path)
