@@ -23,7 +23,8 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,25 +96,31 @@ def _single(
         cluster.stop()
 
 
-def _replicated(
-    tmp: Path, loader: Path | None, args: argparse.Namespace
-) -> tuple[dict[str, Any], float]:
+@contextmanager
+def replicated_temp(tmp: Path) -> Iterator[Any]:
+    """ZooKeeper, 2 metas and 3 replica servers (a ``tests.cluster.ZkCluster``) with table
+    temp of 8 partitions x 3 replicas; everything stopped on exit."""
     from pegasus_log.client.sync import Admin
     from pegasus_log.services.zookeeper import ZooKeeperServer
-    from tests.cluster import ZkCluster
+    from tests.cluster import zk_cluster_up
 
     zk = ZooKeeperServer(tmp / "zookeeper")
     zk.start()
-    cluster = ZkCluster(tmp / "pegasus", zk.address, metas=2, replicas=3, cluster="bench")
-    cluster.start()
     try:
-        with Admin(cluster.meta_list) as admin:
-            deadline = time.monotonic() + 60
-            while len([n for n, ok in admin.list_nodes() if ok]) < 3:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("replica servers did not register")
-                time.sleep(0.1)
-            admin.create_table("temp", partition_count=8, replica_count=3)
+        with zk_cluster_up(
+            tmp / "pegasus", zk.address, metas=2, replicas=3, prefix="bench", timeout_s=60
+        ) as cluster:
+            with Admin(cluster.meta_list) as admin:
+                admin.create_table("temp", partition_count=8, replica_count=3)
+            yield cluster
+    finally:
+        zk.stop()
+
+
+def _replicated(
+    tmp: Path, loader: Path | None, args: argparse.Namespace
+) -> tuple[dict[str, Any], float]:
+    with replicated_temp(tmp) as cluster:
         metas = ",".join(cluster.meta_list)
         ours = {op: _pegasus_load(loader, metas, op, args) for op in ("put", "get")}
         peak = max(
@@ -121,9 +128,6 @@ def _replicated(
             for i in range(3)
         )
         return ours, peak
-    finally:
-        cluster.stop()
-        zk.stop()
 
 
 def main() -> int:

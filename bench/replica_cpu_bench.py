@@ -18,13 +18,12 @@ import os
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from kv_bench import _go_loader, _pegasus_load  # noqa: E402
+from kv_bench import _go_loader, _pegasus_load, replicated_temp  # noqa: E402
 
 from tests.cluster import ZkCluster  # noqa: E402
 
@@ -53,62 +52,53 @@ def main() -> int:
     args = p.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
 
-    from pegasus_log.client.sync import Admin
-    from pegasus_log.services.zookeeper import ZooKeeperServer
-
     tmp = Path(tempfile.mkdtemp(prefix="replica-cpu-bench-"))
     loader = _go_loader(tmp)
-    zk = ZooKeeperServer(tmp / "zookeeper")
-    zk.start()
-    cluster = ZkCluster(tmp / "pegasus", zk.address, metas=2, replicas=3, cluster="bench")
-    cluster.start()
     try:
-        with Admin(cluster.meta_list) as admin:
-            deadline = time.monotonic() + 60
-            while len([n for n, ok in admin.list_nodes() if ok]) < 3:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("replica servers did not register")
-                time.sleep(0.1)
-            admin.create_table("temp", partition_count=8, replica_count=3)
-        metas = ",".join(cluster.meta_list)
-        pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]  # type: ignore[union-attr]
-        driver = "Go client" if loader else "Python client"
-        print(f"puts by the {driver}, {args.value_size}-byte values, {os.cpu_count()} cores")
-        print(
-            f"{'round':>5} {'clients':>7} {'ops/s':>7} {'p50 ms':>7}"
-            f" {'cpu ms/put':>10} {'user':>6} {'sys':>6} {'busy %':>6}"
-        )
-        for round_no in range(1, args.rounds + 1):
-            for clients in counts:
-                load = argparse.Namespace(
-                    clients=clients,
-                    seconds=args.seconds,
-                    value_size=args.value_size,
-                    keys=args.keys,
-                )
-                before = [_cpu_ticks(pid) for pid in pids]
-                machine_before = _machine_ticks()
-                result = _pegasus_load(loader, metas, "put", load)
-                after = [_cpu_ticks(pid) for pid in pids]
-                machine_after = _machine_ticks()
-                puts = max(1, int(result["ops"]))
-                user = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
-                system = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
-                per_put = 1000 / _TICKS_PER_S / puts
-                total = machine_after[0] - machine_before[0]
-                idle = machine_after[1] - machine_before[1]
-                busy = 100 * (1 - idle / total) if total else float("nan")
-                print(
-                    f"{round_no:>5} {clients:>7} {result['ops_per_s']:>7.0f}"
-                    f" {result['p50_ms']:>7.2f} {(user + system) * per_put:>10.3f}"
-                    f" {user * per_put:>6.3f} {system * per_put:>6.3f} {busy:>6.0f}",
-                    flush=True,
-                )
+        with replicated_temp(tmp) as cluster:
+            _measure(cluster, loader, counts, args)
     finally:
-        cluster.stop()
-        zk.stop()
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
+
+
+def _measure(
+    cluster: ZkCluster, loader: Path | None, counts: list[int], args: argparse.Namespace
+) -> None:
+    metas = ",".join(cluster.meta_list)
+    pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]  # type: ignore[union-attr]
+    driver = "Go client" if loader else "Python client"
+    print(f"puts by the {driver}, {args.value_size}-byte values, {os.cpu_count()} cores")
+    print(
+        f"{'round':>5} {'clients':>7} {'ops/s':>7} {'p50 ms':>7}"
+        f" {'cpu ms/put':>10} {'user':>6} {'sys':>6} {'busy %':>6}"
+    )
+    for round_no in range(1, args.rounds + 1):
+        for clients in counts:
+            load = argparse.Namespace(
+                clients=clients,
+                seconds=args.seconds,
+                value_size=args.value_size,
+                keys=args.keys,
+            )
+            before = [_cpu_ticks(pid) for pid in pids]
+            machine_before = _machine_ticks()
+            result = _pegasus_load(loader, metas, "put", load)
+            after = [_cpu_ticks(pid) for pid in pids]
+            machine_after = _machine_ticks()
+            puts = max(1, int(result["ops"]))
+            user = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
+            system = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
+            per_put = 1000 / _TICKS_PER_S / puts
+            total = machine_after[0] - machine_before[0]
+            idle = machine_after[1] - machine_before[1]
+            busy = 100 * (1 - idle / total) if total else float("nan")
+            print(
+                f"{round_no:>5} {clients:>7} {result['ops_per_s']:>7.0f}"
+                f" {result['p50_ms']:>7.2f} {(user + system) * per_put:>10.3f}"
+                f" {user * per_put:>6.3f} {system * per_put:>6.3f} {busy:>6.0f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

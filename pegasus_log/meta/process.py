@@ -111,9 +111,6 @@ async def _serve_zk(
         address=address,
         options=MetaOptions(cluster_name=cluster, zookeeper_hosts=zookeeper),
     )
-    election_client = KazooClient(hosts=zookeeper, timeout=ELECTION_SESSION_S)
-    await asyncio.to_thread(election_client.start, 15)
-    election = Election(election_client, layout.leader_lock_path, service)
     metrics = ServerMetrics("meta")
     metrics.add_gauges(service.metric_rows)
     server = RpcServer(
@@ -122,8 +119,14 @@ async def _serve_zk(
         name="meta",
         metrics=metrics,
     )
+    # Serve before joining the election: until it leads, the meta answers as a follower
+    # (ERR_FORWARD_TO_OTHERS), which clients follow, instead of refusing connections
+    # while its election session connects (slow when ZooKeeper itself is restarting).
     await server.start(address.host, address.port)
     log.info("meta serving on %s, ZooKeeper %s, root %s", address, zookeeper, layout.cluster_root)
+    election_client = KazooClient(hosts=zookeeper, timeout=ELECTION_SESSION_S)
+    await asyncio.to_thread(election_client.start, 15)
+    election = Election(election_client, layout.leader_lock_path, service)
     campaign = asyncio.create_task(election.run())
     await _until_signalled()
     campaign.cancel()

@@ -189,6 +189,8 @@ def test_meta_leader_killed_follower_takes_over(zk_cluster: ZkCluster, admin: Ad
         )
         table.set(b"after", b"s", b"ok")
     zk_cluster.restart(leader)  # back as a follower for the next tests
+    restarted = zk_cluster.meta_list[int(leader.removeprefix("meta")) - 1]
+    eventually(f"the restarted {leader} serves", lambda: admin.remote_command(restarted, "help"))
 
 
 def test_zookeeper_restart_loses_nothing(
