@@ -83,6 +83,9 @@ class PartitionStore:
         self._scope = PartitionScope(partition_index, partition_count)
         self._env = TableEnv()
         self._write_lock = threading.RLock()
+        # Held by a checkpoint from its first flush to its end, and by close: a close
+        # waits for a checkpoint in progress, writes do not.
+        self._maintenance_lock = threading.Lock()
         self._store = RocksStore(path, self._options)
         self._writes = WriteService(self._store, clock=clock, cluster_id=cluster_id)
         self._reads = ReadService(self._store, options=self._options, clock=clock)
@@ -255,10 +258,17 @@ class PartitionStore:
     def checkpoint(self, dest_dir: str | os.PathLike[str]) -> int:
         """Write a RocksDB checkpoint (hard links where possible) of data and meta to
         ``dest_dir``, which must not exist; returns the last applied decree it holds.
-        Open it with ``PartitionStore`` to read it."""
-        with self._write_lock:
-            self._store.checkpoint(dest_dir)
-            return self._store.last_applied_decree()
+        Open it with ``PartitionStore`` to read it.
+
+        The memtables are flushed first without the write lock (RocksDB takes writes
+        meanwhile, and the flush does not hold the GIL), so the checkpoint, which must
+        see no write half done, holds the lock only to flush what came in since and link
+        the files: writes pause for that, not for the whole flush."""
+        with self._maintenance_lock:
+            self._store.flush()
+            with self._write_lock:
+                self._store.checkpoint(dest_dir)
+                return self._store.last_applied_decree()
 
     def compact(self) -> CompactionStats:
         """Drop expired (and, with validate_partition_hash, foreign) records, give records
@@ -274,7 +284,7 @@ class PartitionStore:
 
     def close(self) -> None:
         """Drop scanner contexts and close RocksDB. Idempotent."""
-        with self._write_lock:
+        with self._maintenance_lock, self._write_lock:
             self._scans.table.clear()
             self._store.close()
 

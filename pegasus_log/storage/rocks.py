@@ -227,6 +227,13 @@ class RocksStore:
             raise FileExistsError(f"checkpoint destination {dest} already exists")
         Checkpoint(self._require_db()).create_checkpoint(dest)
 
+    def flush(self) -> None:
+        """Flush the memtables of both column families to SST files (waits for it)."""
+        db = self._require_db()
+        assert self._meta is not None
+        db.flush(True)
+        self._meta.flush(True)
+
     def compact_range(self) -> None:
         self._require_db().compact_range(None, None)
 

@@ -3,6 +3,7 @@ checkpoints; and the raw layout of what a write stores."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,41 @@ def test_checkpoint_holds_data_and_decree(tmp_path: Path, clock: FakeClock) -> N
     with open_store(tmp_path / "ckpt", clock) as copy:
         assert copy.last_applied_decree() == 1
         assert Client(copy, clock).multi_get(b"h") == (S.kOk, {b"a": b"1", b"b": b"2"})
+
+
+def test_checkpoint_taken_under_writes_is_exactly_its_decree(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    """The checkpoint flushes before it takes the write lock, so writes go on during it;
+    what it holds must still be every write up to its decree and none after."""
+    with open_store(tmp_path / "db", clock) as store:
+        for d in range(1, 3001):  # a memtable worth flushing
+            store.put(d, UpdateRequest(encode_key(b"h", b"%06d" % d), b"x" * 200))
+        stop = threading.Event()
+        written: list[int] = []
+
+        def writer() -> None:
+            d = 3000
+            while not stop.is_set():
+                d += 1
+                store.put(d, UpdateRequest(encode_key(b"w", b"%06d" % d), b"v"))
+                written.append(d)
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        try:
+            decree = store.checkpoint(tmp_path / "ckpt")
+        finally:
+            stop.set()
+            thread.join()
+        assert written and store.last_applied_decree() == written[-1]
+    with open_store(tmp_path / "ckpt", clock) as copy:
+        assert copy.last_applied_decree() == decree
+        for d in (3001, decree, decree + 1, written[-1]):
+            if d in written:
+                resp = copy.get(encode_key(b"w", b"%06d" % d))
+                assert (resp.error == S.kOk) == (d <= decree), d
+        assert copy.get(encode_key(b"h", b"003000")).value == b"x" * 200
 
 
 def test_stored_value_carries_timetag(client: Client) -> None:
