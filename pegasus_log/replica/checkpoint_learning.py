@@ -82,6 +82,31 @@ class CheckpointLearning:
         )
         self.stats = LearnStats()
 
+    def on_status_change(self, part: Partition, now: a.PartitionStatus) -> None:
+        """The core of ``part`` moved to ``now``: a learning session starts or ends."""
+        learner = a.PartitionStatus.PS_POTENTIAL_SECONDARY
+        was, part.status = part.status, now
+        if now == learner:
+            self.stats.learn_count += 1
+            part.learn_started = time.monotonic()
+            part.learn_copied_bytes = 0
+        elif was == learner and now == a.PartitionStatus.PS_SECONDARY:
+            self.stats.learn_successful_count += 1
+        elif was == learner:
+            self.stats.learn_failed_count += 1
+
+    def on_learn_response(self, part: Partition, msg: cm.LearnResponse) -> None:
+        """A learner heard its primary: count the answer by kind."""
+        if part.status != a.PartitionStatus.PS_POTENTIAL_SECONDARY or msg.err != ErrorCode.ERR_OK:
+            return
+        if msg.checkpoint is not None:
+            self.stats.learn_lt_app_responses += 1
+            return
+        self.stats.learn_lt_log_responses += 1
+        self.stats.learn_copy_buffer_bytes += sum(
+            len(u.body) for mu in msg.mutations for u in mu.updates
+        )
+
     def handlers(self) -> dict[str, tuple[m.RpcSpec, Handler]]:
         return {
             LEARN_FILES.name: (LEARN_FILES, self.on_learn_files),

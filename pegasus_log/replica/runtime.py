@@ -148,7 +148,6 @@ class ReplicaServer:
             unhost=self._unhost,
             open_store=self._open_store,
         )
-        self.learn_stats = self._learning.stats
         self._restored = 0
         self._garbage = GarbageCollector(data_dir, options.garbage)
 
@@ -463,7 +462,7 @@ class ReplicaServer:
         together, so they share mutations: one prepare, one log append and one ack per
         member for the lot instead of one each."""
         writes, part.arriving = tuple(part.arriving), []
-        if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+        if self._hosted(part):
             self._run(part, part.core.step(cm.ClientWrites(writes)))
 
     def _on_clear_scanner(self, call: Call) -> None:
@@ -493,20 +492,8 @@ class ReplicaServer:
         if isinstance(msg, cm.LearnRequest) and part.core.status == a.PartitionStatus.PS_PRIMARY:
             part.learn_floors[msg.learner] = msg.last_committed_decree
         elif isinstance(msg, cm.LearnResponse):
-            self._count_learn_response(part, msg)
+            self._learning.on_learn_response(part, msg)
         self._run(part, part.core.step(msg))
-
-    def _count_learn_response(self, part: Partition, msg: cm.LearnResponse) -> None:
-        if part.status != a.PartitionStatus.PS_POTENTIAL_SECONDARY or msg.err != ErrorCode.ERR_OK:
-            return
-        stats = self.learn_stats
-        if msg.checkpoint is not None:
-            stats.learn_lt_app_responses += 1
-            return
-        stats.learn_lt_log_responses += 1
-        stats.learn_copy_buffer_bytes += sum(
-            len(u.body) for mu in msg.mutations for u in mu.updates
-        )
 
     # ---- effects -----------------------------------------------------------------------
 
@@ -514,20 +501,7 @@ class ReplicaServer:
         for e in effects:
             self._do(part, e)
         if part.core.status != part.status:
-            self._on_status_change(part)
-
-    def _on_status_change(self, part: Partition) -> None:
-        learner = a.PartitionStatus.PS_POTENTIAL_SECONDARY
-        was, now = part.status, part.core.status
-        part.status = now
-        if now == learner:
-            self.learn_stats.learn_count += 1
-            part.learn_started = time.monotonic()
-            part.learn_copied_bytes = 0
-        elif was == learner and now == a.PartitionStatus.PS_SECONDARY:
-            self.learn_stats.learn_successful_count += 1
-        elif was == learner:
-            self.learn_stats.learn_failed_count += 1
+            self._learning.on_status_change(part, part.core.status)
 
     def _do(self, part: Partition, e: fx.Effect) -> None:
         if isinstance(e, fx.Apply):
@@ -544,7 +518,7 @@ class ReplicaServer:
             self._save_ballot((e.gpid.app_id, e.gpid.partition_index), e.ballot)
         elif isinstance(e, fx.Send):
             if isinstance(e.message, cm.LearnRequest):
-                self.learn_stats.learn_rounds += 1
+                self._learning.stats.learn_rounds += 1
             self._send(e.to, e.message)
         elif isinstance(e, fx.SendPrepareAck):
             self._send(e.to, e.ack)
@@ -591,7 +565,7 @@ class ReplicaServer:
 
         def done(f: asyncio.Future[None]) -> None:
             ok = not f.cancelled() and f.exception() is None
-            if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+            if self._hosted(part):
                 event = cm.LogAppended(mutation.gpid, mutation.ballot, mutation.decree, ok)
                 self._run(part, part.core.on_log_appended(event))
 
@@ -622,7 +596,7 @@ class ReplicaServer:
             type=a.ConfigType(request.type),
             node=request.node,
         )
-        if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+        if self._hosted(part):
             self._run(part, part.core.step(reply))
 
     async def _read_log(self, part: Partition, e: fx.ReadLog) -> None:
@@ -635,7 +609,7 @@ class ReplicaServer:
             event = cm.LogRead(read_id=e.read_id, mutations=mutations)
         except Exception as err:
             event = cm.LogRead(read_id=e.read_id, error=str(err))
-        if part is self._parts.get((part.gpid.app_id, part.gpid.partition_index)):
+        if self._hosted(part):
             self._run(part, part.core.on_log_read(event))
 
     def _hosted(self, part: Partition) -> bool:
