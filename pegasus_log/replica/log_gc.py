@@ -41,6 +41,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from pegasus_log.replica.plog.config import PlogConfig
 from pegasus_log.rpc.thrift import Gpid
 
 MIB = 1 << 20
@@ -63,6 +64,8 @@ class DurabilityOptions:
     log_reserve_bytes: int = 256 * MIB
     # Largest plog segment. Upstream log_private_file_size_mb = 32.
     plog_segment_bytes: int = 32 * MIB
+    # Where the log writes and fsyncs: "loop" or "thread" (PlogConfig.write_on).
+    plog_write_on: str = "loop"
     # Largest chunk of a checkpoint file sent in one RPC (the learner asks for at most
     # this; larger asks are cut). Upstream copies files in 1 MiB blocks too
     # (nfs copy_request's block size is FLAGS_nfs_copy_block_bytes = 4 MiB; 1 MiB keeps
@@ -93,6 +96,10 @@ class DurabilityOptions:
             raise DurabilityOptionsError("learn checkpoint bounds must be > 0")
         if self.learn_files_max < 1 or self.learn_bytes_max < 1 or self.learn_rpc_timeout_s <= 0:
             raise DurabilityOptionsError("learn fetch bounds must be > 0")
+
+    def plog_config(self) -> PlogConfig:
+        """The mutation log's configuration; raises PlogConfigError when it cannot work."""
+        return PlogConfig(segment_bytes_max=self.plog_segment_bytes, write_on=self.plog_write_on)
 
 
 def cleanable_decrees(

@@ -18,7 +18,7 @@ from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import build_info
 from pegasus_log.replica.log_gc import DurabilityOptions, DurabilityOptionsError
 from pegasus_log.replica.meta_link import MetaLink
-from pegasus_log.replica.plog import PlogConfig, PlogConfigError
+from pegasus_log.replica.plog import PlogConfigError
 from pegasus_log.replica.runtime import ReplicaServer
 from pegasus_log.replica.stub import ReplicaStub, StubOptions
 from pegasus_log.rpc.admin import CONFIG_PROPOSAL
@@ -73,9 +73,10 @@ def _durability(args: argparse.Namespace) -> DurabilityOptions:
         "gc_interval_s": args.log_gc_interval_s,
         "log_reserve_bytes": None if args.log_reserve_mb is None else args.log_reserve_mb << 20,
         "plog_segment_bytes": None if args.log_segment_mb is None else args.log_segment_mb << 20,
+        "plog_write_on": args.log_write_on,
     }
     options = DurabilityOptions(**{k: v for k, v in given.items() if v is not None})
-    PlogConfig(segment_bytes_max=options.plog_segment_bytes)  # refuses a bad size now
+    options.plog_config()  # refuses a bad size now
     return options
 
 

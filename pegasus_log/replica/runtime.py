@@ -57,7 +57,7 @@ from pegasus_log.replica.garbage import GarbageCollector, Hosted
 from pegasus_log.replica.log_gc import DurabilityOptions, checkpoint_due, cleanable_decrees
 from pegasus_log.replica.partition import Partition
 from pegasus_log.replica.peer_codec import decode_message, encode_message
-from pegasus_log.replica.plog import FileLogDisk, GcResult, MutationLog, PlogConfig
+from pegasus_log.replica.plog import FileLogDisk, GcResult, MutationLog
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 from pegasus_log.replica.store_dirs import (
     PartitionDirs,
@@ -168,7 +168,7 @@ class ReplicaServer:
             self._replayed.setdefault(key, []).append(mu)
 
         # Blocking, once at start; the log then lives on this event loop.
-        config = PlogConfig(segment_bytes_max=self._durability.plog_segment_bytes)
+        config = self._durability.plog_config()
         self._plog = MutationLog.open(FileLogDisk(plog_dir), config, on_replay=replayed)
         log.info("mutation log replayed: %d partitions", len(self._replayed))
         self._learning.shelf.reset()

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-segment-mb", type=int, default=None, help="mutation log segment size (default 32)"
     )
     rep.add_argument(
+        "--log-write-on",
+        choices=("loop", "thread"),
+        default=None,
+        help="where the mutation log writes and fsyncs (default loop; see docs/durability.md)",
+    )
+    rep.add_argument(
         "--gc-close-delay-s",
         type=float,
         default=None,

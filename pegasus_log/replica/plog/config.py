@@ -43,6 +43,14 @@ class PlogConfig:
     # (plog_force_flush = false) writes to the page cache only, so an OS crash or power
     # loss can lose acknowledged mutations; ours is on by default (DESIGN.md section 5).
     fsync: bool = True
+    # Where a batch is written and fsync'd. "loop": on the event loop itself, after the
+    # frames of the same loop pass are sent (etcd's raft loop does the same); the loop
+    # waits out the fdatasync while the peers work on their prepares, and everything that
+    # arrives meanwhile joins the next batch. "thread": on a worker thread, the loop
+    # running on meanwhile, at the cost of a thread hand-off each way per batch (on two
+    # cores shared by three replica servers those hand-offs were the largest single cost
+    # of a write: see docs/benchmarks.md).
+    write_on: str = "loop"
 
     def __post_init__(self) -> None:
         if self.block_bytes_max < 4096:
@@ -57,5 +65,7 @@ class PlogConfig:
                 f"pending_bytes_max {self.pending_bytes_max} < block_bytes_max "
                 f"{self.block_bytes_max}: a full block could never be queued"
             )
+        if self.write_on not in ("loop", "thread"):
+            raise PlogConfigError(f"write_on {self.write_on!r}: expected 'loop' or 'thread'")
         if self.pending_mutations_max < 1 or self.append_waiters_max < 0:
             raise PlogConfigError("pending_mutations_max must be >= 1, waiters >= 0")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import threading
 
 import pytest
@@ -20,6 +21,10 @@ from pegasus_log.replica.plog import (
 )
 from pegasus_log.rpc.thrift import Gpid
 from tests.unit.plog.helpers import SMALL, decrees, mutation, replay
+
+# The gated-disk tests hold a write in flight while the loop goes on appending, which
+# only a write on a worker thread allows.
+ON_THREAD = dataclasses.replace(SMALL, write_on="thread")
 
 
 def test_append_then_reopen_replays_everything(disk: LogDisk) -> None:
@@ -118,7 +123,7 @@ def test_fsync_failure_fails_the_batch_and_the_log() -> None:
 
 def test_write_failure_reaches_queued_appenders_too() -> None:
     disk = GatedDisk()
-    log, _ = replay(disk)
+    log, _ = replay(disk, ON_THREAD)
 
     async def run() -> None:
         first = log.submit(mutation(1))
@@ -140,7 +145,7 @@ def test_write_failure_reaches_queued_appenders_too() -> None:
 
 def test_back_pressure_waits_in_order_then_refuses() -> None:
     disk = GatedDisk()
-    log, _ = replay(disk)
+    log, _ = replay(disk, ON_THREAD)
 
     async def run() -> None:
         first = log.submit(mutation(1, size=1000))
@@ -172,7 +177,7 @@ def test_back_pressure_waits_in_order_then_refuses() -> None:
 
 def test_cancelled_waiter_is_skipped() -> None:
     disk = GatedDisk()
-    log, _ = replay(disk)
+    log, _ = replay(disk, ON_THREAD)
 
     async def run() -> None:
         first = log.submit(mutation(1, size=3000))
@@ -190,6 +195,30 @@ def test_cancelled_waiter_is_skipped() -> None:
     asyncio.run(run())
     _, seen = replay(disk)
     assert decrees(seen) == [1, 2, 3, 5]
+
+
+def test_write_on_loop_batches_a_pass_and_fails_everything_after_a_fault() -> None:
+    disk = MemoryLogDisk()
+    log, _ = replay(disk)
+    assert log.config.write_on == "loop"
+
+    async def run() -> None:
+        # appends of one pass (and of the pass after it) go out as one block
+        first = [log.submit(mutation(d)) for d in range(1, 6)]
+        await asyncio.gather(*first)
+        assert log.stats().batches == 1
+        disk.inject(DiskFault(DiskOp.WRITE, torn_bytes=5))
+        doomed = [log.submit(mutation(d)) for d in range(6, 9)]
+        for fut in doomed:
+            with pytest.raises(PlogFailedError):
+                await fut
+        with pytest.raises(PlogFailedError):
+            log.submit(mutation(9))
+        await log.close()
+
+    asyncio.run(run())
+    log2, seen = replay(disk)
+    assert decrees(seen) == [1, 2, 3, 4, 5] and log2.recovery.dropped[0].length == 5
 
 
 def test_close_flushes_and_then_refuses() -> None:
