@@ -10,12 +10,21 @@ one loop pass.
 from __future__ import annotations
 
 import asyncio
+from typing import Protocol
+
+
+class Writable(Protocol):
+    """What an outbox writes to: an asyncio transport or a StreamWriter."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def is_closing(self) -> bool: ...
 
 
 class Outbox:
     __slots__ = ("_frames", "_writer")
 
-    def __init__(self, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, writer: Writable) -> None:
         self._writer = writer
         self._frames: list[bytes] = []
 

@@ -108,102 +108,36 @@ class RpcServer:
         self._limits = limits
         self._name = name
         self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
+        self._connections: set[_ServerConnection] = set()
         self.frames_refused = 0
 
     async def start(self, host: str, port: int) -> int:
-        self._server = await asyncio.start_server(self._on_connection, host, port)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(lambda: _ServerConnection(self), host, port)
         sock = self._server.sockets[0]
         return int(sock.getsockname()[1])
 
     async def stop(self) -> None:
         if self._server is not None:
             self._server.close()
-        for w in list(self._connections):
-            w.close()
+        for conn in list(self._connections):
+            conn.close()
         if self._server is not None:
             await self._server.wait_closed()
 
-    async def _on_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        peer = _peer_name(writer)
-        framer = RequestFramer(self._limits)
-        in_flight = asyncio.Semaphore(_MAX_IN_FLIGHT_PER_CONNECTION)
-        tasks: set[asyncio.Task[None]] = set()
-        outbox = Outbox(writer)
-        self._connections.add(writer)
-        first = True
-        try:
-            while True:
-                data = await reader.read(_READ_CHUNK_BYTES)
-                if not data:
-                    break
-                if first and data[:4] in _HTTP_METHODS:
-                    await self._serve_http(data, reader, writer)
-                    break
-                first = False
-                try:
-                    requests = framer.feed(data)
-                except FrameError as e:
-                    self.frames_refused += 1
-                    log.warning("%s: closing %s: %s", self._name, peer, e)
-                    break
-                # Replies answered inline are sent with one write per read: one send
-                # syscall for a whole pipelined batch instead of one per request.
-                ready: list[bytes] = []
-                for req in requests:
-                    pending = self._answer(req, peer)
-                    if isinstance(pending, bytes):
-                        ready.append(pending)
-                    elif isinstance(pending, _Waiting):
-                        await in_flight.acquire()
-                        answered = partial(self._on_answered, pending, outbox, in_flight)
-                        pending.future.add_done_callback(answered)
-                    elif pending is not None:
-                        await in_flight.acquire()
-                        task = asyncio.create_task(self._finish(pending, outbox))
-                        tasks.add(task)
-                        task.add_done_callback(tasks.discard)
-                        task.add_done_callback(lambda _t: in_flight.release())
-                if ready:
-                    writer.write(b"".join(ready))
-                await writer.drain()
-        except (ConnectionError, OSError) as e:
-            log.debug("%s: connection %s lost: %s", self._name, peer, e)
-        finally:
-            self._connections.discard(writer)
-            writer.close()
-            for t in tasks:
-                t.cancel()
-
-    def _on_answered(
-        self,
-        waiting: _Waiting,
-        outbox: Outbox,
-        in_flight: asyncio.Semaphore,
-        future: asyncio.Future[Any],
-    ) -> None:
-        in_flight.release()
+    def _answered(self, waiting: _Waiting, future: asyncio.Future[Any]) -> bytes | None:
+        """The reply frame of a call whose future is done, or None to send nothing."""
         if future.cancelled():
-            return
+            return None
         call, error = waiting.call, future.exception()
         if error is None:
             self._observe(call.spec, "ERR_OK", waiting.started)
-            reply = self._ok(call, future.result())
-        elif isinstance(error, RpcError):
+            return self._ok(call, future.result())
+        if isinstance(error, RpcError):
             self._observe(call.spec, error.code.name, waiting.started)
-            reply = self._error(call.spec, call.seqid, error.code)
-        else:
-            log.error("%s: %s failed", self._name, call.spec.name, exc_info=error)
-            return
-        if reply is not None:
-            outbox.put(reply)
-
-    async def _finish(self, pending: Awaitable[bytes | None], outbox: Outbox) -> None:
-        reply = await pending
-        if reply is not None:
-            outbox.put(reply)
+            return self._error(call.spec, call.seqid, error.code)
+        log.error("%s: %s failed", self._name, call.spec.name, exc_info=error)
+        return None
 
     def _answer(self, req: Request, peer: str) -> bytes | _Waiting | Awaitable[bytes | None] | None:
         """The reply frame, or an awaitable of it, or None when nothing is to be sent."""
@@ -261,17 +195,9 @@ class RpcServer:
         if self._metrics is not None:
             self._metrics.on_request(spec.name, error, time.perf_counter_ns() - started)
 
-    async def _serve_http(
-        self, data: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        """A plain HTTP/1.x GET on the RPC port: /metrics, else 404."""
-        head = bytearray(data)
-        while b"\r\n\r\n" not in head and len(head) < _HTTP_HEAD_BYTES_MAX:
-            more = await reader.read(_HTTP_HEAD_BYTES_MAX)
-            if not more:
-                return
-            head += more
-        parts = bytes(head).split(b" ", 2)
+    def _http_response(self, head: bytes) -> bytes:
+        """The answer to a plain HTTP/1.x GET on the RPC port: /metrics, else 404."""
+        parts = head.split(b" ", 2)
         path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
         if path == b"/metrics" and self._metrics is not None:
             status, ctype, body = (
@@ -281,7 +207,7 @@ class RpcServer:
             )
         else:
             status, ctype, body = b"404 Not Found", b"text/plain", b"not found\n"
-        writer.write(
+        return (
             b"HTTP/1.1 "
             + status
             + b"\r\nContent-Type: "
@@ -291,7 +217,6 @@ class RpcServer:
             + b"\r\nConnection: close\r\n\r\n"
             + body
         )
-        await writer.drain()
 
     @staticmethod
     def _ok(call: Call, result: Any) -> bytes | None:
@@ -306,8 +231,136 @@ class RpcServer:
         return encode_error_reply(error_name=code.name, ack_name=spec.ack_name, seqid=seqid)
 
 
-def _peer_name(writer: asyncio.StreamWriter) -> str:
-    info = writer.get_extra_info("peername")
+def _peer_name(transport: asyncio.BaseTransport) -> str:
+    info = transport.get_extra_info("peername")
     if isinstance(info, tuple) and len(info) >= 2:
         return f"{info[0]}:{info[1]}"
     return str(info)
+
+
+class _ServerConnection(asyncio.Protocol):
+    """One client connection, driven by the transport's callbacks: each read is framed
+    and answered in the same callback (no reader task to wake, so a request is handled in
+    the loop pass its bytes arrive in). Back-pressure: reading pauses while
+    ``_MAX_IN_FLIGHT_PER_CONNECTION`` requests await their answers, or while the
+    transport's send buffer is over its high-water mark."""
+
+    def __init__(self, server: RpcServer) -> None:
+        self._server = server
+        self._framer = RequestFramer(server._limits)
+        self._transport: asyncio.Transport | None = None
+        self._outbox: Outbox | None = None
+        self._peer = ""
+        self._first = True
+        self._http_head: bytearray | None = None
+        self._in_flight = 0
+        self._send_blocked = False
+        self._reading = True
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    # ---- transport callbacks ----
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._outbox = Outbox(transport)
+        self._peer = _peer_name(transport)
+        self._server._connections.add(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if exc is not None:
+            log.debug("%s: connection %s lost: %s", self._server._name, self._peer, exc)
+        self._server._connections.discard(self)
+        for t in self._tasks:
+            t.cancel()
+
+    def pause_writing(self) -> None:
+        self._send_blocked = True
+        self._update_reading()
+
+    def resume_writing(self) -> None:
+        self._send_blocked = False
+        self._update_reading()
+
+    def data_received(self, data: bytes) -> None:
+        transport, server = self._transport, self._server
+        assert transport is not None and self._outbox is not None
+        if self._http_head is not None or (self._first and data[:4] in _HTTP_METHODS):
+            self._http(data)
+            return
+        self._first = False
+        try:
+            requests = self._framer.feed(data)
+        except FrameError as e:
+            server.frames_refused += 1
+            log.warning("%s: closing %s: %s", server._name, self._peer, e)
+            self.close()
+            return
+        # Replies answered inline are sent with one write per read: one send syscall
+        # for a whole pipelined batch instead of one per request.
+        ready: list[bytes] = []
+        for req in requests:
+            pending = server._answer(req, self._peer)
+            if isinstance(pending, bytes):
+                ready.append(pending)
+            elif isinstance(pending, _Waiting):
+                self._in_flight += 1
+                pending.future.add_done_callback(partial(self._on_answered, pending))
+            elif pending is not None:
+                self._in_flight += 1
+                task = asyncio.ensure_future(self._finish(pending))
+                self._tasks.add(task)
+                task.add_done_callback(self._task_done)
+        if ready and not transport.is_closing():
+            transport.write(b"".join(ready))
+        self._update_reading()
+
+    # ---- answers ----
+
+    def _on_answered(self, waiting: _Waiting, future: asyncio.Future[Any]) -> None:
+        self._in_flight -= 1
+        reply = self._server._answered(waiting, future)
+        if reply is not None and self._outbox is not None:
+            self._outbox.put(reply)
+        self._update_reading()
+
+    async def _finish(self, pending: Awaitable[bytes | None]) -> None:
+        reply = await pending
+        if reply is not None and self._outbox is not None:
+            self._outbox.put(reply)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        self._in_flight -= 1
+        if not task.cancelled() and task.exception() is not None:
+            error = task.exception()
+            log.error("%s: a handler failed", self._server._name, exc_info=error)
+        self._update_reading()
+
+    def _update_reading(self) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        want = not self._send_blocked and self._in_flight < _MAX_IN_FLIGHT_PER_CONNECTION
+        if want != self._reading:
+            self._reading = want
+            if want:
+                transport.resume_reading()
+            else:
+                transport.pause_reading()
+
+    def _http(self, data: bytes) -> None:
+        """A plain HTTP/1.x request on the RPC port: gather its head, answer, close."""
+        assert self._transport is not None
+        self._first = False
+        head = self._http_head = (self._http_head or bytearray()) + data
+        if b"\r\n\r\n" not in head and len(head) < _HTTP_HEAD_BYTES_MAX:
+            return
+        self._transport.write(self._server._http_response(bytes(head)))
+        self.close()
+
+    def close(self) -> None:
+        if self._outbox is not None:
+            self._outbox.flush_now()
+        if self._transport is not None:
+            self._transport.close()
