@@ -8,6 +8,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from pegasus_log.promise import Promise
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.replica import ReplicaCore
 from pegasus_log.replica.store_dirs import PartitionDirs
@@ -29,7 +30,7 @@ class Partition:
     checkpoint_taken_at: float = -math.inf
     # client writes waiting for their mutation: request id -> (the decoded request, its
     # answer); Apply on this server uses the request as decoded instead of its body
-    waiting: dict[int, tuple[Any, asyncio.Future[Any]]] = field(default_factory=dict)
+    waiting: dict[int, tuple[Any, Promise[Any]]] = field(default_factory=dict)
     lease: bool = False
     config: m.PartitionConfiguration | None = None  # the meta's latest, as delivered
     # client writes of this event-loop pass, handed to the core together at its end

@@ -48,6 +48,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pegasus_log.promise import Promise
 from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
@@ -419,7 +420,7 @@ class ReplicaServer:
                 raise RpcError(ErrorCode.ERR_INVALID_STATE, "not serving")
             await asyncio.sleep(_TICK_S)
         result = then(part, call)
-        if asyncio.isfuture(result):
+        if isinstance(result, Promise):
             return await result
         return result
 
@@ -446,9 +447,9 @@ class ReplicaServer:
             return self._after_serving(part, call, self._write_now)
         return self._write_now(part, call)
 
-    def _write_now(self, part: Partition, call: Call) -> asyncio.Future[Any]:
+    def _write_now(self, part: Partition, call: Call) -> Promise[Any]:
         request_id = next(self._ids)
-        fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        fut: Promise[Any] = Promise()
         part.waiting[request_id] = (call.arg, fut)
         body = call.arg_encoded or encode(call.spec.arg, call.arg)
         update = MutationUpdate(call.spec.name, body)
@@ -563,7 +564,7 @@ class ReplicaServer:
         assert self._plog is not None
         fut = self._plog.submit(mutation)
 
-        def done(f: asyncio.Future[None]) -> None:
+        def done(f: Promise[None]) -> None:
             ok = not f.cancelled() and f.exception() is None
             if self._hosted(part):
                 event = cm.LogAppended(mutation.gpid, mutation.ballot, mutation.decree, ok)

@@ -23,6 +23,7 @@ from typing import Any
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from pegasus_log.observability.metrics import ServerMetrics
+from pegasus_log.promise import Promise
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.frame import (
     FrameError,
@@ -79,11 +80,11 @@ class Call:
 
 @dataclass(frozen=True, slots=True)
 class _Waiting:
-    """A call whose handler returned a future: answered from the future's callback,
-    without a task of its own."""
+    """A call whose handler returned a future or a promise: answered from its callback,
+    without a task of its own (from inside ``set_result`` for a promise)."""
 
     call: Call
-    future: asyncio.Future[Any]
+    future: asyncio.Future[Any] | Promise[Any]
     started: int
 
 
@@ -125,7 +126,9 @@ class RpcServer:
         if self._server is not None:
             await self._server.wait_closed()
 
-    def _answered(self, waiting: _Waiting, future: asyncio.Future[Any]) -> bytes | None:
+    def _answered(
+        self, waiting: _Waiting, future: asyncio.Future[Any] | Promise[Any]
+    ) -> bytes | None:
         """The reply frame of a call whose future is done, or None to send nothing."""
         if future.cancelled():
             return None
@@ -175,7 +178,7 @@ class RpcServer:
         except RpcError as e:
             self._observe(spec, e.code.name, started)
             return self._error(spec, call.seqid, e.code)
-        if isinstance(result, asyncio.Future):
+        if isinstance(result, asyncio.Future | Promise):
             return _Waiting(call, result, started)
         if result is not None and inspect.isawaitable(result):
             return self._await_result(call, result, started)
@@ -317,7 +320,7 @@ class _ServerConnection(asyncio.Protocol):
 
     # ---- answers ----
 
-    def _on_answered(self, waiting: _Waiting, future: asyncio.Future[Any]) -> None:
+    def _on_answered(self, waiting: _Waiting, future: asyncio.Future[Any] | Promise[Any]) -> None:
         self._in_flight -= 1
         reply = self._server._answered(waiting, future)
         if reply is not None and self._outbox is not None:

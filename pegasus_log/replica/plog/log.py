@@ -1,5 +1,6 @@
 """The asyncio runtime of the mutation log: ``await log.append(mutation)`` returns once the
-mutation is durable.
+mutation is durable; ``log.submit(mutation)`` returns a ``Promise`` settled the moment it
+is (a replica server's write path goes on in the same callback).
 
 It drives ``PlogCore``: appends go into the core's pending queue at once (in call order);
 when no write is in flight, the next batch is taken on the next loop iteration (so every
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
+from pegasus_log.promise import Promise
 from pegasus_log.replica.plog.config import PlogConfig
 from pegasus_log.replica.plog.core import PlogCore, PlogStats, SegmentInfo, WriteBatch
 from pegasus_log.replica.plog.disk import LogDisk
@@ -37,7 +39,9 @@ from pegasus_log.replica.plog.mutation import Mutation, encoded_size
 from pegasus_log.replica.plog.recovery import RecoveryReport, read_mutations, recover
 from pegasus_log.rpc.thrift import Gpid
 
-_Token = asyncio.Future[None]
+# What the log settles when a batch completes: the promise of a ``submit`` or the future
+# of an ``append`` (a future can be cancelled while it waits for room; see _admit_waiters).
+_Token = asyncio.Future[None] | Promise[None]
 T = TypeVar("T")
 
 
@@ -53,7 +57,7 @@ class GcResult:
 class _Waiter:
     mutations: tuple[Mutation, ...]
     size: int
-    future: _Token
+    future: asyncio.Future[None]
 
 
 def perform_write(disk: LogDisk, batch: WriteBatch[T]) -> None:
@@ -143,15 +147,19 @@ class MutationLog:
 
     # ---- appending ----
 
-    def submit(self, mutations: Mutation | Sequence[Mutation]) -> asyncio.Future[None]:
-        """Queue ``mutations`` now, in call order; the future resolves once they are
+    def submit(self, mutations: Mutation | Sequence[Mutation]) -> Promise[None]:
+        """Queue ``mutations`` now, in call order; the promise is settled once they are
         durable. Never waits: raises PlogBusyError when the queue is full."""
-        return self._enqueue(_as_tuple(mutations), wait=False)
+        promise: Promise[None] = Promise()
+        self._enqueue(_as_tuple(mutations), promise)
+        return promise
 
     async def append(self, mutations: Mutation | Sequence[Mutation]) -> None:
         """Write ``mutations`` (all in one block) and return once they are durable,
         waiting for room first when the pending queue is full."""
-        await self._enqueue(_as_tuple(mutations), wait=True)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._enqueue(_as_tuple(mutations), future)
+        await future
 
     async def flush(self) -> None:
         """Return once everything appended so far is on disk (or the log has failed)."""
@@ -161,8 +169,9 @@ class MutationLog:
             self._kick()
             await idle.wait()
 
-    def _enqueue(self, mutations: tuple[Mutation, ...], *, wait: bool) -> _Token:
-        loop = asyncio.get_running_loop()
+    def _enqueue(self, mutations: tuple[Mutation, ...], token: _Token) -> None:
+        """Queue ``mutations`` with ``token`` to settle; an asyncio future may wait for
+        room (``append``), a promise may not (``submit``)."""
         if self._closing:
             raise PlogClosedError("plog is closed")
         self._core.check_append(mutations)
@@ -171,18 +180,16 @@ class MutationLog:
             raise MutationTooLargeError(
                 f"append of {size} bytes exceeds block_bytes_max {self._config.block_bytes_max}"
             )
-        future: _Token = loop.create_future()
         if not self._waiters and self._core.has_room(size, len(mutations)):
-            self._core.submit(mutations, future)
+            self._core.submit(mutations, token)
             self._kick()
-            return future
-        if not wait or len(self._waiters) >= self._config.append_waiters_max:
+            return
+        if isinstance(token, Promise) or len(self._waiters) >= self._config.append_waiters_max:
             raise PlogBusyError(
                 f"plog pending queue full ({self._core.pending_count} mutations queued, "
                 f"{len(self._waiters)} appenders waiting)"
             )
-        self._waiters.append(_Waiter(mutations, size, future))
-        return future
+        self._waiters.append(_Waiter(mutations, size, token))
 
     def _admit_waiters(self) -> None:
         """Queue waiting appenders, oldest first, while there is room."""
