@@ -135,6 +135,8 @@ class ReplicaServer:
         self._parts: dict[tuple[int, int], Partition] = {}
         self._replayed: dict[tuple[int, int], list[Mutation]] = {}
         self._ids = itertools.count(1)
+        # The last peer message encoded: a primary sends one prepare to each secondary.
+        self._last_sent: tuple[object, bytes] = (None, b"")
         self._peers: dict[RpcAddress, Connection] = {}
         self._plog: MutationLog | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -577,7 +579,9 @@ class ReplicaServer:
         if conn is None:
             conn = Connection(to.host, to.port)
             self._peers[to] = conn
-        raw = encode_message(message)
+        if message is not self._last_sent[0]:
+            self._last_sent = (message, encode_message(message))
+        raw = self._last_sent[1]
         if not conn.post(PEER, raw, timeout_s=_PEER_TIMEOUT_S):
             self._spawn(_send_quietly(conn, raw))
 

@@ -576,16 +576,20 @@ class ReplicaCore:
             waiting={node: self._now for node in targets},
             request_ids=request_ids,
         )
+        # Every secondary gets the same message object (the runtime encodes it once).
+        to_secondary = Prepare(mutation, self._node, st.SECONDARY)
         for node in targets:
-            self._send_prepare(node, mutation)
+            self._send_prepare(node, mutation, to_secondary)
         p.last_prepare = self._now
 
-    def _send_prepare(self, node: RpcAddress, mutation: Mutation) -> None:
+    def _send_prepare(
+        self, node: RpcAddress, mutation: Mutation, to_secondary: Prepare | None = None
+    ) -> None:
         p = self._p
         assert p is not None
         learner = p.learners.get(node)
         if learner is None:
-            message = Prepare(mutation, self._node, st.SECONDARY)
+            message = to_secondary or Prepare(mutation, self._node, st.SECONDARY)
         else:
             message = Prepare(mutation, self._node, st.POTENTIAL_SECONDARY, learner.signature)
         self._send(node, message)
