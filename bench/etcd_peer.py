@@ -465,8 +465,9 @@ def run_load(
 ) -> dict[str, Any]:
     """Drive `op` with `clients` concurrent clients for about `duration_s` seconds.
 
-    Returns {"op", "clients", "ops_per_s", "p50_ms", "p99_ms"} plus "ops", "seconds" (real
-    run time), "members", "value_size". Raises EtcdError if any request failed.
+    Returns {"op", "clients", "ops_per_s", "p50_ms", "p99_ms"} plus "ops", "warmup_ops"
+    (requests of the warm-up run before it), "seconds" (real run time), "members",
+    "value_size". Raises EtcdError if any request failed.
     """
     if op not in ("put", "get", "get_serializable"):
         raise ValueError(f"unknown op {op!r}")
@@ -498,6 +499,7 @@ def run_load(
         "p50_ms": report.p50_ms,
         "p99_ms": report.p99_ms,
         "ops": total,
+        "warmup_ops": warmup_total,
         "seconds": report.seconds,
         "members": len(cluster.members),
         "value_size": value_size,

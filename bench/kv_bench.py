@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,23 @@ def _peak_rss_mib(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+_TICKS_PER_S = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_ticks(pid: int) -> tuple[int, int]:
+    """(user, system) clock ticks of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]), int(fields[12])
+
+
+def cpu_ms(pids: list[int], run: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], float]:
+    """``run()``'s result and the CPU (user + system) ``pids`` spent meanwhile, in ms."""
+    before = [sum(cpu_ticks(pid)) for pid in pids]
+    result = run()
+    after = [sum(cpu_ticks(pid)) for pid in pids]
+    return result, 1000 * (sum(after) - sum(before)) / _TICKS_PER_S
 
 
 def _go_loader(tmp: Path) -> Path | None:
@@ -122,11 +139,11 @@ def _replicated(
 ) -> tuple[dict[str, Any], float]:
     with replicated_temp(tmp) as cluster:
         metas = ",".join(cluster.meta_list)
-        ours = {op: _pegasus_load(loader, metas, op, args) for op in ("put", "get")}
-        peak = max(
-            _peak_rss_mib(cluster.processes[f"replica{i + 1}"].proc.pid)  # type: ignore[union-attr]
-            for i in range(3)
-        )
+        pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]
+        put, cpu = cpu_ms(pids, lambda: _pegasus_load(loader, metas, "put", args))
+        put["cpu_ms_per_put"] = cpu / max(1, put["ops"])
+        ours = {"put": put, "get": _pegasus_load(loader, metas, "get", args)}
+        peak = max(_peak_rss_mib(cluster.processes[f"replica{i + 1}"].proc.pid) for i in range(3))
         return ours, peak
 
 
@@ -156,14 +173,20 @@ def main() -> int:
     else:
         ours, peak = _replicated(tmp, loader, args)
     with etcd_cluster(members=args.replicas, base_dir=str(tmp)) as etcd:
-        theirs = {
-            "put": run_load(
+        put, cpu = cpu_ms(
+            [proc.pid for proc in etcd.processes],
+            lambda: run_load(
                 etcd,
                 op="put",
                 clients=args.clients,
                 value_size=args.value_size,
                 duration_s=args.seconds,
             ),
+        )
+        # run_load runs a warm-up first: its puts count too
+        put["cpu_ms_per_put"] = cpu / max(1, put["ops"] + put["warmup_ops"])
+        theirs = {
+            "put": put,
             "get": run_load(
                 etcd,
                 op="get_serializable",
@@ -201,6 +224,12 @@ def main() -> int:
         print(
             "etcd get = serializable range; both sides fsync every write on every member"
             " (group commit); pegasus-log reads go to the primary"
+        )
+    if "cpu_ms_per_put" in ours["put"]:
+        print(
+            f"server CPU per put (user + system): pegasus-log {ours['put']['cpu_ms_per_put']:.3f}"
+            f" ms over its 3 replica servers, etcd {theirs['put']['cpu_ms_per_put']:.3f} ms"
+            f" over its {args.replicas} member(s)"
         )
     print(f"replica server peak RSS: {peak:.0f} MiB (table temp, 8 partitions)")
     errors = sum(r[1].get("errors", 0) for r in rows)

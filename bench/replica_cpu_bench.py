@@ -23,17 +23,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from kv_bench import _go_loader, _pegasus_load, replicated_temp  # noqa: E402
+from kv_bench import _go_loader, _pegasus_load, cpu_ticks, replicated_temp  # noqa: E402
 
 from tests.cluster import ZkCluster  # noqa: E402
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
-
-
-def _cpu_ticks(pid: int) -> tuple[int, int]:
-    """(user, system) clock ticks of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]), int(fields[12])
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -81,10 +75,10 @@ def _measure(
                 value_size=args.value_size,
                 keys=args.keys,
             )
-            before = [_cpu_ticks(pid) for pid in pids]
+            before = [cpu_ticks(pid) for pid in pids]
             machine_before = _machine_ticks()
             result = _pegasus_load(loader, metas, "put", load)
-            after = [_cpu_ticks(pid) for pid in pids]
+            after = [cpu_ticks(pid) for pid in pids]
             machine_after = _machine_ticks()
             puts = max(1, int(result["ops"]))
             user = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
