@@ -17,6 +17,10 @@ INACTIVE and would otherwise stay open with its data for good. The rule, in two 
    checkpoints (``<app>.<index>.checkpoints``); its ballot file and any half-done fetch,
    restore or swap directory are deleted. It is no longer stored, so no longer reported,
    and its records in the mutation log may be collected (``GarbageCollector.collected``).
+   Which replicas were collected, with the last decree each logged, is kept in
+   ``<data>/garbage_replicas`` (written durably on every change) until the log has
+   removed all their records: after a restart the log still knows those records can go
+   (without it they would hold every segment they are in for good).
 2. Delete. A ``.gar`` directory is deleted ``remove_delay_s`` after the time in its name
    (upstream ``gc_disk_garbage_replica_interval_seconds``, one day), for an operator who
    wants it back; deleting runs on a worker thread (``GarbageCollector.sweep``).
@@ -35,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pegasus_log.replica.store_dirs import write_file_durably
 from pegasus_log.rpc.admin import PartitionStatus, ReplicaInfo
 
 log = logging.getLogger(__name__)
@@ -166,6 +171,31 @@ class GarbageDirs:
             log.info("garbage %s deleted", name)
 
 
+COLLECTED_FILE = "garbage_replicas"
+# Lines of the file read at start; a server collects a few replicas per rebalance and
+# forgets each once the log has dropped its records, so this is far above real use.
+COLLECTED_LINES_MAX = 100_000
+
+
+def read_collected(path: Path) -> dict[tuple[int, int], int]:
+    """The collected replicas kept in ``path`` (``<app>.<index> <decree>`` per line); a
+    missing file is none, a line that does not parse is skipped with a warning (its
+    records then stay in the log, as they would without the file)."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return {}
+    out: dict[tuple[int, int], int] = {}
+    for number, line in enumerate(text.splitlines()[:COLLECTED_LINES_MAX], 1):
+        gpid, _, decree = line.partition(" ")
+        app, _, index = gpid.partition(".")
+        if not all(part.isascii() and part.isdigit() for part in (app, index, decree)):
+            log.warning("%s line %d unreadable, skipped: %r", path, number, line[:80])
+            continue
+        out[(int(app), int(index))] = int(decree)
+    return out
+
+
 class GarbageCollector:
     """``GarbageRule`` and ``GarbageDirs`` for a replica server. ``close`` unhosts a
     replica and answers the last decree it logged; ``collected`` keeps it per collected
@@ -185,7 +215,8 @@ class GarbageCollector:
         self._clock = clock
         self._wall = wall_clock
         self._sweeping = threading.Lock()
-        self.collected: dict[tuple[int, int], int] = {}
+        self._collected_path = data_dir / COLLECTED_FILE
+        self.collected: dict[tuple[int, int], int] = read_collected(self._collected_path)
 
     def on_sync(
         self,
@@ -200,7 +231,21 @@ class GarbageCollector:
         now_us = int(self._wall() * 1e6)
         for gpid in self._rule.on_sync(gpids, hosted=hosted, stored=stored, now=self._clock()):
             self.collected[gpid] = close(gpid)
+            self._save_collected()
             self._dirs.move_aside(gpid, now_us=now_us)
+
+    def forget(self, gpids: Iterable[tuple[int, int]]) -> None:
+        """The log holds no more records of ``gpids`` (blocking: writes the file)."""
+        for gpid in gpids:
+            self.collected.pop(gpid, None)
+        self._save_collected()
+
+    def _save_collected(self) -> None:
+        lines = "".join(f"{a}.{i} {d}\n" for (a, i), d in sorted(self.collected.items()))
+        try:
+            write_file_durably(self._collected_path, lines.encode())
+        except OSError as e:  # a full disk: only a restart's log collection loses out
+            log.warning("could not save %s: %s", self._collected_path, e)
 
     def sweep(self) -> None:
         """Delete expired garbage (blocking: run it on a worker thread); one at a time."""

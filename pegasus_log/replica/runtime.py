@@ -41,7 +41,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
-import os
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -66,6 +65,7 @@ from pegasus_log.replica.store_dirs import (
     restore_from_checkpoint,
     settle,
     take_local_checkpoint,
+    write_file_durably,
 )
 from pegasus_log.replica.stub import (
     OPS,
@@ -210,13 +210,7 @@ class ReplicaServer:
             return 0
 
     def _save_ballot(self, gpid: tuple[int, int], ballot: int) -> None:
-        path = self._ballot_path(gpid)
-        tmp = path.with_suffix(".tmp")
-        with open(tmp, "w") as f:
-            f.write(str(ballot))
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
+        write_file_durably(self._ballot_path(gpid), str(ballot).encode())
 
     def _host(self, info: a.AppInfoMessage, gpid: tuple[int, int]) -> Partition:
         part = self._parts.get(gpid)
@@ -701,9 +695,18 @@ class ReplicaServer:
         for gpid, decree in self._garbage.collected.items():  # garbage replicas' records
             if gpid not in self._parts and Gpid(*gpid) not in cleanable:
                 cleanable[Gpid(*gpid)] = decree
-        return await self._plog.garbage_collect(
+        result = await self._plog.garbage_collect(
             cleanable, reserve_bytes=self._durability.log_reserve_bytes
         )
+        # A garbage replica whose records are all gone needs no more remembering.
+        gone = [
+            gpid
+            for gpid, decree in self._garbage.collected.items()
+            if self._plog.max_gced_decree(Gpid(*gpid)) >= decree
+        ]
+        if gone:
+            await asyncio.to_thread(self._garbage.forget, gone)
+        return result
 
     # ---- time ----------------------------------------------------------------------------
 

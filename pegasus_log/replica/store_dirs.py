@@ -92,6 +92,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def write_file_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so that after a crash it holds the old bytes or the
+    new ones, never a mix: write a temporary file, fsync it, rename it over ``path``,
+    fsync the directory."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    fsync_dir(path.parent)
+
+
 def fsync_tree(path: Path) -> None:
     """fsync every regular file directly under ``path``, then ``path`` itself."""
     for entry in os.scandir(path):

@@ -29,6 +29,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
+from pegasus_log.replica.garbage import COLLECTED_FILE, read_collected
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_meta import eventually
@@ -374,6 +375,11 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
             return True
 
         eventually("removed replicas collected", collected, timeout_s=60.0)
+        for k, indexes in lost.items():
+            # remembered on disk, so a restarted server still lets the log drop their records
+            listed = read_collected(tmp_path / f"replica{k + 1}" / COLLECTED_FILE)
+            assert sorted(listed) == [(app_id, i) for i in sorted(indexes)], listed
+            assert all(decree > 0 for decree in listed.values()), listed
         garbage.stop.set()
         garbage.join(timeout=10)
         for k, indexes in lost.items():

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from pegasus_log.replica.garbage import (
+    COLLECTED_FILE,
     GarbageCollector,
     GarbageDirs,
     GarbageOptions,
@@ -14,6 +17,7 @@ from pegasus_log.replica.garbage import (
     expired,
     garbage_name,
     garbage_time_us,
+    read_collected,
 )
 from pegasus_log.rpc.admin import PartitionStatus, ReplicaInfo
 from pegasus_log.rpc.thrift import Gpid
@@ -129,6 +133,10 @@ def test_collector_closes_before_moving(tmp_path: Path) -> None:
     gc.on_sync(named, hosted={G: INACTIVE}, stored=[G], close=close)
     assert closed == [G] and not (tmp_path / "1.2.pegasus").exists()
     assert gc.collected == {G: 42}  # its log records up to there may go
+    # ... and still may after a restart: the collector remembers it on disk
+    again = GarbageCollector(tmp_path, GarbageOptions())
+    assert again.collected == {G: 42}
+    assert (tmp_path / COLLECTED_FILE).read_text() == "1.2 42\n"
     rows = {name: values[0][1] for name, _help, _labels, values in gc.metric_rows()}
     assert rows["replica_garbage_dirs"] == 1 and rows["moved_garbage_replicas"] == 1
     now[0] = 5.5
@@ -138,3 +146,15 @@ def test_collector_closes_before_moving(tmp_path: Path) -> None:
     gc.sweep()
     rows = {name: values[0][1] for name, _help, _labels, values in gc.metric_rows()}
     assert rows["replica_garbage_dirs"] == 0 and rows["removed_garbage_replicas"] == 1
+
+
+def test_collected_replicas_are_forgotten_on_request_and_bad_lines_skipped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / COLLECTED_FILE).write_text("1.2 42\n3.4 7\nnot a line\n5.\u00b2 9\n6.7 -1\n")
+    gc = GarbageCollector(tmp_path, GarbageOptions())
+    assert gc.collected == {(1, 2): 42, (3, 4): 7}
+    assert caplog.text.count("unreadable, skipped") == 3
+    gc.forget([(1, 2), (9, 9)])
+    assert GarbageCollector(tmp_path, GarbageOptions()).collected == {(3, 4): 7}
+    assert read_collected(tmp_path / "missing") == {}
