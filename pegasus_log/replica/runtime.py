@@ -20,13 +20,8 @@ an answer, and carries out the core's effects in the order the core emitted them
 - SendCheckpoint (primary) / InstallCheckpoint (learner): a RocksDB checkpoint streamed
   between replica servers over their RPC ports (``checkpoint_learning.py``).
 
-Durability and log garbage collection (``log_gc.py`` has the reasoning): every partition
-takes a local checkpoint every ``checkpoint_interval_s`` when it applied something; its
-decree is the partition's durable decree. Every ``gc_interval_s`` the server removes
-the log segments all of whose records are at or below each partition's durable decree,
-lowered to what its learners in progress have, keeping ``log_reserve_bytes`` of the
-newest removable ones. A store found behind its checkpoint at open is restored from it.
-``take_due_checkpoints`` and ``collect_garbage`` run one round on demand.
+Durability and log garbage collection run in ``maintenance.py`` (``log_gc.py`` has the
+reasoning); a store found behind its checkpoint at open is restored from it here.
 
 Learning metrics (upstream's names, ``LearnStats``) and the learning gauges
 ``learning_replicas_max_duration_ms`` / ``learning_replicas_max_copy_file_bytes`` are
@@ -54,17 +49,17 @@ from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import open_replica
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
-from pegasus_log.replica.log_gc import DurabilityOptions, checkpoint_due, cleanable_decrees
+from pegasus_log.replica.log_gc import DurabilityOptions
+from pegasus_log.replica.maintenance import Maintenance
 from pegasus_log.replica.partition import Partition
 from pegasus_log.replica.peer_codec import decode_message, encode_message
-from pegasus_log.replica.plog import FileLogDisk, GcResult, MutationLog
+from pegasus_log.replica.plog import FileLogDisk, MutationLog
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 from pegasus_log.replica.store_dirs import (
     PartitionDirs,
     latest_checkpoint_decree,
     restore_from_checkpoint,
     settle,
-    take_local_checkpoint,
     write_file_durably,
 )
 from pegasus_log.replica.stub import (
@@ -153,6 +148,14 @@ class ReplicaServer:
         )
         self._restored = 0
         self._garbage = GarbageCollector(data_dir, options.garbage)
+        self._maintenance = Maintenance(
+            data_dir=data_dir,
+            durability=self._durability,
+            parts=self._parts,
+            hosted=self._hosted,
+            garbage=self._garbage,
+            shelf=self._learning.shelf,
+        )
 
     def set_lease(self, lease_valid: Callable[[], bool]) -> None:
         self._lease_valid = lease_valid
@@ -173,10 +176,11 @@ class ReplicaServer:
         # Blocking, once at start; the log then lives on this event loop.
         config = self._durability.plog_config()
         self._plog = MutationLog.open(FileLogDisk(plog_dir), config, on_replay=replayed)
+        self._maintenance.plog = self._plog
         log.info("mutation log replayed: %d partitions", len(self._replayed))
         self._learning.shelf.reset()
         self._ticker = asyncio.create_task(self._tick_loop())
-        self._maintainer = asyncio.create_task(self._maintenance_loop())
+        self._maintainer = asyncio.create_task(self._maintenance.run())
 
     async def close(self) -> None:
         if self._ticker is not None:
@@ -613,100 +617,6 @@ class ReplicaServer:
 
     def _hosted(self, part: Partition) -> bool:
         return part is self._parts.get((part.gpid.app_id, part.gpid.partition_index))
-
-    # ---- durability: local checkpoints and log garbage collection ---------------------------
-
-    async def _maintenance_loop(self) -> None:
-        opts = self._durability
-        period = min(1.0, opts.checkpoint_interval_s, opts.gc_interval_s)
-        last_gc = time.monotonic()
-        while True:
-            await asyncio.sleep(period)
-            try:
-                await self.take_due_checkpoints()
-                if time.monotonic() - last_gc >= opts.gc_interval_s:
-                    last_gc = time.monotonic()
-                    result = await self.collect_garbage()
-                    if result.removed or result.error:
-                        log.info(
-                            "log gc removed %d segments (%d bytes)%s",
-                            len(result.removed),
-                            result.removed_bytes,
-                            f"; stopped: {result.error}" if result.error else "",
-                        )
-                for handle in self._learning.shelf.expire():
-                    log.info("learn checkpoint %s expired", handle)
-            except Exception:  # keep maintaining; the next round tries again
-                log.exception("maintenance round failed")
-
-    async def take_due_checkpoints(self, *, force: bool = False) -> int:
-        """Take a local checkpoint of every partition that is due (``force``: of every
-        partition that applied anything since its latest); how many were taken."""
-        taken = 0
-        now = time.monotonic()
-        interval = 0.0 if force else self._durability.checkpoint_interval_s
-        for part in list(self._parts.values()):
-            if (
-                part.disk_lock.locked()
-                or part.store.closed
-                or not checkpoint_due(
-                    applied=part.store.last_applied_decree(),
-                    durable=part.durable_decree,
-                    last_taken=part.checkpoint_taken_at,
-                    now=now,
-                    interval_s=interval,
-                )
-            ):
-                continue  # not due, or busy installing a checkpoint: next round
-            async with part.disk_lock:
-                if not self._hosted(part) or part.store.closed:
-                    continue
-                try:
-                    decree = await asyncio.to_thread(take_local_checkpoint, part.store, part.dirs)
-                except Exception as err:  # a closed store, a full disk: try next round
-                    log.warning("local checkpoint of %s failed: %s", part.gpid, err)
-                    continue
-                part.durable_decree = decree
-                part.checkpoint_taken_at = now
-                taken += 1
-        return taken
-
-    def durable_decrees(self) -> dict[Gpid, int]:
-        """Per partition stored on this server, its durable decree (log_gc.py)."""
-        out: dict[Gpid, int] = {}
-        for gpid in stored_gpids(self._data_dir):
-            part = self._parts.get(gpid)
-            if part is not None:
-                out[Gpid(*gpid)] = part.durable_decree
-            else:
-                out[Gpid(*gpid)] = latest_checkpoint_decree(PartitionDirs(self._data_dir, *gpid))
-        return out
-
-    async def collect_garbage(self) -> GcResult:
-        """Remove the log segments no partition needs any more (log_gc.py)."""
-        assert self._plog is not None
-        floors: dict[Gpid, list[int]] = {}
-        for part in self._parts.values():
-            live = set(part.core.learners)
-            part.learn_floors = {n: d for n, d in part.learn_floors.items() if n in live}
-            floors[part.gpid] = list(part.learn_floors.values())
-        durable = await asyncio.to_thread(self.durable_decrees)
-        cleanable = cleanable_decrees(durable, floors)
-        for gpid, decree in self._garbage.collected.items():  # garbage replicas' records
-            if gpid not in self._parts and Gpid(*gpid) not in cleanable:
-                cleanable[Gpid(*gpid)] = decree
-        result = await self._plog.garbage_collect(
-            cleanable, reserve_bytes=self._durability.log_reserve_bytes
-        )
-        # A garbage replica whose records are all gone needs no more remembering.
-        gone = [
-            gpid
-            for gpid, decree in self._garbage.collected.items()
-            if self._plog.max_gced_decree(Gpid(*gpid)) >= decree
-        ]
-        if gone:
-            await asyncio.to_thread(self._garbage.forget, gone)
-        return result
 
     # ---- time ----------------------------------------------------------------------------
 
