@@ -244,5 +244,23 @@ class AsyncAdmin:
 
         return list(await asyncio.gather(*(one(n) for n in nodes)))
 
+    async def query_disk_info(
+        self, node: str, app_name: str = "", *, timeout_s: float = REMOTE_COMMAND_TIMEOUT_S
+    ) -> a.QueryDiskInfoResponse:
+        """The disks of the replica server at ``node`` and the replicas each holds (of
+        table ``app_name`` only, when given). Raises PegasusError on any error, the
+        server's own (ERR_OBJECT_NOT_FOUND: it holds no replica of that table) included."""
+        address = RpcAddress.parse(node)
+        request = a.QueryDiskInfoRequest(node1=address, app_name=app_name)
+        try:
+            resp: a.QueryDiskInfoResponse = await self._pool.get(address.host, address.port).call(
+                a.QUERY_DISK_INFO, request, timeout_s=timeout_s
+            )
+        except CallFailed as e:
+            raise PegasusError("query_disk_info", code=e.code, detail=node) from None
+        if resp.err != ErrorCode.ERR_OK.name:
+            raise PegasusError("query_disk_info", code=error_from_name(resp.err), detail=node)
+        return resp
+
     async def close(self) -> None:
         await self._pool.close()

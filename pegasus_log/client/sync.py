@@ -27,6 +27,7 @@ from pegasus_log.client.aio import (
     ScanOptions,
 )
 from pegasus_log.client.routing import Route
+from pegasus_log.rpc import admin as a
 from pegasus_log.rpc.messages import CasCheckType
 
 T = TypeVar("T")
@@ -291,6 +292,9 @@ class Admin:
         self, nodes: Sequence[str], command: str, arguments: Sequence[str] = ()
     ) -> list[tuple[bool, str]]:
         return self._runner.run(self._aio.remote_commands(nodes, command, arguments))
+
+    def query_disk_info(self, node: str, app_name: str = "") -> a.QueryDiskInfoResponse:
+        return self._runner.run(self._aio.query_disk_info(node, app_name))
 
     def close(self) -> None:
         self._runner.run(self._aio.close())

@@ -36,6 +36,7 @@ class Partition:
     # client writes of this event-loop pass, handed to the core together at its end
     arriving: list[cm.ClientWrite] = field(default_factory=list)
     envs: dict[str, str] = field(default_factory=dict)
+    app_name: str = ""  # the table's name, from the meta's app info ("" until it comes)
     # Primary: per learner in progress, the decree it has everything up to.
     learn_floors: dict[RpcAddress, int] = field(default_factory=dict)
     # Serializes the store's directory work (local checkpoints, installing a checkpoint).

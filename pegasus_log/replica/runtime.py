@@ -48,6 +48,7 @@ from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import open_replica
+from pegasus_log.replica.disk_info import query_disk_info
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
 from pegasus_log.replica.log_gc import DurabilityOptions
 from pegasus_log.replica.maintenance import Maintenance
@@ -235,6 +236,7 @@ class ReplicaServer:
             log_mutations=self._replayed.pop(gpid, []),
         )
         part = Partition(Gpid(*gpid), core, store, info.partition_count, dirs, durable)
+        part.app_name = info.app_name
         self._parts[gpid] = part
         log.info("partition %d.%d opened: %r", gpid[0], gpid[1], core)
         self._run(part, effects)
@@ -306,6 +308,8 @@ class ReplicaServer:
         if part is None and not member:
             return  # a learner is created by the primary's group check, not by the meta
         part = part or self._host(info, gpid)
+        if info.app_name:
+            part.app_name = info.app_name
         if part.partition_count != info.partition_count:
             # a learner hosted from a group check guessed it; the meta knows
             part.partition_count = info.partition_count
@@ -389,8 +393,13 @@ class ReplicaServer:
             table[op.spec.name] = (op.spec, handler)
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
         table[PEER.name] = (PEER, self._on_peer)
+        table[a.QUERY_DISK_INFO.name] = (a.QUERY_DISK_INFO, self._on_query_disk_info)
         table.update(self._learning.handlers())
         return table
+
+    def _on_query_disk_info(self, call: Call) -> a.QueryDiskInfoResponse:
+        hosted = [(p.gpid, p.app_name, p.core.status) for p in self._parts.values()]
+        return query_disk_info(call.arg, data_dir=self._data_dir, replicas=hosted)
 
     def _part_of(self, call: Call) -> Partition:
         gpid = (call.header.app_id, call.header.partition_index)

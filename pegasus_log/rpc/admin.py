@@ -28,6 +28,7 @@ from pegasus_log.rpc.thrift import (
     ListOf,
     MapOf,
     RpcAddress,
+    SetOf,
 )
 
 _NO_ADDRESS = RpcAddress("", 0)
@@ -335,6 +336,55 @@ class QueryAppInfoResponse:
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "apps", ListOf(AppInfoMessage)))
 
 
+# ---- disks of a replica server (replica_admin.thrift) ----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DiskInfo:
+    tag: str = ""
+    full_dir: str = ""
+    disk_capacity_mb: int = 0
+    disk_available_mb: int = 0
+    # app id -> the partitions of it this disk holds as primary / as secondary
+    holding_primary_replicas: dict[int, list[Gpid]] = field(default_factory=dict)
+    holding_secondary_replicas: dict[int, list[Gpid]] = field(default_factory=dict)
+    THRIFT: ClassVar = (
+        Field(1, "tag", STRING),
+        Field(2, "full_dir", STRING),
+        Field(3, "disk_capacity_mb", I64),
+        Field(4, "disk_available_mb", I64),
+        Field(5, "holding_primary_replicas", MapOf(I32, SetOf(GPID))),
+        Field(6, "holding_secondary_replicas", MapOf(I32, SetOf(GPID))),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryDiskInfoRequest:
+    node1: RpcAddress = _NO_ADDRESS
+    # "" for every table, else one table's name (ERR_OBJECT_NOT_FOUND if none is held)
+    app_name: str = ""
+    hp_node1: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "node1", RPC_ADDRESS),
+        Field(2, "app_name", STRING),
+        Field(3, "hp_node1", HOST_PORT, optional=True),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class QueryDiskInfoResponse:
+    err: str = "ERR_OK"
+    total_capacity_mb: int = 0
+    total_available_mb: int = 0
+    disk_infos: list[DiskInfo] = field(default_factory=list)
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "total_capacity_mb", I64),
+        Field(3, "total_available_mb", I64),
+        Field(4, "disk_infos", ListOf(DiskInfo)),
+    )
+
+
 # ---- replica server <-> meta -----------------------------------------------------------
 
 
@@ -456,6 +506,7 @@ CM_LIST_NODES = RpcSpec("RPC_CM_LIST_NODES", ListNodesRequest, ListNodesResponse
 CM_CLUSTER_INFO = RpcSpec("RPC_CM_CLUSTER_INFO", ClusterInfoRequest, ClusterInfoResponse)
 CM_CONTROL_META = RpcSpec("RPC_CM_CONTROL_META", MetaControlRequest, MetaControlResponse)
 QUERY_APP_INFO = RpcSpec("RPC_QUERY_APP_INFO", QueryAppInfoRequest, QueryAppInfoResponse)
+QUERY_DISK_INFO = RpcSpec("RPC_QUERY_DISK_INFO", QueryDiskInfoRequest, QueryDiskInfoResponse)
 FD_BEACON = RpcSpec("RPC_FD_FAILURE_DETECTOR_PING", BeaconMsg, BeaconAck)
 CM_CONFIG_SYNC = RpcSpec(
     "RPC_CM_CONFIG_SYNC", ConfigurationQueryByNodeRequest, ConfigurationQueryByNodeResponse

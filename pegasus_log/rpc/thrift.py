@@ -88,12 +88,20 @@ class ListOf:
 
 
 @dataclass(frozen=True, slots=True)
+class SetOf:
+    """A thrift set: encoded as a list is, with the SET type; decoded to a Python list
+    in wire order (elements such as ``Gpid`` are hashable, callers may make a set)."""
+
+    elem: TypeSpec
+
+
+@dataclass(frozen=True, slots=True)
 class MapOf:
     key: TypeSpec
     value: TypeSpec
 
 
-TypeSpec: TypeAlias = "str | ListOf | MapOf | type[Any]"
+TypeSpec: TypeAlias = "str | ListOf | SetOf | MapOf | type[Any]"
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +229,8 @@ def wire_type(spec: TypeSpec) -> TType:
         return _WIRE_TYPE[spec]
     if isinstance(spec, ListOf):
         return TType.LIST
+    if isinstance(spec, SetOf):
+        return TType.SET
     if isinstance(spec, MapOf):
         return TType.MAP
     return TType.STRUCT
@@ -496,7 +506,7 @@ def decoder_for(spec: TypeSpec) -> Decoder:
         return found
     if isinstance(spec, str):
         dec = _PRIM_DECODERS[spec]
-    elif isinstance(spec, ListOf):
+    elif isinstance(spec, ListOf | SetOf):
         dec = _list_decoder(spec)
     elif isinstance(spec, MapOf):
         dec = _map_decoder(spec)
@@ -511,7 +521,7 @@ def _lazy_struct_decoder(cls: type[Any], r: Reader) -> Any:
     return decoder_for(cls)(r)
 
 
-def _list_decoder(spec: ListOf) -> Decoder:
+def _list_decoder(spec: ListOf | SetOf) -> Decoder:
     elem = decoder_for(spec.elem)
     want = wire_type(spec.elem)
 
@@ -577,7 +587,7 @@ def encoder_for(spec: TypeSpec) -> Encoder:
         return found
     if isinstance(spec, str):
         enc = _PRIM_ENCODERS[spec]
-    elif isinstance(spec, ListOf):
+    elif isinstance(spec, ListOf | SetOf):
         enc = _list_encoder(spec)
     elif isinstance(spec, MapOf):
         enc = _map_encoder(spec)
@@ -588,7 +598,7 @@ def encoder_for(spec: TypeSpec) -> Encoder:
     return enc
 
 
-def _list_encoder(spec: ListOf) -> Encoder:
+def _list_encoder(spec: ListOf | SetOf) -> Encoder:
     elem = encoder_for(spec.elem)
     et = int(wire_type(spec.elem))
 

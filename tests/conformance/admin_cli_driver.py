@@ -133,6 +133,7 @@ class Driver:
         self.guarded("meta-level", self.meta_level)
         self.guarded("create", lambda: self.create(name))
         self.guarded("table-partitions", lambda: self.table_partitions(name))
+        self.guarded("disks", lambda: self.disks(name))
         self.guarded("table-env", lambda: self.table_env(name))
         self.guarded("drop and recall", lambda: self.drop_and_recall(name))
         self.guarded("not built yet", lambda: self.not_built(name + "_r"))
@@ -249,6 +250,40 @@ class Driver:
             "table-partitions: a primary and replicas - 1 secondaries each",
             all(p[1] and len(p[2].split(",")) == self.replicas - 1 for p in parts),
             r.brief(20),
+        )
+
+    def disks(self, name: str) -> None:
+        """disk-capacity / disk-replica (RPC_QUERY_DISK_INFO on a replica server)."""
+        # nodes names a server "host(ip:port)"; -n takes the ip:port
+        found = re.search(r"\((\d+\.\d+\.\d+\.\d+:\d+)\)", self.one("nodes").out)
+        if not found:
+            self.check("disk commands: a node to ask", False, "no ip:port in nodes")
+            return
+        node = found.group(1)
+        r = self.one("disk-capacity", "-n", node)
+        disk = [row for row in table_rows(r.out) if row and row[0] == "default"]
+        self.check(
+            "disk-capacity: one disk, usage within capacity",
+            r.returncode == 0
+            and len(disk) == 1
+            and 0 < int(disk[0][2]) <= int(disk[0][1])
+            and 0 <= int(disk[0][3]) <= 100,
+            r.brief(),
+        )
+        r = self.one("disk-replica", "-n", node, "-t", name)
+        counts = [row for row in table_rows(r.out) if row and row[0] == "default"]
+        self.check(
+            "disk-replica -t: the table's 4 partitions on this server",
+            r.returncode == 0
+            and len(counts) == 1
+            and int(counts[0][1]) + int(counts[0][2]) == int(counts[0][3]) == 4,
+            r.brief(),
+        )
+        r = self.one("disk-replica", "-n", node, "-t", "no_such_table")
+        self.check(
+            "disk-replica of an unknown table: ERR_OBJECT_NOT_FOUND",
+            r.returncode != 0 and "ERR_OBJECT_NOT_FOUND" in r.out,
+            r.brief(),
         )
 
     def table_env(self, name: str) -> None:

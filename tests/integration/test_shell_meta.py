@@ -19,6 +19,8 @@ import pytest
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
+from pegasus_log.replica.disk_info import disk_usage_mb
+from pegasus_log.rpc import admin as a
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, free_port, zk_cluster_up
 from tests.integration.test_shell import Shell, one_shot
@@ -320,3 +322,46 @@ def test_bad_commands_fail_clearly_and_the_rest_run(metas: str, home: Path) -> N
         "ERROR: rename is not available yet: the meta server does not serve it yet",
     ]
     assert r.stdout == "current meta level is fl_steady\n"
+
+
+def test_replica_servers_answer_query_disk_info(zk_cluster: ZkCluster, metas: str) -> None:
+    """RPC_QUERY_DISK_INFO (admin-cli disk-capacity / disk-replica) on each replica server:
+    its data directory's filesystem, and between them every replica of a new table."""
+    name = _name()
+    with Admin(zk_cluster.meta_list) as admin, Client(zk_cluster.meta_list) as client:
+        admin.create_table(name, partition_count=4, replica_count=2)
+        app_id = client.route(name).app_id
+
+        def answers() -> list[a.QueryDiskInfoResponse] | None:
+            got = []
+            for i in (1, 2):
+                resp = admin.query_disk_info(zk_cluster.replica_address(f"replica{i}"), name)
+                got.append(resp)
+            disks = [r.disk_infos[0] for r in got]
+            primaries = sum(len(d.holding_primary_replicas.get(app_id, [])) for d in disks)
+            secondaries = sum(len(d.holding_secondary_replicas.get(app_id, [])) for d in disks)
+            return got if (primaries, secondaries) == (4, 4) else None
+
+        deadline = time.monotonic() + WAIT_S
+        got = answers()
+        while got is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+            got = answers()
+        assert got is not None, "every partition with a primary and a secondary"
+        for i, resp in enumerate(got, 1):
+            (disk,) = resp.disk_infos
+            data_dir = zk_cluster.root / f"replica{i}"
+            assert disk.full_dir == str(data_dir) and disk.tag == "default"
+            capacity, available = disk_usage_mb(data_dir)
+            assert disk.disk_capacity_mb == resp.total_capacity_mb == capacity
+            assert 0 < resp.total_available_mb <= capacity
+            assert abs(resp.total_available_mb - available) <= 64  # the disk moves meanwhile
+            # only the asked table, and each partition once per server
+            assert set(disk.holding_primary_replicas) <= {app_id}
+            primaries = disk.holding_primary_replicas.get(app_id, [])
+            held = primaries + disk.holding_secondary_replicas.get(app_id, [])
+            assert len(held) == len(set(held)) == 4
+        with pytest.raises(PegasusError) as e:
+            admin.query_disk_info(zk_cluster.replica_address("replica1"), "no_such_table")
+        assert e.value.code.name == "ERR_OBJECT_NOT_FOUND"
+        admin.drop_table(name)
