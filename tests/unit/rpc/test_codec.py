@@ -21,6 +21,7 @@ from pegasus_log.rpc.thrift import (
     ListOf,
     MapOf,
     RpcAddress,
+    SetOf,
     ThriftDecodeError,
     decode,
     encode,
@@ -62,6 +63,8 @@ def _strategy(spec: Any) -> hs.SearchStrategy[Any]:
         return simple[spec]
     if isinstance(spec, ListOf):
         return hs.lists(_strategy(spec.elem), max_size=4)
+    if isinstance(spec, SetOf):  # decoded as a list, in wire order
+        return hs.lists(_strategy(spec.elem), max_size=4, unique=True)
     if isinstance(spec, MapOf):
         return hs.dictionaries(_strategy(spec.key), _strategy(spec.value), max_size=4)
     return _struct_strategy(spec)
