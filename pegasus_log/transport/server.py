@@ -43,9 +43,8 @@ from pegasus_log.transport.outbox import Outbox
 
 log = logging.getLogger(__name__)
 
-# A connection reads at most this many bytes per call; frames larger than one read are
-# assembled by the framer (bounded by FrameLimits).
-_READ_CHUNK_BYTES = 256 << 10
+# A connection reads what the transport hands it (asyncio reads up to 256 KiB at a time);
+# frames larger than one read are assembled by the framer (bounded by FrameLimits).
 # A connection whose first bytes are an HTTP method is served as HTTP (GET /metrics); its
 # request head is bounded like any frame.
 _HTTP_METHODS = (b"GET ", b"HEAD")

@@ -3,10 +3,10 @@ mutation is durable; ``log.submit(mutation)`` returns a ``Promise`` settled the 
 is (a replica server's write path goes on in the same callback).
 
 It drives ``PlogCore``: appends go into the core's pending queue at once (in call order);
-when no write is in flight, the next batch is taken on the next loop iteration (so every
-append made in the same iteration joins it) and performed on a worker thread (write, then
-fdatasync); its completion resolves the futures of every append it carried and starts the
-next batch. Appenders that find the queue full wait in FIFO order (back-pressure) and are
+when no write is in flight, the next batch is taken a loop iteration or two later (so
+every append made meanwhile joins it) and performed (write, then fdatasync) on the event
+loop itself or on a worker thread, as ``PlogConfig.write_on`` says; its completion
+settles every append it carried and starts the next batch. Appenders that find the queue full wait in FIFO order (back-pressure) and are
 queued as room frees up; past ``append_waiters_max`` waiters an append fails with
 ``PlogBusyError``.
 
