@@ -6,9 +6,9 @@ It drives ``PlogCore``: appends go into the core's pending queue at once (in cal
 when no write is in flight, the next batch is taken a loop iteration or two later (so
 every append made meanwhile joins it) and performed (write, then fdatasync) on the event
 loop itself or on a worker thread, as ``PlogConfig.write_on`` says; its completion
-settles every append it carried and starts the next batch. Appenders that find the queue full wait in FIFO order (back-pressure) and are
-queued as room frees up; past ``append_waiters_max`` waiters an append fails with
-``PlogBusyError``.
+settles every append it carried and starts the next batch. Appenders that find the queue
+full wait in FIFO order (back-pressure) and are queued as room frees up; past
+``append_waiters_max`` waiters an append fails with ``PlogBusyError``.
 
 A failed write or fsync fails every append waiting on that batch or queued behind it with
 ``PlogFailedError``, and the log refuses appends from then on: close it and open the
