@@ -112,7 +112,13 @@ async def _serve(
         build=build_info(), metrics=metrics, started_at_s=started_at_s, data_dir=data_dir
     )
     rpcs[CLI_CLI_CALL.name] = (CLI_CLI_CALL, commands.on_call)
-    server = RpcServer(rpcs=rpcs, limits=FrameLimits(), name="replica", metrics=metrics)
+    server = RpcServer(
+        rpcs=rpcs,
+        limits=FrameLimits(),
+        name="replica",
+        metrics=metrics,
+        http_pages=stub.http_pages() if isinstance(stub, ReplicaServer) else None,
+    )
     bound = await server.start(address.host, address.port)
     log.info(
         "replica serving on %s:%d (%s)",

@@ -50,6 +50,7 @@ from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import open_replica
 from pegasus_log.replica.disk_info import query_disk_info
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
+from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.log_gc import DurabilityOptions
 from pegasus_log.replica.maintenance import Maintenance
 from pegasus_log.replica.partition import Partition
@@ -78,7 +79,7 @@ from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, decode, encode
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.transport.connection import CallFailed, Connection
-from pegasus_log.transport.server import Call, Handler, RpcError
+from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -396,6 +397,12 @@ class ReplicaServer:
         table[a.QUERY_DISK_INFO.name] = (a.QUERY_DISK_INFO, self._on_query_disk_info)
         table.update(self._learning.handlers())
         return table
+
+    def http_pages(self) -> dict[str, HttpPage]:
+        return {"/replica/data_version": self._data_version_page}
+
+    def _data_version_page(self, query: dict[str, str]) -> tuple[int, str]:
+        return data_version_page(query, hosted=[p.gpid for p in self._parts.values()])
 
     def _on_query_disk_info(self, call: Call) -> a.QueryDiskInfoResponse:
         hosted = [(p.gpid, p.app_name, p.core.status) for p in self._parts.values()]

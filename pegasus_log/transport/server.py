@@ -15,6 +15,7 @@ import asyncio
 import inspect
 import logging
 import time
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -48,6 +49,9 @@ log = logging.getLogger(__name__)
 # A connection whose first bytes are an HTTP method is served as HTTP (GET /metrics); its
 # request head is bounded like any frame.
 _HTTP_METHODS = (b"GET ", b"HEAD")
+# A page's query string is cut to this many fields (a head is at most 8 KiB anyway).
+_HTTP_QUERY_FIELDS_MAX = 32
+_HTTP_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found"}
 _HTTP_HEAD_BYTES_MAX = 8 << 10
 # Requests in flight per connection before reading pauses: back-pressure for pipelining
 # clients. The Go client keeps a few hundred in flight at most.
@@ -87,6 +91,9 @@ class _Waiting:
     started: int
 
 
+# A page of the HTTP service: the query's fields in, (status code, body text) out.
+HttpPage = Callable[[dict[str, str]], tuple[int, str]]
+
 # A handler returns the result, or an awaitable of it when the answer must wait (a write
 # waiting for replication). Reads answer inline, without the cost of a task.
 Handler = Callable[[Call], Any]
@@ -102,8 +109,13 @@ class RpcServer:
         limits: FrameLimits,
         name: str,
         metrics: ServerMetrics | None = None,
+        http_pages: Mapping[str, HttpPage] | None = None,
     ) -> None:
+        """``http_pages``: path -> page, served to plain HTTP GETs on the port beside
+        ``/metrics`` (upstream's replica and meta HTTP services live on their RPC ports
+        too)."""
         self._metrics = metrics
+        self._http_pages = dict(http_pages or {})
         self._rpcs = dict(rpcs)
         self._limits = limits
         self._name = name
@@ -198,20 +210,26 @@ class RpcServer:
             self._metrics.on_request(spec.name, error, time.perf_counter_ns() - started)
 
     def _http_response(self, head: bytes) -> bytes:
-        """The answer to a plain HTTP/1.x GET on the RPC port: /metrics, else 404."""
+        """The answer to a plain HTTP/1.x GET on the RPC port: /metrics, a page of
+        ``http_pages``, else 404."""
         parts = head.split(b" ", 2)
-        path = parts[1].split(b"?", 1)[0] if len(parts) > 1 else b""
-        if path == b"/metrics" and self._metrics is not None:
-            status, ctype, body = (
-                b"200 OK",
-                CONTENT_TYPE_LATEST.encode(),
-                self._metrics.exposition(),
-            )
+        target = parts[1].decode("latin-1") if len(parts) > 1 else ""
+        url = urllib.parse.urlsplit(target)
+        page = self._http_pages.get(url.path)
+        if url.path == "/metrics" and self._metrics is not None:
+            status, ctype, body = 200, CONTENT_TYPE_LATEST.encode(), self._metrics.exposition()
+        elif page is not None:
+            try:
+                fields = urllib.parse.parse_qsl(url.query, max_num_fields=_HTTP_QUERY_FIELDS_MAX)
+            except ValueError:
+                status, text = 400, f"more than {_HTTP_QUERY_FIELDS_MAX} query fields"
+            else:
+                status, text = page(dict(fields))
+            ctype, body = b"text/plain; charset=utf-8", text.encode()
         else:
-            status, ctype, body = b"404 Not Found", b"text/plain", b"not found\n"
+            status, ctype, body = 404, b"text/plain", b"not found\n"
         return (
-            b"HTTP/1.1 "
-            + status
+            f"HTTP/1.1 {status} {_HTTP_REASONS.get(status, '')}".encode()
             + b"\r\nContent-Type: "
             + ctype
             + b"\r\nContent-Length: "

@@ -134,6 +134,7 @@ class Driver:
         self.guarded("create", lambda: self.create(name))
         self.guarded("table-partitions", lambda: self.table_partitions(name))
         self.guarded("disks", lambda: self.disks(name))
+        self.guarded("data-version", lambda: self.data_version(name))
         self.guarded("table-env", lambda: self.table_env(name))
         self.guarded("drop and recall", lambda: self.drop_and_recall(name))
         self.guarded("not built yet", lambda: self.not_built(name + "_r"))
@@ -283,6 +284,15 @@ class Driver:
         self.check(
             "disk-replica of an unknown table: ERR_OBJECT_NOT_FOUND",
             r.returncode != 0 and "ERR_OBJECT_NOT_FOUND" in r.out,
+            r.brief(),
+        )
+
+    def data_version(self, name: str) -> None:
+        """data-version: GET /replica/data_version on every replica server."""
+        r = self.shell(f"use {name}", "data-version")
+        self.check(
+            "data-version: every replica at version 1",
+            first_json_object(r.out) == {"data_version": "1"},
             r.brief(),
         )
 

@@ -8,6 +8,7 @@ happens.
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
 import time
@@ -364,4 +365,43 @@ def test_replica_servers_answer_query_disk_info(zk_cluster: ZkCluster, metas: st
         with pytest.raises(PegasusError) as e:
             admin.query_disk_info(zk_cluster.replica_address("replica1"), "no_such_table")
         assert e.value.code.name == "ERR_OBJECT_NOT_FOUND"
+        admin.drop_table(name)
+
+
+def _http_get(address: str, target: str) -> tuple[int, str]:
+    host, port = address.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", target)
+        resp = conn.getresponse()
+        return resp.status, resp.read().decode()
+    finally:
+        conn.close()
+
+
+def test_replica_data_version_page(zk_cluster: ZkCluster) -> None:
+    """GET /replica/data_version?app_id=N on the replica port (admin-cli data-version)."""
+    name = _name()
+    with Admin(zk_cluster.meta_list) as admin, Client(zk_cluster.meta_list) as client:
+        admin.create_table(name, partition_count=4, replica_count=2)
+        app_id = client.route(name).app_id
+        node = zk_cluster.replica_address("replica1")
+        want = {str(i): {"data_version": "1"} for i in range(4)}
+        deadline = time.monotonic() + WAIT_S
+        status, body = _http_get(node, f"/replica/data_version?app_id={app_id}")
+        while (status != 200 or json.loads(body) != want) and time.monotonic() < deadline:
+            time.sleep(0.2)
+            status, body = _http_get(node, f"/replica/data_version?app_id={app_id}")
+        assert (status, json.loads(body)) == (200, want)
+        assert _http_get(node, "/replica/data_version") == (400, "app_id should not be empty")
+        assert _http_get(node, "/replica/data_version?app_id=x") == (400, "invalid app_id=x")
+        assert _http_get(node, "/replica/data_version?app_id=9999") == (
+            404,
+            "app_id=9999 not found",
+        )
+        many = "&".join(f"k{i}=v" for i in range(40))
+        assert _http_get(node, f"/replica/data_version?{many}")[0] == 400
+        assert _http_get(node, "/no/such/page")[0] == 404
+        # the RPC port goes on serving RPCs
+        assert admin.query_disk_info(node, name).err == "ERR_OK"
         admin.drop_table(name)
