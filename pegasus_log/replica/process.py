@@ -117,7 +117,7 @@ async def _serve(
         limits=FrameLimits(),
         name="replica",
         metrics=metrics,
-        http_pages=stub.http_pages() if isinstance(stub, ReplicaServer) else None,
+        http_pages=stub.http_pages(),
     )
     bound = await server.start(address.host, address.port)
     log.info(

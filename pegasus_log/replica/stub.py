@@ -15,14 +15,18 @@ from pathlib import Path
 from typing import Any
 
 from pegasus_log.meta.app_info import AppInfo
+from pegasus_log.replica.disk_info import query_disk_info
 from pegasus_log.replica.garbage import GarbageOptions
+from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.admin import (
+    QUERY_DISK_INFO,
     AppInfoMessage,
     AppStatus,
     ConfigurationUpdateRequest,
     PartitionStatus,
+    QueryDiskInfoResponse,
     ReplicaInfo,
 )
 from pegasus_log.rpc.error_code import ErrorCode
@@ -31,7 +35,7 @@ from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.options import StorageOptions
-from pegasus_log.transport.server import Call, Handler, RpcError
+from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +61,7 @@ class PartitionReplica:
     last_decree: int
     status: PartitionStatus = PartitionStatus.PS_PRIMARY
     ballot: int = 0
+    app_name: str = ""
 
     def next_decree(self) -> int:
         self.last_decree += 1
@@ -131,9 +136,12 @@ class ReplicaStub:
     def _path(self, app_id: int, index: int) -> Path:
         return self._data_dir / f"{app_id}.{index}.pegasus"
 
-    def _open(self, app_id: int, index: int, partition_count: int) -> PartitionReplica:
+    def _open(
+        self, app_id: int, index: int, partition_count: int, app_name: str
+    ) -> PartitionReplica:
         replica = self._replicas.get((app_id, index))
         if replica is not None:
+            replica.app_name = app_name or replica.app_name
             return replica
         store = PartitionStore(
             str(self._path(app_id, index)),
@@ -144,7 +152,7 @@ class ReplicaStub:
             partition_count=partition_count,
         )
         replica = PartitionReplica(
-            app_id, index, partition_count, store, store.last_applied_decree()
+            app_id, index, partition_count, store, store.last_applied_decree(), app_name=app_name
         )
         self._replicas[(app_id, index)] = replica
         return replica
@@ -152,7 +160,7 @@ class ReplicaStub:
     def host_static(self, tables: list[AppInfo]) -> None:
         for app in tables:
             for index in range(app.partition_count):
-                self._open(app.app_id, index, app.partition_count)
+                self._open(app.app_id, index, app.partition_count, app.name)
         log.info("opened %d partition replicas under %s", len(self._replicas), self._data_dir)
 
     # ---- configurations from the meta --------------------------------------------------
@@ -174,7 +182,7 @@ class ReplicaStub:
         if status == PartitionStatus.PS_INACTIVE:
             self._unhost(gpid)
             return
-        replica = self._open(gpid[0], gpid[1], info.partition_count)
+        replica = self._open(gpid[0], gpid[1], info.partition_count, info.app_name)
         if replica.status != status or replica.ballot != config.ballot:
             log.info(
                 "partition %d.%d: %s at ballot %d", gpid[0], gpid[1], status.name, config.ballot
@@ -247,7 +255,18 @@ class ReplicaStub:
             op.spec.name: (op.spec, self._handler(op)) for op in OPS
         }
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
+        table[QUERY_DISK_INFO.name] = (QUERY_DISK_INFO, self._on_query_disk_info)
         return table
+
+    def http_pages(self) -> dict[str, HttpPage]:
+        return {"/replica/data_version": self._data_version_page}
+
+    def _data_version_page(self, query: dict[str, str]) -> tuple[int, str]:
+        return data_version_page(query, hosted=[Gpid(*g) for g in self._replicas])
+
+    def _on_query_disk_info(self, call: Call) -> QueryDiskInfoResponse:
+        hosted = [(Gpid(*g), r.app_name, r.status) for g, r in self._replicas.items()]
+        return query_disk_info(call.arg, data_dir=self._data_dir, replicas=hosted)
 
     def _replica_of(self, call: Call) -> PartitionReplica:
         key = (call.header.app_id, call.header.partition_index)

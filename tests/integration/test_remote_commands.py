@@ -5,6 +5,7 @@ tests/integration/test_shell_meta.py."""
 
 from __future__ import annotations
 
+import http.client
 import json
 import struct
 import time
@@ -146,3 +147,31 @@ def test_shell_commands_on_a_static_cluster(cluster: StaticCluster, tmp_path: Pa
     assert _stat(replica["message"])["serving_replica_count"] == 12
     assert unknown["command"] == "no-such a b"
     assert unknown["details"][cluster.meta]["message"] == "unknown command 'no-such'"
+
+
+def test_static_replica_answers_disk_info_and_data_version(cluster: StaticCluster) -> None:
+    """The single-node replica server serves what admin-cli's disk-capacity, disk-replica
+    and data-version ask, as the ZooKeeper-backed one does (test_shell_meta.py)."""
+    with Admin([cluster.meta]) as admin, Client([cluster.meta]) as client:
+        app_id = client.route("temp").app_id
+        resp = admin.query_disk_info(cluster.replica, "temp")
+        (disk,) = resp.disk_infos
+        assert disk.full_dir == str(cluster.root / "replica") and disk.tag == "default"
+        assert 0 < resp.total_available_mb <= resp.total_capacity_mb
+        # the static server is every partition's primary
+        assert sorted(g.partition_index for g in disk.holding_primary_replicas[app_id]) == list(
+            range(8)
+        )
+        assert disk.holding_secondary_replicas == {}
+        with pytest.raises(PegasusError) as e:
+            admin.query_disk_info(cluster.replica, "no_such_table")
+        assert e.value.code.name == "ERR_OBJECT_NOT_FOUND"
+    host, port = cluster.replica.split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=10)
+    try:
+        conn.request("GET", f"/replica/data_version?app_id={app_id}")
+        page = conn.getresponse()
+        assert page.status == 200
+        assert json.loads(page.read()) == {str(i): {"data_version": "1"} for i in range(8)}
+    finally:
+        conn.close()
