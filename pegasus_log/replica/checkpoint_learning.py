@@ -45,7 +45,7 @@ from pegasus_log.replica.learn_files import (
 from pegasus_log.replica.log_gc import DurabilityOptions
 from pegasus_log.replica.partition import LearnStats, Partition
 from pegasus_log.replica.store_dirs import PartitionDirs, fsync_tree, replace_store
-from pegasus_log.replica.stub import GaugeRows, StubOptions, apply_envs
+from pegasus_log.replica.stub import GaugeRows, apply_envs
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
@@ -61,14 +61,12 @@ class CheckpointLearning:
         self,
         *,
         data_dir: Path,
-        options: StubOptions,
         durability: DurabilityOptions,
         hosted: Callable[[Partition], bool],
         run: Callable[[Partition, list[fx.Effect]], None],
         unhost: Callable[[tuple[int, int]], None],
-        open_store: Callable[[PartitionDirs, int], PartitionStore],
+        open_store: Callable[[PartitionDirs, int, Path], PartitionStore],
     ) -> None:
-        self._options = options
         self._durability = durability
         self._hosted = hosted
         self._run = run
@@ -257,14 +255,7 @@ class CheckpointLearning:
     def _fetched_decree(self, dirs: PartitionDirs, partition_count: int) -> int:
         """Open the fetched checkpoint once (blocking): it must be a store, and its decree
         is what it holds. Opening writes RocksDB files of its own: sync them too."""
-        store = PartitionStore(
-            str(dirs.fetch),
-            options=self._options.storage,
-            clock=time.time,
-            cluster_id=self._options.cluster_id,
-            partition_index=dirs.partition_index,
-            partition_count=partition_count,
-        )
+        store = self._open_store(dirs, partition_count, dirs.fetch)
         try:
             return store.last_applied_decree()
         finally:
@@ -277,7 +268,7 @@ class CheckpointLearning:
         part.store.close()
         replace_store(part.dirs, part.dirs.fetch)
         shutil.rmtree(part.dirs.checkpoints, ignore_errors=True)
-        return self._open_store(part.dirs, part.partition_count)
+        return self._open_store(part.dirs, part.partition_count, part.dirs.store)
 
     def metric_rows(self, parts: Iterable[Partition]) -> list[GaugeRows]:
         stats = self.stats

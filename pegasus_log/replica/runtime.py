@@ -141,7 +141,6 @@ class ReplicaServer:
         self._maintainer: asyncio.Task[None] | None = None
         self._learning = CheckpointLearning(
             data_dir=data_dir,
-            options=options,
             durability=self._durability,
             hosted=self._hosted,
             run=self._run,
@@ -247,9 +246,10 @@ class ReplicaServer:
         self._run(part, core.set_lease(part.lease))
         return part
 
-    def _open_store(self, dirs: PartitionDirs, partition_count: int) -> PartitionStore:
+    def _open_store(self, dirs: PartitionDirs, partition_count: int, path: Path) -> PartitionStore:
+        """A store of partition ``dirs`` at ``path`` (its store, or a fetched checkpoint)."""
         return PartitionStore(
-            str(dirs.store),
+            str(path),
             options=self._options.storage,
             clock=time.time,
             cluster_id=self._options.cluster_id,
@@ -265,7 +265,7 @@ class ReplicaServer:
         synced): it is restored from that checkpoint, since the log may no longer hold
         the writes below it (log_gc.py)."""
         settle(dirs)
-        store = self._open_store(dirs, partition_count)
+        store = self._open_store(dirs, partition_count, dirs.store)
         durable = latest_checkpoint_decree(dirs)
         if store.last_applied_decree() < durable:
             log.warning(
@@ -277,7 +277,7 @@ class ReplicaServer:
             )
             store.close()
             restore_from_checkpoint(dirs, durable)
-            store = self._open_store(dirs, partition_count)
+            store = self._open_store(dirs, partition_count, dirs.store)
             assert store.last_applied_decree() == durable, (store.last_applied_decree(), durable)
             self._restored += 1
         return store, durable

@@ -159,12 +159,14 @@ def test_a_replica_behind_the_collected_log_learns_from_a_checkpoint(cluster: Zk
         )
         cluster.restart(victim)
         eventually("the replica is back", lambda: (victim_address, True) in admin.list_nodes())
+
+        def rejoined() -> bool:
+            members = [str(x) for x in client.route(name).members(0)]
+            return victim_address in members and len(members) == 3
+
         eventually(
             "it learned and rejoined as a secondary",
-            lambda: (
-                victim_address in map(str, client.route(name).members(0))
-                and len(client.route(name).members(0)) == 3
-            ),
+            rejoined,
             WAIT_S,
         )
         m = _metrics(victim_address)
@@ -189,10 +191,7 @@ def test_a_replica_behind_the_collected_log_learns_from_a_checkpoint(cluster: Zk
         cluster.restart(victim)
         eventually(
             "it rejoins again",
-            lambda: (
-                victim_address in map(str, client.route(name).members(0))
-                and len(client.route(name).members(0)) == 3
-            ),
+            rejoined,
             WAIT_S,
         )
 
