@@ -20,10 +20,10 @@ margin covers scheduling delays of the meta's check loop.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pegasus_log.frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FdOptions:
     beacon_interval_s: float = 0.5
     lease_s: float = 3.0

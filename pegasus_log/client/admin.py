@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import ConnectionPool
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc.error_code import RETRIABLE, ErrorCode, error_from_name
 from pegasus_log.rpc.messages import RpcSpec
@@ -30,7 +30,7 @@ _PAUSE_S = 0.1  # between rounds over every meta
 REMOTE_COMMAND_TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TableInfo:
     app_id: int
     name: str

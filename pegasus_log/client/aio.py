@@ -16,11 +16,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pegasus_log.client.errors import InvalidArgument, PegasusError
 from pegasus_log.client.routing import ConnectionPool, MetaResolver, Route
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import REFRESH_CONFIG, ErrorCode
 from pegasus_log.storage.keyhash import partition_hash
@@ -42,7 +42,7 @@ _INCOMPLETE = 7
 _TRY_AGAIN = 13
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiGetOptions:
     start_inclusive: bool = True
     stop_inclusive: bool = False
@@ -54,7 +54,7 @@ class MultiGetOptions:
     reverse: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanOptions:
     batch_size: int = 1000
     start_inclusive: bool = True
@@ -68,7 +68,7 @@ class ScanOptions:
     only_return_count: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndSetResult:
     set_succeed: bool
     check_value_returned: bool
@@ -76,7 +76,7 @@ class CheckAndSetResult:
     check_value: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mutation:
     """One step of check_and_mutate: a put (value given) or a delete (value None)."""
 
@@ -565,7 +565,7 @@ class AsyncTable:
         await self._call(m.RRDB_CLEAR_SCANNER, context_id, phash=phash, pidx=pidx)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanItem:
     hash_key: bytes
     sort_key: bytes

@@ -8,9 +8,9 @@ refreshed when a replica answers an error that means "your routing is stale".
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from pegasus_log.client.errors import PegasusError
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.error_code import ErrorCode, error_from_name
 from pegasus_log.rpc.messages import CM_QUERY_PARTITION_CONFIG, QueryCfgRequest, QueryCfgResponse
 from pegasus_log.rpc.thrift import RpcAddress
@@ -21,7 +21,7 @@ from pegasus_log.transport.connection import CallFailed, Connection
 _MAX_FORWARDS = 8
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Route:
     app_id: int
     partition_count: int

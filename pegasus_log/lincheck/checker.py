@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+
+from pegasus_log.frozen import frozen
 
 # Where scripts/build_lincheck.sh puts the binary; PEGASUS_LINCHECK overrides it.
 DEFAULT_BINARY = Path(__file__).resolve().parents[2] / "tools" / "lincheck" / "bin" / "lincheck"
@@ -25,7 +26,7 @@ class Verdict(IntEnum):
     TIMED_OUT = 3
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckReport:
     verdict: Verdict
     output: str  # what the checker printed (stdout, then stderr)

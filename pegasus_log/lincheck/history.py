@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+from pegasus_log.frozen import frozen
 
 
 class Kind(StrEnum):
@@ -29,7 +30,7 @@ class Outcome(StrEnum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Operation:
     """One operation of one client on one key.
 
@@ -100,7 +101,7 @@ def read_history(path: Path) -> list[Operation]:
     return [Operation.from_json(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Summary:
     ops: int
     by_kind: dict[str, int]

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from pegasus_log.client.aio import AsyncClient, AsyncTable
 from pegasus_log.client.errors import PegasusError
+from pegasus_log.frozen import frozen
 from pegasus_log.lincheck.history import Kind, Operation, Outcome
 from pegasus_log.rpc import messages as m
 from pegasus_log.transport.connection import CallFailed
@@ -29,7 +30,7 @@ Clock = Callable[[], int]  # nanoseconds, monotonic
 _OPERATION_ERRORS = (PegasusError, CallFailed, OSError, TimeoutError)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WorkloadOptions:
     clients: int = 6
     keys: tuple[bytes, ...] = (b"lin-0", b"lin-1", b"lin-2")

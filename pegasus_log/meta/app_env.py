@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc import admin as a
 
 # A check returns None when the value is good, else the hint for the client.
@@ -223,7 +223,7 @@ def check_at_create(envs: dict[str, str]) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class EnvUpdate:
     """The outcome of one update_app_env: the new envs, or a refusal with its hint."""
 

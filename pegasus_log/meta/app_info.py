@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.state.model import APP_NAME
 
 
@@ -11,7 +12,7 @@ class InvalidTableSpec(ValueError):
     """A table description that cannot be served (an operating error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AppInfo:
     name: str
     app_id: int

@@ -12,9 +12,9 @@ handles; RPCs whose requests carry gpids or addresses are not listed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import ClassVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import ERROR_CODE, Field
@@ -40,14 +40,14 @@ NOT_BUILT_RPCS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Unread:
     """A request struct whose fields are all skipped."""
 
     THRIFT: ClassVar = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ErrOnly:
     """A response carrying only its ``err`` (field 1)."""
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
+from pegasus_log.frozen import frozen
 from pegasus_log.meta import app_env
 from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
 from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig
@@ -52,7 +53,7 @@ DEFAULT_RESERVE_SECONDS = 7 * 24 * 3600
 MAX_REPLICA_COUNT = 5
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MetaOptions:
     fd: FdOptions = FdOptions()
     # How often the leader checks node liveness and cures partitions: a quarter of the

@@ -20,9 +20,9 @@ import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from pegasus_log.frozen import frozen
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import BuildInfo, disk_use, memory_use
 from pegasus_log.rpc.error_code import ErrorCode
@@ -48,7 +48,7 @@ def unknown_command(name: str) -> str:
     return f"unknown command '{name}'"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Command:
     names: tuple[str, ...]
     help: str

@@ -7,9 +7,10 @@ import os
 import platform
 import shutil
 import subprocess
-from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+
+from pegasus_log.frozen import frozen
 
 _PACKAGE_DIR = Path(__file__).resolve().parent.parent
 # Set where the source tree has no git metadata (an image built from a copy of it).
@@ -20,7 +21,7 @@ _GIT_TIMEOUT_S = 5.0
 _MB = 1 << 20
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BuildInfo:
     """Upstream reports version, build type (Release/Debug) and git SHA; the build type
     of a Python server is the interpreter that runs it."""
@@ -62,7 +63,7 @@ def _git_head(where: Path) -> str | None:
     return sha if done.returncode == 0 and sha else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MemoryUse:
     virtual_mb: float
     resident_mb: float
@@ -78,7 +79,7 @@ def memory_use() -> MemoryUse | None:
     return MemoryUse(int(fields[0]) * page / _MB, int(fields[1]) * page / _MB)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiskUse:
     total_mb: float
     available_mb: float

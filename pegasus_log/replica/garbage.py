@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.store_dirs import write_file_durably
 from pegasus_log.rpc.admin import PartitionStatus, ReplicaInfo
 
@@ -49,7 +50,7 @@ GAR_SUFFIX = ".gar"
 GaugeRows = tuple[str, str, list[str], list[tuple[list[str], float]]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GarbageOptions:
     # Upstream gc_memory_replica_interval_ms = 10 min: a replica the meta no longer lists
     # stays open that long, in case it is wanted back.
@@ -58,7 +59,7 @@ class GarbageOptions:
     remove_delay_s: float = 24 * 3600.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Hosted:
     """What the rule needs of a hosted replica."""
 

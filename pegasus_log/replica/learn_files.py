@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.store_dirs import fsync_dir
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import RpcSpec
@@ -41,27 +42,27 @@ from pegasus_log.transport.server import RpcError
 # ---- wire --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnFilesRequest:
     handle: str = ""
     THRIFT: ClassVar = (Field(1, "handle", STRING),)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnFile:
     name: str = ""
     size: int = 0
     THRIFT: ClassVar = (Field(1, "name", STRING), Field(2, "size", I64))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnFilesResponse:
     decree: int = 0
     files: list[LearnFile] = field(default_factory=list)
     THRIFT: ClassVar = (Field(1, "decree", I64), Field(2, "files", ListOf(LearnFile)))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnReadRequest:
     handle: str = ""
     name: str = ""
@@ -75,7 +76,7 @@ class LearnReadRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnReadResponse:
     data: bytes = b""
     file_size: int = 0
@@ -228,14 +229,14 @@ class FetchError(Exception):
     """The checkpoint could not be fetched; nothing outside the fetch directory changed."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FetchResult:
     decree: int
     files: int
     bytes: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FetchLimits:
     chunk_bytes: int
     files_max: int

@@ -39,8 +39,8 @@ to a checkpoint (``ReplicaCore._on_log_read``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.config import PlogConfig
 from pegasus_log.rpc.thrift import Gpid
 
@@ -51,7 +51,7 @@ class DurabilityOptionsError(ValueError):
     """Options that cannot work (an operator's mistake, reported at start)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DurabilityOptions:
     # A partition takes a local checkpoint this often when it applied something since
     # the last one. Upstream checkpoint_interval_seconds = 100.

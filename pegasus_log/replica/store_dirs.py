@@ -24,9 +24,9 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
+from pegasus_log.frozen import frozen
 from pegasus_log.storage.engine import PartitionStore
 
 CHECKPOINT_PREFIX = "checkpoint."
@@ -34,7 +34,7 @@ CHECKPOINT_PREFIX = "checkpoint."
 _IMMUTABLE_SUFFIX = ".sst"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PartitionDirs:
     data_dir: Path
     app_id: int

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.app_info import AppInfo
 from pegasus_log.replica.disk_info import query_disk_info
 from pegasus_log.replica.garbage import GarbageOptions
@@ -40,7 +41,7 @@ from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StubOptions:
     # Upstream's max_allowed_write_size: a write RPC body above 1 MiB is refused with
     # ERR_INVALID_DATA.
@@ -68,7 +69,7 @@ class PartitionReplica:
         return self.last_decree
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Op:
     """How one data RPC maps onto the store: the store method, its request type (None:
     the argument passes as is) and the wire response type."""

@@ -8,10 +8,11 @@ official admin clients understand us.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from enum import IntEnum
 from typing import ClassVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.messages import PartitionConfiguration, RpcSpec
 from pegasus_log.rpc.thrift import (
     BOOL,
@@ -102,7 +103,7 @@ class AppEnvOperation(IntEnum):
     APP_ENV_OP_CLEAR = 3
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AppInfoMessage:
     """dsn.layer2.app_info."""
 
@@ -143,7 +144,7 @@ class AppInfoMessage:
 # ---- DDL -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CreateAppOptions:
     partition_count: int = 0
     replica_count: int = 0
@@ -163,21 +164,21 @@ class CreateAppOptions:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CreateAppRequest:
     app_name: str = ""
     options: CreateAppOptions = CreateAppOptions()
     THRIFT: ClassVar = (Field(1, "app_name", STRING), Field(2, "options", CreateAppOptions))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CreateAppResponse:
     err: str = "ERR_OK"
     appid: int = 0
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "appid", I32))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DropAppOptions:
     success_if_not_exist: bool = False
     reserve_seconds: int | None = None
@@ -187,34 +188,34 @@ class DropAppOptions:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DropAppRequest:
     app_name: str = ""
     options: DropAppOptions = DropAppOptions()
     THRIFT: ClassVar = (Field(1, "app_name", STRING), Field(2, "options", DropAppOptions))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DropAppResponse:
     err: str = "ERR_OK"
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE),)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecallAppRequest:
     app_id: int = 0
     new_app_name: str = ""
     THRIFT: ClassVar = (Field(1, "app_id", I32), Field(2, "new_app_name", STRING))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecallAppResponse:
     err: str = "ERR_OK"
     info: AppInfoMessage = AppInfoMessage()
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "info", AppInfoMessage))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListAppsRequest:
     status: int = AppStatus.AS_INVALID
     app_name_pattern: str | None = None
@@ -226,7 +227,7 @@ class ListAppsRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListAppsResponse:
     err: str = "ERR_OK"
     infos: list[AppInfoMessage] = field(default_factory=list)
@@ -238,7 +239,7 @@ class ListAppsResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateAppEnvRequest:
     app_name: str = ""
     op: int = AppEnvOperation.APP_ENV_OP_INVALID
@@ -254,7 +255,7 @@ class UpdateAppEnvRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateAppEnvResponse:
     err: str = "ERR_OK"
     hint_message: str = ""
@@ -264,7 +265,7 @@ class UpdateAppEnvResponse:
 # ---- nodes, cluster, meta level --------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeInfo:
     status: int = NodeStatus.NS_INVALID
     node: RpcAddress = _NO_ADDRESS
@@ -276,25 +277,25 @@ class NodeInfo:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListNodesRequest:
     status: int = NodeStatus.NS_INVALID
     THRIFT: ClassVar = (Field(1, "status", I32),)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListNodesResponse:
     err: str = "ERR_OK"
     infos: list[NodeInfo] = field(default_factory=list)
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "infos", ListOf(NodeInfo)))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClusterInfoRequest:
     THRIFT: ClassVar = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClusterInfoResponse:
     err: str = "ERR_OK"
     keys: list[str] = field(default_factory=list)
@@ -306,20 +307,20 @@ class ClusterInfoResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MetaControlRequest:
     level: int = MetaFunctionLevel.fl_invalid
     THRIFT: ClassVar = (Field(1, "level", I32),)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MetaControlResponse:
     err: str = "ERR_OK"
     old_level: int = MetaFunctionLevel.fl_invalid
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "old_level", I32))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QueryAppInfoRequest:
     meta_server: RpcAddress = _NO_ADDRESS
     hp_meta_server: HostPort | None = None
@@ -329,7 +330,7 @@ class QueryAppInfoRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QueryAppInfoResponse:
     err: str = "ERR_OK"
     apps: list[AppInfoMessage] = field(default_factory=list)
@@ -339,7 +340,7 @@ class QueryAppInfoResponse:
 # ---- disks of a replica server (replica_admin.thrift) ----------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiskInfo:
     tag: str = ""
     full_dir: str = ""
@@ -358,7 +359,7 @@ class DiskInfo:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QueryDiskInfoRequest:
     node1: RpcAddress = _NO_ADDRESS
     # "" for every table, else one table's name (ERR_OBJECT_NOT_FOUND if none is held)
@@ -371,7 +372,7 @@ class QueryDiskInfoRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QueryDiskInfoResponse:
     err: str = "ERR_OK"
     total_capacity_mb: int = 0
@@ -388,7 +389,7 @@ class QueryDiskInfoResponse:
 # ---- replica server <-> meta -----------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BeaconMsg:
     time: int = 0
     from_node: RpcAddress = _NO_ADDRESS
@@ -406,7 +407,7 @@ class BeaconMsg:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BeaconAck:
     time: int = 0
     this_node: RpcAddress = _NO_ADDRESS
@@ -426,7 +427,7 @@ class BeaconAck:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReplicaInfo:
     """metadata.replica_info: what a replica server reports of one stored replica."""
 
@@ -450,7 +451,7 @@ class ReplicaInfo:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigurationUpdateRequest:
     info: AppInfoMessage = AppInfoMessage()
     config: PartitionConfiguration = PartitionConfiguration()
@@ -466,14 +467,14 @@ class ConfigurationUpdateRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigurationUpdateResponse:
     err: str = "ERR_OK"
     config: PartitionConfiguration = PartitionConfiguration()
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "config", PartitionConfiguration))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigurationQueryByNodeRequest:
     node: RpcAddress = _NO_ADDRESS
     stored_replicas: list[ReplicaInfo] | None = None
@@ -483,7 +484,7 @@ class ConfigurationQueryByNodeRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigurationQueryByNodeResponse:
     err: str = "ERR_OK"
     partitions: list[ConfigurationUpdateRequest] = field(default_factory=list)

@@ -18,9 +18,9 @@ checked against a limit before anything is buffered for it. Pure: bytes in, fram
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 from typing import Any
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.messages import RequestMetaV1, RpcSpec
 from pegasus_log.rpc.thrift import (
     DecodeLimits,
@@ -50,7 +50,7 @@ class FrameError(ValueError):
     """The stream is not a valid Pegasus frame; the connection cannot be resynchronised."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FrameLimits:
     """Bounds on one frame. Defaults: a write is refused above 1 MiB of payload
     (ERR_INVALID_DATA), and batch requests carry a few of those, so 16 MiB per frame is
@@ -61,7 +61,7 @@ class FrameLimits:
     decode: DecodeLimits = DecodeLimits()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RequestHeader:
     version: int
     app_id: int
@@ -72,13 +72,13 @@ class RequestHeader:
     is_backup_request: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Request:
     header: RequestHeader
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CallHeader:
     name: str
     mtype: int
@@ -283,7 +283,7 @@ def encode_request(
     return header + bytes(body)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reply:
     error_name: str
     name: str

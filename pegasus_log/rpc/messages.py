@@ -7,9 +7,10 @@ declares its schema in ``THRIFT``; ``pegasus_log.rpc.thrift`` encodes and decode
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.thrift import (
     BLOB,
     BOOL,
@@ -39,7 +40,7 @@ from pegasus_log.storage.types import (
 # ---- rrdb requests and responses -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateRequest:
     key: bytes = b""
     value: bytes = b""
@@ -59,7 +60,7 @@ class UpdateRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateResponse:
     error: int = 0
     app_id: int = 0
@@ -75,7 +76,7 @@ class UpdateResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReadResponse:
     error: int = 0
     value: bytes = b""
@@ -91,7 +92,7 @@ class ReadResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TtlResponse:
     error: int = 0
     ttl_seconds: int = 0
@@ -107,7 +108,7 @@ class TtlResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CountResponse:
     error: int = 0
     count: int = 0
@@ -123,7 +124,7 @@ class CountResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KeyValue:
     key: bytes = b""
     value: bytes = b""
@@ -135,7 +136,7 @@ class KeyValue:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiPutRequest:
     hash_key: bytes = b""
     kvs: list[KeyValue] = field(default_factory=list)
@@ -147,7 +148,7 @@ class MultiPutRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiRemoveRequest:
     hash_key: bytes = b""
     sort_keys: list[bytes] = field(default_factory=list)
@@ -159,7 +160,7 @@ class MultiRemoveRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiRemoveResponse:
     error: int = 0
     count: int = 0
@@ -177,7 +178,7 @@ class MultiRemoveResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiGetRequest:
     hash_key: bytes = b""
     sort_keys: list[bytes] = field(default_factory=list)
@@ -207,7 +208,7 @@ class MultiGetRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiGetResponse:
     error: int = 0
     kvs: list[KeyValue] = field(default_factory=list)
@@ -223,20 +224,20 @@ class MultiGetResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FullKey:
     hash_key: bytes = b""
     sort_key: bytes = b""
     THRIFT: ClassVar = (Field(1, "hash_key", BLOB), Field(2, "sort_key", BLOB))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchGetRequest:
     keys: list[FullKey] = field(default_factory=list)
     THRIFT: ClassVar = (Field(1, "keys", ListOf(FullKey)),)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FullData:
     hash_key: bytes = b""
     sort_key: bytes = b""
@@ -248,7 +249,7 @@ class FullData:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchGetResponse:
     error: int = 0
     data: list[FullData] = field(default_factory=list)
@@ -264,7 +265,7 @@ class BatchGetResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncrRequest:
     key: bytes = b""
     increment: int = 0
@@ -276,7 +277,7 @@ class IncrRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncrResponse:
     error: int = 0
     new_value: int = 0
@@ -294,7 +295,7 @@ class IncrResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndSetRequest:
     hash_key: bytes = b""
     check_sort_key: bytes = b""
@@ -318,7 +319,7 @@ class CheckAndSetRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndSetResponse:
     error: int = 0
     check_value_returned: bool = False
@@ -340,7 +341,7 @@ class CheckAndSetResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mutate:
     operation: int = 0
     sort_key: bytes = b""
@@ -354,7 +355,7 @@ class Mutate:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndMutateRequest:
     hash_key: bytes = b""
     check_sort_key: bytes = b""
@@ -372,7 +373,7 @@ class CheckAndMutateRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndMutateResponse:
     error: int = 0
     check_value_returned: bool = False
@@ -385,7 +386,7 @@ class CheckAndMutateResponse:
     THRIFT: ClassVar = CheckAndSetResponse.THRIFT
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetScannerRequest:
     start_key: bytes = b""
     stop_key: bytes = b""
@@ -419,13 +420,13 @@ class GetScannerRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanRequest:
     context_id: int = 0
     THRIFT: ClassVar = (Field(1, "context_id", I64),)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanResponse:
     error: int = 0
     kvs: list[KeyValue] = field(default_factory=list)
@@ -448,7 +449,7 @@ class ScanResponse:
 # ---- meta: routing table ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PartitionConfiguration:
     pid: Gpid = Gpid(0, 0)
     ballot: int = 0
@@ -476,7 +477,7 @@ class PartitionConfiguration:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QueryCfgRequest:
     app_name: str = ""
     partition_indices: list[int] = field(default_factory=list)
@@ -486,7 +487,7 @@ class QueryCfgRequest:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class QueryCfgResponse:
     err: str = "ERR_OK"
     app_id: int = 0
@@ -502,7 +503,7 @@ class QueryCfgResponse:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RequestMetaV1:
     """The meta struct of a v1 request header (src/rpc/request_meta.thrift)."""
 
@@ -523,7 +524,7 @@ class RequestMetaV1:
 # ---- the RPC table ---------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RpcSpec:
     """One RPC: its wire name, argument type (the args struct has field 1 of this type),
     result type (the result struct has field 0 of this type), and whether it is one-way."""

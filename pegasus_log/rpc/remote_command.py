@@ -7,14 +7,15 @@ error: it is answered ERR_OK with upstream's text ``unknown command '<name>'``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import ClassVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import STRING, Field, ListOf
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RemoteCommand:
     """dsn.dist.cmd.command."""
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import functools
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, ClassVar, Protocol, TypeAlias
+
+from pegasus_log.frozen import frozen
 
 
 class TType(IntEnum):
@@ -51,7 +52,7 @@ class ThriftDecodeError(ValueError):
     """The bytes are not a valid encoding of the expected schema (an operating error)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DecodeLimits:
     """Bounds on what one decode may allocate. Defaults: a Pegasus write is capped at
     1 MiB of payload by the server, so 4 MiB per string leaves room for batch requests
@@ -82,12 +83,12 @@ RPC_ADDRESS = "rpc_address"  # payload: i64 = ipv4 << 32 | port << 16 | 1
 HOST_PORT = "host_port"  # payload: string host, i16 port, byte type
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ListOf:
     elem: TypeSpec
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetOf:
     """A thrift set: encoded as a list is, with the SET type; decoded to a Python list
     in wire order (elements such as ``Gpid`` are hashable, callers may make a set)."""
@@ -95,7 +96,7 @@ class SetOf:
     elem: TypeSpec
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MapOf:
     key: TypeSpec
     value: TypeSpec
@@ -104,7 +105,7 @@ class MapOf:
 TypeSpec: TypeAlias = "str | ListOf | SetOf | MapOf | type[Any]"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Field:
     id: int
     name: str
@@ -116,7 +117,7 @@ class ThriftStruct(Protocol):
     THRIFT: ClassVar[tuple[Field, ...]]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Gpid:
     app_id: int
     partition_index: int
@@ -130,7 +131,7 @@ class Gpid:
         return Gpid(_signed32(raw & 0xFFFFFFFF), _signed32(raw >> 32))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RpcAddress:
     """An IPv4 endpoint; 0 / the all-zero address means "none"."""
 
@@ -188,7 +189,7 @@ def _address_from_i64(raw: int) -> RpcAddress:
     return RpcAddress(host, raw >> 16 & 0xFFFF)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HostPort:
     host: str
     port: int

@@ -22,9 +22,10 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+
+from pegasus_log.frozen import frozen
 
 # Keep in step with ZOOKEEPER_VERSION in scripts/install_zookeeper.sh.
 ZOOKEEPER_VERSION = "3.8.6"
@@ -38,7 +39,7 @@ class ZooKeeperServerError(RuntimeError):
     """The server could not be started or stopped (missing jars, bad port, crash)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ZooKeeperServerOptions:
     # 256 MiB: a onebox (ZooKeeper, 2 metas, 3 replicas) must stay under 2 GiB; an idle
     # ZooKeeper with a few thousand znodes has an RSS near 60 MiB.

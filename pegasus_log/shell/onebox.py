@@ -16,9 +16,9 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
+from pegasus_log.frozen import frozen
 from pegasus_log.services.zookeeper import ZooKeeperServer, ZooKeeperServerError
 from pegasus_log.shell.main import DEFAULT_META_PORT, DEFAULT_REPLICA_PORT
 
@@ -32,14 +32,14 @@ _STOP_TIMEOUT_S = 10.0
 TEMP_REPLICA_COUNT = 3
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Node:
     name: str
     port: int
     argv: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Layout:
     root: Path
     metas: int

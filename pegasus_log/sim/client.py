@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.mutation import MutationUpdate
 from pegasus_log.rpc.error_code import REFRESH_CONFIG, ErrorCode
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
@@ -37,20 +38,20 @@ def write_id_of(update: MutationUpdate) -> int | None:
     return int(head) if sep and head.isdigit() else None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientWriteMsg:
     request_id: int
     gpid: Gpid
     update: MutationUpdate
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientReadMsg:
     request_id: int
     gpid: Gpid
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientReplyMsg:
     request_id: int
     err: ErrorCode

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.core import balancer, guardian, reconfig
 from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
 from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest, ReplicaInfo
@@ -28,35 +29,35 @@ NO_NODE = guardian.NO_NODE
 # ---- messages between the simulated meta and replica servers ---------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Beacon:
     node: RpcAddress
     send_time: float
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BeaconAck:
     send_time: float
     allowed: bool
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SyncRequest:
     node: RpcAddress
     replicas: tuple[ReplicaInfo, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SyncReply:
     configs: tuple[PartitionConfiguration, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigPush:
     config: PartitionConfiguration
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateRequest:
     request: ConfigurationUpdateRequest
 

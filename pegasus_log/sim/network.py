@@ -16,6 +16,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.sim.events import EventQueue
 from pegasus_log.sim.options import FaultRates
@@ -142,7 +143,7 @@ class Network:
             self._queue.after(delay, label, _Delivery(self._deliver, src, dst, message))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Delivery:
     deliver: Callable[[RpcAddress, RpcAddress, object], None]
     src: RpcAddress

@@ -10,9 +10,10 @@ ones have (beacon < lease < grace; retry < prepare timeout < member timeout < gr
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import field, replace
 
 from pegasus_log.failure_detector import FdOptions
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.plog.config import PlogConfig
 
@@ -48,7 +49,7 @@ SIM_PLOG = PlogConfig(
 SIM_FD = FdOptions(beacon_interval_s=0.1, lease_s=0.6, grace_s=0.8)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FaultRates:
     """Per-message probabilities, and per fault-check (every ``check_interval_s``)
     probabilities of starting each kind of fault."""
@@ -70,7 +71,7 @@ class FaultRates:
     disk_fault: float = 0.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SimOptions:
     nodes: int = 3
     partitions: int = 1

@@ -12,8 +12,8 @@ final checks. The checker watches every event throughout. Anything that breaks r
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.core import status as st
 from pegasus_log.replica.plog.disk import DiskFault, DiskOp
 from pegasus_log.rpc.error_code import ErrorCode
@@ -30,7 +30,7 @@ HEAL_CHECK_S = 0.1
 PROBE_S = 3.0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SeedResult:
     seed: int
     trace_hash: str

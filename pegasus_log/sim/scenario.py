@@ -45,8 +45,9 @@ from __future__ import annotations
 import random
 import shlex
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.core import status as st
 from pegasus_log.replica.plog.disk import DiskFault, DiskOp
 from pegasus_log.rpc.error_code import ErrorCode
@@ -68,7 +69,7 @@ class ScenarioError(AssertionError):
     """A scenario step failed (or the script is malformed): names the file and line."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Command:
     line: int
     verb: str

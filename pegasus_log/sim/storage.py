@@ -9,14 +9,13 @@ whole: the simulator's partitions are small.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 
 Content = tuple[MutationUpdate, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Checkpoint:
     # The updates of every decree from 1 to len(decrees).
     decrees: tuple[Content, ...]

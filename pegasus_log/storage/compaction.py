@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.storage.keyhash import PartitionScope
 from pegasus_log.storage.options import TableEnv
 from pegasus_log.storage.rocks import (
@@ -41,7 +41,7 @@ from pegasus_log.storage.schema import (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CompactionStats:
     rows_examined: int = 0
     expired_dropped: int = 0

@@ -17,8 +17,7 @@ precomputed 256-entry table costs a few microseconds per call.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pegasus_log.frozen import frozen
 from pegasus_log.storage.schema import decode_key
 
 CRC64_POLY = 0x9A6C9329AC4BC9B5
@@ -67,7 +66,7 @@ def partition_index_of(hash_value: int, partition_count: int) -> int:
     return hash_value & (partition_count - 1)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PartitionScope:
     """Which records a partition serves: those with ``key_hash & (count - 1) == index``.
     (Upstream calls ``count - 1`` the partition version; it changes with a split.)"""

@@ -10,9 +10,9 @@ servers on one host, as in tests and the onebox cluster.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options
+
+from pegasus_log.frozen import frozen
 
 MIB = 1 << 20
 
@@ -20,7 +20,7 @@ DATA_COLUMN_FAMILY = "default"  # upstream meta_store::DATA_COLUMN_FAMILY_NAME
 META_COLUMN_FAMILY = "pegasus_meta_cf"  # upstream meta_store::META_COLUMN_FAMILY_NAME
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StorageOptions:
     # ---- RocksDB memory and files (per partition replica) ----
     # Block cache for data, index and filter blocks. Upstream: rocksdb_block_cache_capacity
@@ -149,7 +149,7 @@ def build_rocksdb_options(options: StorageOptions) -> tuple[Options, dict[str, O
     return data, {META_COLUMN_FAMILY: meta}
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TableEnv:
     """Table settings the meta server may change while the partition runs (upstream app
     envs), replaced whole by the partition store's setters."""

@@ -10,8 +10,7 @@ outside int64 is invalid. So ``" 12"``, ``"+7"``, ``"0x1f"`` and ``"010"`` (8) p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pegasus_log.frozen import frozen
 from pegasus_log.storage.types import CasCheckType, FilterType
 
 INT64_MIN = -(1 << 63)
@@ -87,7 +86,7 @@ def match_filter(filter_type: int, pattern: bytes, data: bytes) -> bool:
 # ---- check_and_set / check_and_mutate ---------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckOutcome:
     passed: bool
     invalid_argument: bool = False  # an int compare met a value that is not an int64

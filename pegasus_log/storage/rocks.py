@@ -36,6 +36,7 @@ from rocksdict import (
     WriteOptions,
 )
 
+from pegasus_log.frozen import frozen
 from pegasus_log.storage.options import (
     META_COLUMN_FAMILY,
     StorageOptions,
@@ -56,13 +57,13 @@ class CorruptMetaError(RuntimeError):
     """The meta column family holds something this engine did not write."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Put:
     key: bytes
     value: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Delete:
     key: bytes
 

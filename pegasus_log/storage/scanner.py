@@ -23,10 +23,10 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rocksdict import RdictIter
 
+from pegasus_log.frozen import frozen
 from pegasus_log.storage.keyhash import PartitionScope
 from pegasus_log.storage.limiter import IterationLimiter
 from pegasus_log.storage.options import StorageOptions, TableEnv
@@ -56,7 +56,7 @@ from pegasus_log.storage.types import (
 CONTEXT_ID_MAX = (1 << 63) - 1
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen(eq=False)
 class ScanContext:
     iterator: RdictIter
     stop: bytes

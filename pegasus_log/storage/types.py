@@ -15,8 +15,9 @@ responses.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import IntEnum
+
+from pegasus_log.frozen import frozen
 
 # ---- enums (values as in rrdb.thrift) --------------------------------------------------
 
@@ -75,7 +76,7 @@ SCAN_CONTEXT_ID_NOT_EXIST = -2
 # ---- writes ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateRequest:
     """put: ``key`` is the encoded key ``[u16 len(hash_key)][hash_key][sort_key]``."""
 
@@ -88,41 +89,41 @@ class UpdateRequest:
     check_value: bytes | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class UpdateResponse:
     error: int = 0
     decree: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KeyValue:
     key: bytes = b""
     value: bytes = b""
     expire_ts_seconds: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiPutRequest:
     hash_key: bytes = b""
     kvs: Sequence[KeyValue] = ()
     expire_ts_seconds: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiRemoveRequest:
     hash_key: bytes = b""
     sort_keys: Sequence[bytes] = ()
     max_count: int = 0  # deprecated upstream, ignored
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiRemoveResponse:
     error: int = 0
     count: int = 0
     decree: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncrRequest:
     key: bytes = b""
     increment: int = 0
@@ -130,14 +131,14 @@ class IncrRequest:
     expire_ts_seconds: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncrResponse:
     error: int = 0
     new_value: int = 0
     decree: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndSetRequest:
     hash_key: bytes = b""
     check_sort_key: bytes = b""
@@ -150,7 +151,7 @@ class CheckAndSetRequest:
     return_check_value: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndSetResponse:
     error: int = 0
     check_value_returned: bool = False
@@ -159,7 +160,7 @@ class CheckAndSetResponse:
     decree: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mutate:
     operation: int = 0
     sort_key: bytes = b""
@@ -167,7 +168,7 @@ class Mutate:
     set_expire_ts_seconds: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndMutateRequest:
     hash_key: bytes = b""
     check_sort_key: bytes = b""
@@ -177,7 +178,7 @@ class CheckAndMutateRequest:
     return_check_value: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndMutateResponse:
     error: int = 0
     check_value_returned: bool = False
@@ -189,25 +190,25 @@ class CheckAndMutateResponse:
 # ---- reads -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReadResponse:
     error: int = 0
     value: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TtlResponse:
     error: int = 0
     ttl_seconds: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CountResponse:
     error: int = 0
     count: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiGetRequest:
     hash_key: bytes = b""
     sort_keys: Sequence[bytes] = ()  # not empty: fetch exactly these sort keys
@@ -223,37 +224,37 @@ class MultiGetRequest:
     reverse: bool = False
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiGetResponse:
     error: int = 0
     kvs: tuple[KeyValue, ...] = ()  # key = sort key, ascending
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FullKey:
     hash_key: bytes = b""
     sort_key: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchGetRequest:
     keys: Sequence[FullKey] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FullData:
     hash_key: bytes = b""
     sort_key: bytes = b""
     value: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BatchGetResponse:
     error: int = 0
     data: tuple[FullData, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GetScannerRequest:
     start_key: bytes = b""  # encoded keys
     stop_key: bytes = b""
@@ -271,12 +272,12 @@ class GetScannerRequest:
     only_return_count: bool | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanRequest:
     context_id: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanResponse:
     error: int = 0
     kvs: tuple[KeyValue, ...] = ()  # key = encoded key

@@ -17,12 +17,12 @@ import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from pegasus_log.frozen import frozen
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.promise import Promise
 from pegasus_log.rpc.error_code import ErrorCode
@@ -66,7 +66,7 @@ class RpcError(Exception):
         self.code = code
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Call:
     """What a handler sees of one request."""
 
@@ -81,7 +81,7 @@ class Call:
     arg_encoded: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Waiting:
     """A call whose handler returned a future or a promise: answered from its callback,
     without a task of its own (from inside ``set_result`` for a promise)."""

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.core.guardian import NodeView
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BalanceScore:
     primary_stddev: float = 0.0
     total_stddev: float = 0.0

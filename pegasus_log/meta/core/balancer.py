@@ -41,8 +41,9 @@ proven; the unit tests check it over random layouts.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.core.guardian import Action, members
 from pegasus_log.rpc.admin import ConfigType, PartitionStatus, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
@@ -63,7 +64,7 @@ COPIES = frozenset({COPY_SECONDARY, COPY_PRIMARY})
 Step = Action
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Proposal:
     gpid: Gpid
     kind: str  # MOVE_PRIMARY, COPY_SECONDARY or COPY_PRIMARY

@@ -27,8 +27,9 @@ Rules (upstream's partition_guardian, with a stricter all-dead rule):
 from __future__ import annotations
 
 from collections.abc import Container, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.admin import ConfigType, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import RpcAddress
@@ -40,7 +41,7 @@ NO_NODE = RpcAddress("", 0)
 LAST_DROPS_MAX = 8
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeView:
     address: RpcAddress
     alive: bool
@@ -48,7 +49,7 @@ class NodeView:
     partitions: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Action:
     """``target`` carries the action out; ``node`` is the node it is about."""
 

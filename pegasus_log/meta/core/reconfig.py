@@ -13,8 +13,9 @@ Pure: the stored configuration and the request in, the verdict out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.core.guardian import LAST_DROPS_MAX, members
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.error_code import ErrorCode
@@ -47,7 +48,7 @@ ACCEPTED_TYPES = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Verdict:
     err: ErrorCode
     config: PartitionConfiguration  # what to store (new) or what is stored (refused)

@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.store import BadNodeData
 
@@ -50,7 +50,7 @@ _NO_HOST_PORT = "invalid host_port"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Layout:
     cluster_root: str
 

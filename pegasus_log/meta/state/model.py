@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from types import MappingProxyType
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.admin import AppStatus as AppStatus  # the wire enum: same names and numbers
 
 # Upstream accepts table names of letters, digits, '_', '.', ':' and '-'.
@@ -22,7 +23,7 @@ class InvalidState(ValueError):
     """A table or partition description that breaks the model's rules."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AppState:
     """One table as stored at ``<cluster_root>/apps/<app_id>`` (upstream ``app_info``).
 
@@ -73,7 +74,7 @@ class AppState:
         ]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PartitionConfig:
     """One partition's membership, as stored at ``<cluster_root>/apps/<app_id>/<index>``.
 

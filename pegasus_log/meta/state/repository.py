@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Generic, NamedTuple, TypeVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.state.layout import (
     APPS_LOCKED,
     APPS_UNLOCKED,
@@ -48,7 +48,7 @@ T = TypeVar("T")
 INVALID_BALLOT = -1
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Stored(Generic[T]):
     value: T
     version: int

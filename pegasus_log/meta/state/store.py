@@ -25,8 +25,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import ClassVar, Protocol
+
+from pegasus_log.frozen import frozen
 
 ANY_VERSION = -1
 
@@ -87,7 +88,7 @@ class StoreClosed(StoreError):
     """The store was closed by its owner; no operation will succeed again."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class StoreLimits:
     # ZooKeeper refuses a request larger than jute.maxbuffer, 0xfffff bytes by default
     # (and drops the connection). 1,000,000 leaves 48 KiB for paths and framing.
@@ -99,32 +100,32 @@ class StoreLimits:
     transaction_op_overhead_bytes: int = 32
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Versioned:
     data: bytes
     version: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Create:
     path: str
     data: bytes = b""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetData:
     path: str
     data: bytes
     version: int = ANY_VERSION
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Delete:
     path: str
     version: int = ANY_VERSION
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckVersion:
     path: str
     version: int

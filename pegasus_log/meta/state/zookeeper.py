@@ -18,7 +18,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any, TypeVar
 
 from kazoo.client import KazooClient, KazooState
@@ -38,6 +38,7 @@ from kazoo.exceptions import (
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.retry import KazooRetry, RetryFailedError
 
+from pegasus_log.frozen import frozen
 from pegasus_log.meta.state.store import (
     ANY_VERSION,
     BadVersion,
@@ -64,7 +65,7 @@ _log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ZooKeeperStoreOptions:
     # "host:port,host:port", as kazoo takes it.
     hosts: str

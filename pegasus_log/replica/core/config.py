@@ -6,7 +6,7 @@ the runtime's monotonic clock, handed to the core by ``tick(now)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pegasus_log.frozen import frozen
 
 KIB = 1024
 
@@ -15,7 +15,7 @@ class ReplicaCoreConfigError(ValueError):
     """A configuration that cannot work (reported at start, an operator's mistake)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReplicaCoreConfig:
     # Mutations prepared but not yet committed on the primary (bounded staleness): a new
     # mutation starts only while fewer are in flight. Upstream staleness_for_commit = 20.

@@ -65,8 +65,7 @@ same partition, whether it succeeded or not.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.core.messages import (
     CheckpointRef,
     LogAppended,
@@ -79,7 +78,7 @@ from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CommittedLocally:
     """Proof for acking a prepare at or below the replica's commit point: the replica knew
     the decree committed, which it learns only from a primary that had the replica's own ack
@@ -93,18 +92,18 @@ class CommittedLocally:
 AckProof = LogAppended | CommittedLocally
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SaveBallot:
     gpid: Gpid
     ballot: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AppendLog:
     mutation: Mutation
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Apply:
     mutation: Mutation
     # Per update: the client request to answer with its result, or None.
@@ -114,7 +113,7 @@ class Apply:
         assert len(self.request_ids) == len(self.mutation.updates)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Reply:
     request_id: int
     err: ErrorCode
@@ -123,12 +122,12 @@ class Reply:
         assert self.err != ErrorCode.ERR_OK, "successful writes are answered by Apply"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ServeRead:
     request_id: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Send:
     to: RpcAddress
     message: PeerMessage
@@ -137,7 +136,7 @@ class Send:
         assert not isinstance(self.message, PrepareAck), "acks leave only by SendPrepareAck"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SendPrepareAck:
     """The only way a PrepareAck leaves a core. Safety argument: see ``ReplicaCore._ack``;
     the proof is checked here against the ack it justifies."""
@@ -156,26 +155,26 @@ class SendPrepareAck:
             assert self.ack.decree <= proof.last_committed_decree
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ProposeConfig:
     request: ConfigurationUpdateRequest
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReadLog:
     read_id: int
     gpid: Gpid
     decree_gt: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SendCheckpoint:
     read_id: int
     gpid: Gpid
     learner: RpcAddress
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class InstallCheckpoint:
     gpid: Gpid
     source: RpcAddress

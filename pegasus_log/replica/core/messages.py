@@ -9,9 +9,9 @@ must answer or account for it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 from pegasus_log.rpc.admin import ConfigType, PartitionStatus
 from pegasus_log.rpc.error_code import ErrorCode
@@ -34,7 +34,7 @@ class LearnerStatus(Enum):
 # ---- clients ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientWrite:
     """One client write; answered by the Apply that carries ``request_id`` (success) or
     by a Reply (refusal or failure)."""
@@ -43,7 +43,7 @@ class ClientWrite:
     update: MutationUpdate
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientWrites:
     """Client writes that arrived together: each is queued (or refused) as a
     ClientWrite would be, then mutations start once, so writes that came in one burst
@@ -52,7 +52,7 @@ class ClientWrites:
     writes: tuple[ClientWrite, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClientRead:
     """One client read; answered by ServeRead (allowed) or Reply (refused)."""
 
@@ -62,7 +62,7 @@ class ClientRead:
 # ---- replica <-> replica ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Prepare:
     """Primary -> secondary or learner: log this mutation. ``mutation.ballot`` is the
     primary's ballot; ``mutation.last_committed_decree`` its commit point."""
@@ -83,7 +83,7 @@ class Prepare:
         return self.mutation.ballot
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PrepareAck:
     """The mutation (ballot, decree) is durable in the sender's log. Leaves a core only
     inside SendPrepareAck, with the proof (see effects)."""
@@ -94,7 +94,7 @@ class PrepareAck:
     node: RpcAddress
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PrepareNack:
     """The sender refuses the prepare; ``ballot`` is the sender's own."""
 
@@ -105,7 +105,7 @@ class PrepareNack:
     err: ErrorCode
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GroupCheck:
     """Primary -> member or learner, periodically and to add a learner: the receiver's
     status and the primary's commit point."""
@@ -118,7 +118,7 @@ class GroupCheck:
     signature: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GroupCheckReply:
     gpid: Gpid
     # The ballot of the group check answered (so the primary can drop stale replies).
@@ -130,7 +130,7 @@ class GroupCheckReply:
     signature: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnRequest:
     gpid: Gpid
     ballot: int
@@ -140,7 +140,7 @@ class LearnRequest:
     last_committed_decree: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckpointRef:
     """A checkpoint of a primary's storage the learner can fetch: the runtime's handle
     (a path, an id) and the decree it holds everything up to."""
@@ -149,7 +149,7 @@ class CheckpointRef:
     decree: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnResponse:
     """Either ``mutations`` (every decree from the learner's committed + 1 to
     ``prepare_start_decree`` - 1, committed or not) or a ``checkpoint``; or an error."""
@@ -165,7 +165,7 @@ class LearnResponse:
     checkpoint: CheckpointRef | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LearnCompletion:
     """Learner -> primary: everything below the prepare start is logged."""
 
@@ -178,7 +178,7 @@ class LearnCompletion:
 # ---- meta -> replica -------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigUpdate:
     """The meta's configuration of the partition (a push after a change, or one entry of
     a config sync answer)."""
@@ -190,7 +190,7 @@ class ConfigUpdate:
         return self.config.pid
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigProposal:
     """The meta asks the primary to carry out ``type`` on ``node``: ADD_SECONDARY (make it
     a learner) or REMOVE (propose its removal)."""
@@ -204,7 +204,7 @@ class ConfigProposal:
         return self.config.pid
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ConfigUpdateReply:
     """The meta's answer to a ProposeConfig: ERR_OK and the stored configuration, or an
     error and the configuration it holds instead."""
@@ -222,7 +222,7 @@ class ConfigUpdateReply:
 # ---- runtime completions ---------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LogAppended:
     """The AppendLog of mutation (ballot, decree) finished: durable (``ok``) or failed."""
 
@@ -232,7 +232,7 @@ class LogAppended:
     ok: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LogRead:
     """The answer to ReadLog ``read_id``: the partition's mutations above the decree asked
     for, in log order (a decree may repeat; the last one counts), or an ``error``."""
@@ -242,7 +242,7 @@ class LogRead:
     error: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckpointReady:
     """The answer to SendCheckpoint ``read_id``: the checkpoint, or an ``error``."""
 
@@ -251,7 +251,7 @@ class CheckpointReady:
     error: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckpointInstalled:
     """The answer to InstallCheckpoint: storage now holds everything up to ``decree``."""
 

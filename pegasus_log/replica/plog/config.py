@@ -8,7 +8,7 @@ learner (segments are read whole).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pegasus_log.frozen import frozen
 
 MIB = 1 << 20
 
@@ -17,7 +17,7 @@ class PlogConfigError(ValueError):
     """A plog configuration that cannot work (an operator's mistake, reported at start)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PlogConfig:
     # Largest segment file ``log.<index>.<start_offset>``. Upstream
     # [replication] log_private_file_size_mb = 32. A segment holds at least one block, so

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Generic, TypeVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.config import PlogConfig
 from pegasus_log.replica.plog.errors import (
     MutationTooLargeError,
@@ -53,7 +54,7 @@ from pegasus_log.rpc.thrift import Gpid
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SegmentInfo:
     """What is known of one segment on disk."""
 
@@ -70,7 +71,7 @@ class SegmentInfo:
         return self.name.start_offset + self.size
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class WriteBatch(Generic[T]):
     """One group-commit batch, performed in this order: fdatasync ``seal`` if set; create
     ``segment`` durably if ``create`` is set (with those header bytes); write ``block`` at
@@ -92,7 +93,7 @@ class WriteBatch(Generic[T]):
     max_decrees: Mapping[Gpid, int]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PlogStats:
     appends: int
     mutations: int

@@ -17,11 +17,11 @@ import os
 import random
 import threading
 from collections import deque
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Protocol
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.format import TEMP_SUFFIX
 
 
@@ -168,7 +168,7 @@ class DiskOp(Enum):
     READ = "read"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DiskFault:
     """One injected failure: the next ``op`` raises OSError(``errno``).
 

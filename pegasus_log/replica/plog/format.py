@@ -33,8 +33,8 @@ import re
 import struct
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.thrift import Gpid
 
 FILE_MAGIC = b"PLOG"
@@ -51,7 +51,7 @@ TEMP_SUFFIX = ".tmp"
 _NAME = re.compile(r"log\.([1-9][0-9]{0,9})\.(0|[1-9][0-9]{0,18})")
 
 
-@dataclass(frozen=True, slots=True, order=True)
+@frozen(order=True)
 class SegmentName:
     index: int
     start_offset: int
@@ -75,7 +75,7 @@ class SegmentName:
         return SegmentName(index, start)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SegmentHeader:
     name: SegmentName
     # Per partition, the largest decree in every earlier segment.
@@ -133,7 +133,7 @@ def encode_block(payload: bytes, global_offset: int) -> bytes:
     return _BLOCK.pack(BLOCK_MAGIC, len(payload), global_offset, crc) + payload
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BlockSpan:
     """A verified block: where it starts in its segment and where its payload lies."""
 
@@ -142,7 +142,7 @@ class BlockSpan:
     payload_end: int
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SegmentScan:
     """What a structural scan of one segment found (checksums, not mutation contents).
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 
+from pegasus_log.frozen import frozen
 from pegasus_log.promise import Promise
 from pegasus_log.replica.plog.config import PlogConfig
 from pegasus_log.replica.plog.core import PlogCore, PlogStats, SegmentInfo, WriteBatch
@@ -45,7 +46,7 @@ _Token = asyncio.Future[None] | Promise[None]
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class GcResult:
     removed: tuple[str, ...]
     removed_bytes: int

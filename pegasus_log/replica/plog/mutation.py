@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
-from dataclasses import dataclass
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.thrift import Gpid
 
 _LENGTH = struct.Struct("<I")
@@ -43,7 +43,7 @@ class MutationDecodeError(ValueError):
     parse means a writer bug or corruption the checksum missed)."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MutationUpdate:
     """One client write inside a mutation: its RPC name and its serialized request."""
 
@@ -51,7 +51,7 @@ class MutationUpdate:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Mutation:
     gpid: Gpid
     ballot: int

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from types import MappingProxyType
 
+from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.config import PlogConfig
 from pegasus_log.replica.plog.core import SegmentInfo
 from pegasus_log.replica.plog.disk import LogDisk
@@ -44,7 +44,7 @@ from pegasus_log.replica.plog.mutation import (
 from pegasus_log.rpc.thrift import Gpid
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DroppedData:
     """Bytes recovery threw away: ``length`` bytes of ``file_name`` from ``offset``."""
 
@@ -55,7 +55,7 @@ class DroppedData:
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecoveryReport:
     segments: int
     mutations: int
@@ -71,7 +71,7 @@ class RecoveryReport:
         return not self.dropped
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class _Damage:
     offset: int
     reason: str

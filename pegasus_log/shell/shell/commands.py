@@ -8,9 +8,9 @@ touches the network or the terminal.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from pegasus_log.client.aio import MultiGetOptions, Mutation
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.messages import CasCheckType, FilterType
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.shell.shell.escaping import ArgSyntaxError, split_args
@@ -46,7 +46,7 @@ NO_FILTER = "no_filter"
 EXACT = "exact"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Filter:
     """A key or value filter: ``kind`` is no_filter, anywhere, prefix, postfix or exact
     (exact is the shell's own: the server matches a prefix, the shell checks the length)."""
@@ -89,7 +89,7 @@ def _filter(parsed: Parsed, type_flag: str, pattern_flag: str, *, exact: bool) -
     return Filter(kind, parsed.last(pattern_flag) or b"")
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ScanFilters:
     hash_key: Filter = Filter()
     sort_key: Filter = Filter()
@@ -187,7 +187,7 @@ def parse_timeout(args: Sequence[bytes]) -> int | None:
 # ---- single keys -----------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class KeyArgs:
     hash_key: bytes
     sort_key: bytes
@@ -199,7 +199,7 @@ def parse_key(args: Sequence[bytes]) -> KeyArgs:
     return KeyArgs(args[0], args[1])
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class SetArgs:
     hash_key: bytes
     sort_key: bytes
@@ -217,7 +217,7 @@ def parse_set(args: Sequence[bytes]) -> SetArgs:
     return SetArgs(args[0], args[1], args[2], ttl)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class IncrArgs:
     hash_key: bytes
     sort_key: bytes
@@ -241,7 +241,7 @@ def parse_hash_key(args: Sequence[bytes]) -> bytes:
     return args[0]
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiSetArgs:
     hash_key: bytes
     pairs: list[tuple[bytes, bytes]]
@@ -259,7 +259,7 @@ def parse_multi_set(args: Sequence[bytes]) -> MultiSetArgs:
     return MultiSetArgs(args[0], list(pairs.items()))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiKeysArgs:
     hash_key: bytes
     sort_keys: list[bytes]  # sorted, distinct (upstream keeps them in a std::set)
@@ -283,7 +283,7 @@ _RANGE_FLAGS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RangeArgs:
     hash_key: bytes
     start_sort_key: bytes
@@ -313,7 +313,7 @@ def _range(parsed: Parsed) -> RangeArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiGetRangeArgs:
     range: RangeArgs
     max_count: int
@@ -350,7 +350,7 @@ def parse_multi_get_range(args: Sequence[bytes]) -> MultiGetRangeArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class MultiDelRangeArgs:
     range: RangeArgs
     output: str | None
@@ -366,7 +366,7 @@ def parse_multi_del_range(args: Sequence[bytes]) -> MultiDelRangeArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class HashScanArgs:
     range: RangeArgs
     value_filter: Filter
@@ -405,7 +405,7 @@ def parse_hash_scan(args: Sequence[bytes], *, timeout_ms: int) -> HashScanArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class FullScanArgs:
     filters: ScanFilters
     output: str | None
@@ -460,7 +460,7 @@ def operand_needed(check: CasCheckType) -> bool:
     return check >= CasCheckType.CT_VALUE_MATCH_ANYWHERE
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckArgs:
     hash_key: bytes
     check_sort_key: bytes
@@ -503,7 +503,7 @@ def _check(parsed: Parsed) -> CheckArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndSetArgs:
     check: CheckArgs
     set_sort_key: bytes
@@ -530,7 +530,7 @@ def parse_check_and_set(args: Sequence[bytes]) -> CheckAndSetArgs:
     return CheckAndSetArgs(check, set_sk, set_value, ttl)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CheckAndMutateArgs:
     check: CheckArgs
     mutations: list[Mutation] | None  # None: read them interactively, like upstream
@@ -582,7 +582,7 @@ _BULK_FLAGS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class BulkArgs:
     """What count_data, copy_data and clear_data share."""
 
@@ -602,7 +602,7 @@ def _bulk(parsed: Parsed, timeout_ms: int) -> BulkArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CountDataArgs:
     bulk: BulkArgs
     precise: bool
@@ -633,7 +633,7 @@ def parse_count_data(args: Sequence[bytes], *, timeout_ms: int) -> CountDataArgs
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CopyDataArgs:
     bulk: BulkArgs
     target_metas: list[str]
@@ -697,7 +697,7 @@ def parse_copy_data(args: Sequence[bytes], *, timeout_ms: int) -> CopyDataArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ClearDataArgs:
     bulk: BulkArgs
     force: bool

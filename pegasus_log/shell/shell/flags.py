@@ -12,7 +12,8 @@ from __future__ import annotations
 import getopt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from pegasus_log.frozen import frozen
 
 _INT_RE = re.compile(r"[+-]?[0-9]+")
 INT32_MAX = 2**31 - 1
@@ -28,14 +29,14 @@ class CommandError(Exception):
     table does not have, ...): the shell prints this alone."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Flag:
     short: str  # one letter
     long: str
     takes_value: bool = True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Parsed:
     """Flags given (long name -> values, in order; a switch has one empty value per use)
     and the positional arguments."""

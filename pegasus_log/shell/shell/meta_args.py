@@ -8,8 +8,9 @@ data commands: byte arguments after the command name in, typed requests out,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import field
 
+from pegasus_log.frozen import frozen
 from pegasus_log.rpc.admin import AppStatus, MetaFunctionLevel
 from pegasus_log.shell.shell.commands import parse_meta_list
 from pegasus_log.shell.shell.flags import (
@@ -55,7 +56,7 @@ def _no_positional(parsed: Parsed) -> None:
 # ---- tables ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class LsArgs:
     detailed: bool = False
     json: bool = False
@@ -125,7 +126,7 @@ def _status(raw: str) -> frozenset[str]:
     return frozenset({name})
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class AppArgs:
     name: str
     detailed: bool = False
@@ -151,7 +152,7 @@ def parse_app(args: Sequence[bytes]) -> AppArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class CreateArgs:
     name: str
     partition_count: int = DEFAULT_PARTITION_COUNT
@@ -210,7 +211,7 @@ def parse_create(args: Sequence[bytes]) -> CreateArgs:
     )
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class DropArgs:
     name: str
     reserve_seconds: int = 0  # 0: the meta's default hold time
@@ -229,7 +230,7 @@ def parse_drop(args: Sequence[bytes]) -> DropArgs:
     return DropArgs(name, reserve)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RecallArgs:
     app_id: int
     new_name: str = ""
@@ -279,7 +280,7 @@ def parse_clear_app_envs(args: Sequence[bytes]) -> str:
 # ---- cluster ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class ReportArgs:
     """What ``cluster_info`` takes: how to print."""
 
@@ -295,7 +296,7 @@ def parse_cluster_info(args: Sequence[bytes]) -> ReportArgs:
     return ReportArgs(parsed.has("resolve_ip"), parsed.has("json"), _output(parsed))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodesArgs:
     detailed: bool = False
     resolve_ip: bool = False
@@ -351,7 +352,7 @@ REMOTE_COMMAND_NAMES = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class RemoteCommandArgs:
     """``remote_command`` and the commands that are one remote command (``server_info``,
     ``server_stat``): what to send, and to which servers."""

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pegasus_log.client.admin import TableInfo
+from pegasus_log.frozen import frozen
 from pegasus_log.shell.shell.printer import Table, multi, single
 
 AVAILABLE = "AS_AVAILABLE"
@@ -29,7 +29,7 @@ APP_TYPE = "pegasus"
 IS_STATEFUL = True
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class PartitionView:
     index: int
     ballot: int
@@ -42,7 +42,7 @@ class PartitionView:
         return (1 if self.primary else 0) + len(self.secondaries)
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class TableRouting:
     app_id: int
     partition_count: int
@@ -53,7 +53,7 @@ class TableRouting:
         return self.partitions[0].max_replica_count if self.partitions else 0
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Health:
     partition_count: int
     fully_healthy: int = 0
@@ -251,7 +251,7 @@ def _app_details(routing: TableRouting) -> list[Table]:
 # ---- nodes -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeCount:
     primary: int = 0
     secondary: int = 0
@@ -386,7 +386,7 @@ def app_envs_report(envs: Mapping[str, str]) -> Table:
     return single("app_envs", sorted(envs.items()))
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class NodeDesc:
     """A server a remote command goes to."""
 

@@ -14,7 +14,6 @@ import difflib
 import itertools
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import metadata
 from typing import TextIO
 
@@ -22,6 +21,7 @@ from pegasus_log.client.aio import Mutation, ScanItem, Scanner, ScanOptions
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import Route
 from pegasus_log.client.sync import Table
+from pegasus_log.frozen import frozen
 from pegasus_log.shell.shell import bulk
 from pegasus_log.shell.shell.client import ShellClient, primary_of
 from pegasus_log.shell.shell.commands import (
@@ -87,7 +87,7 @@ class ShellExit(Exception):
     """``exit`` / ``quit``: stop reading commands."""
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Location:
     app_id: int
     partition_index: int

@@ -3,7 +3,7 @@ whether it runs yet (and if not, what it waits for)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pegasus_log.frozen import frozen
 
 NOT_IN_META = "the meta server does not serve it yet"
 NO_REMOTE_COMMANDS = "the servers do not serve the remote command or metrics it needs yet"
@@ -13,7 +13,7 @@ NO_BULK_LOAD = "bulk load is not built yet"
 OFFLINE_TOOL = "offline tool, not built yet"
 
 
-@dataclass(frozen=True, slots=True)
+@frozen
 class Command:
     name: str
     usage: str
