@@ -19,6 +19,8 @@ from pegasus_log.replica.plog.config import PlogConfig
 
 SIM_CORE = ReplicaCoreConfig(
     staleness_max=4,
+    # Several mutations in flight by default: scenarios see pipelined prepares.
+    write_mutations_in_flight_max=4,
     # Small, so that learners often fall out of the cache and learn from the log, and
     # sometimes (after log GC) from a checkpoint.
     prepare_list_max=12,
@@ -141,4 +143,7 @@ class SimOptions:
             faults=faults,
             balance=rng.random() < 0.5,
         )
-        return replace(base, max_replica_count=min(3, base.nodes))
+        # Both write policies: one mutation in flight (the default) and a pipeline of
+        # several, which gives more orderings of prepares, acks and commits.
+        core = replace(SIM_CORE, write_mutations_in_flight_max=rng.choice((1, 4)))
+        return replace(base, max_replica_count=min(3, base.nodes), core=core)

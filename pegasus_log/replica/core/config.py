@@ -20,6 +20,13 @@ class ReplicaCoreConfig:
     # Mutations prepared but not yet committed on the primary (bounded staleness): a new
     # mutation starts only while fewer are in flight. Upstream staleness_for_commit = 20.
     staleness_max: int = 20
+    # Mutations of client writes a primary keeps prepared but uncommitted; writes that
+    # arrive meanwhile wait and go together in the next mutation, started as soon as one
+    # commits. Upstream starts one per write until ``staleness_max`` is reached. Holding
+    # them back at 1 measured 13-18% less CPU per put and 11-13% more puts/s with 16 and
+    # 64 clients (docs/benchmarks.md): a mutation's prepares, acks, log record and apply
+    # are shared by every write in it, and it does not lengthen a lone write's path.
+    write_mutations_in_flight_max: int = 1
     # Mutations the prepare list holds (committed ones are kept as a learning cache until
     # this is reached). Upstream max_mutation_count_in_prepare_list = 110.
     prepare_list_max: int = 110
@@ -70,6 +77,8 @@ class ReplicaCoreConfig:
     def __post_init__(self) -> None:
         if self.staleness_max < 1:
             raise ReplicaCoreConfigError("staleness_max must be >= 1")
+        if not 1 <= self.write_mutations_in_flight_max <= self.staleness_max:
+            raise ReplicaCoreConfigError("need 1 <= write_mutations_in_flight_max <= staleness_max")
         if self.prepare_list_max < self.staleness_max:
             raise ReplicaCoreConfigError(
                 f"prepare_list_max {self.prepare_list_max} < staleness_max {self.staleness_max}"

@@ -14,9 +14,10 @@ order).
 
 Roles, in brief (DESIGN.md section 5):
 
-- PRIMARY batches client writes into mutations (at most ``staleness_max`` uncommitted),
-  prepares each to every secondary and to every learner past its prepare start, appends
-  it to its own log, and commits in decree order once its own append and EVERY such ack
+- PRIMARY batches client writes into mutations (at most ``write_mutations_in_flight_max``
+  of them uncommitted; writes arriving meanwhile wait for the next one), prepares each
+  to every secondary and to every learner past its prepare start, appends it to its own
+  log, and commits in decree order once its own append and EVERY such ack
   are in; then Apply answers the clients. The commit point rides on the next prepare and
   on the group check; a primary idle for ``empty_write_idle_s`` issues an empty write.
   A member that does not ack in time, or answers a group check with an error, or is silent
@@ -519,7 +520,7 @@ class ReplicaCore:
         while p.queue and self.serving and self._members_enough(p):
             decree = self._list.max_decree + 1
             in_flight = decree - 1 - self._list.last_committed_decree
-            if in_flight >= cfg.staleness_max or not self._list.has_room(decree):
+            if in_flight >= cfg.write_mutations_in_flight_max or not self._list.has_room(decree):
                 return
             ids: list[int | None] = []
             updates: list[MutationUpdate] = []

@@ -31,6 +31,9 @@ NONE = RpcAddress("", 0)
 
 CFG = ReplicaCoreConfig(
     staleness_max=4,
+    # a pipeline of mutations (the default keeps one in flight; tests set it where it
+    # matters)
+    write_mutations_in_flight_max=4,
     prepare_list_max=16,
     batch_updates_max=3,
     batch_bytes_max=1000,

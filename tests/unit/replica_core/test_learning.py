@@ -53,7 +53,7 @@ from .helpers import (
     update,
 )
 
-SMALL = replace(CFG, prepare_list_max=4, staleness_max=2)
+SMALL = replace(CFG, prepare_list_max=4, staleness_max=2, write_mutations_in_flight_max=2)
 
 
 def committed_writes(p: ReplicaCore, count: int) -> list[Effect]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from pegasus_log.replica.core import (
     AppendLog,
     ClientRead,
@@ -22,6 +24,7 @@ from pegasus_log.replica.core import (
     ServeRead,
 )
 from pegasus_log.replica.core import status as st
+from pegasus_log.replica.core.config import ReplicaCoreConfig, ReplicaCoreConfigError
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.error_code import ErrorCode
 
@@ -103,8 +106,9 @@ def test_commits_go_in_decree_order() -> None:
     assert applied(done) == [1, 2]
 
 
-def test_staleness_bounds_mutations_in_flight_and_the_rest_is_batched() -> None:
-    c = primary(config=replace(CFG, staleness_max=1))
+def test_one_mutation_in_flight_and_the_rest_is_batched() -> None:
+    assert ReplicaCoreConfig().write_mutations_in_flight_max == 1  # the default policy
+    c = primary(config=replace(CFG, write_mutations_in_flight_max=1))
     first = c.step(ClientWrite(1, update(1)))
     queued = []
     for i in range(2, 6):
@@ -119,8 +123,24 @@ def test_staleness_bounds_mutations_in_flight_and_the_rest_is_batched() -> None:
     assert batch.mutation.last_committed_decree == 1
 
 
+def test_a_pipeline_of_mutations_stops_at_its_bound() -> None:
+    c = primary(config=replace(CFG, write_mutations_in_flight_max=2))
+    started = []
+    for i in range(1, 4):
+        started += of(c.step(ClientWrite(i, update(i))), AppendLog)
+    # writes 1 and 2 each start a mutation; 3 waits for one of them to commit
+    assert [a.mutation.decree for a in started] == [1, 2]
+
+
+def test_the_write_pipeline_cannot_pass_the_staleness_bound() -> None:
+    with pytest.raises(ReplicaCoreConfigError, match="write_mutations_in_flight_max"):
+        replace(CFG, staleness_max=2, write_mutations_in_flight_max=3)
+    with pytest.raises(ReplicaCoreConfigError, match="write_mutations_in_flight_max"):
+        replace(CFG, write_mutations_in_flight_max=0)
+
+
 def test_writes_arriving_together_share_a_mutation() -> None:
-    c = primary()  # staleness allows many in flight: only a burst batches
+    c = primary()  # a pipeline of 4 in flight: only a burst batches
     burst = ClientWrites(tuple(ClientWrite(i, update(i)) for i in range(1, 6)))
     effects = c.step(burst)
     # batch_updates_max = 3: writes 1-3 in decree 1, writes 4-5 in decree 2
@@ -142,7 +162,7 @@ def test_a_burst_on_a_secondary_is_refused_write_by_write() -> None:
 
 
 def test_batches_are_cut_by_bytes() -> None:
-    c = primary(config=replace(CFG, staleness_max=1, batch_bytes_max=25))
+    c = primary(config=replace(CFG, write_mutations_in_flight_max=1, batch_bytes_max=25))
     first = c.step(ClientWrite(1, update(1)))
     for i in (2, 3, 4):
         c.step(ClientWrite(i, update(i, size=10)))
@@ -153,7 +173,7 @@ def test_batches_are_cut_by_bytes() -> None:
 
 
 def test_full_queue_answers_busy() -> None:
-    c = primary(config=replace(CFG, staleness_max=1, write_queue_max=2))
+    c = primary(config=replace(CFG, write_mutations_in_flight_max=1, write_queue_max=2))
     for i in range(1, 4):
         c.step(ClientWrite(i, update(i)))
     [busy] = replies(c.step(ClientWrite(9, update(9))))
@@ -176,9 +196,9 @@ def test_reads_are_served_only_while_serving() -> None:
 
 def test_a_lapsed_lease_ends_the_primary_and_fails_waiting_writes() -> None:
     # Write 1 is prepared (it may still commit under the next primary): its outcome is
-    # unknown. Write 2 only queued behind it (staleness bound 1): it is refused, safe to
+    # unknown. Write 2 only queued behind it (one mutation in flight): it is refused, safe to
     # send again.
-    c = primary(config=replace(CFG, staleness_max=1))
+    c = primary(config=replace(CFG, write_mutations_in_flight_max=1))
     c.step(ClientWrite(1, update(1)))
     c.step(ClientWrite(2, update(2)))
     effects = c.set_lease(False)
