@@ -194,6 +194,7 @@ def _read_single_field(r: Reader, *, field_id: int, spec: Any, what: str) -> Any
     return _read_field_span(r, field_id=field_id, spec=spec, what=what)[0]
 
 
+_FIELD_ID = struct.Struct(">h")
 # type spec -> its wire type, as an int (asked for every request's argument)
 _wire_types: dict[Any, int] = {}
 
@@ -205,7 +206,24 @@ def _read_field_span(r: Reader, *, field_id: int, spec: Any, what: str) -> tuple
     if want is None:
         want = _wire_types[spec] = int(wire_type(spec))
     dec = decoder_for(spec)
-    value: Any = None
+    # The usual shape, read without the loop below: the field, then STOP. Anything else
+    # (another field, a repeated one, a missing STOP) is read again from the start the
+    # general way, which gives the same value or the same error.
+    buf, p, depth = r.buf, r.pos, r.depth
+    if (
+        p + 3 <= r.end
+        and buf[p] == want
+        and _FIELD_ID.unpack_from(buf, p + 1)[0] == field_id
+        and depth < r.limits.max_depth
+    ):
+        r.pos, r.depth = p + 3, depth + 1
+        value = dec(r)
+        end = r.pos
+        if end < r.end and buf[end] == 0:
+            r.pos, r.depth = end + 1, depth
+            return value, p + 3, end
+        r.pos, r.depth = p, depth
+    value = None
     start = end = 0
     r.enter()
     while True:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as hs
 
-from pegasus_log.rpc import admin
+from pegasus_log.rpc import admin, thrift
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.thrift import (
     BLOB,
@@ -20,10 +20,12 @@ from pegasus_log.rpc.thrift import (
     HostPort,
     ListOf,
     MapOf,
+    Reader,
     RpcAddress,
     SetOf,
     ThriftDecodeError,
     decode,
+    decoder_for,
     encode,
 )
 
@@ -84,6 +86,35 @@ def _struct_strategy(cls: type[Any]) -> hs.SearchStrategy[Any]:
 def test_every_message_round_trips(cls: type[Any], data: hs.DataObject) -> None:
     value = data.draw(_struct_strategy(cls))
     assert decode(cls, encode(cls, value)) == value
+
+
+def _outcome(dec: Any, data: bytes, limits: DecodeLimits) -> tuple[Any, ...]:
+    r = Reader(data, limits)
+    try:
+        value = dec(r)
+    except Exception as e:
+        return ("raised", type(e), str(e))
+    return ("decoded", value, r.pos, r.depth)
+
+
+@pytest.mark.parametrize("cls", ALL_STRUCTS, ids=lambda c: c.__name__)
+@settings(max_examples=40, deadline=None)
+@given(data=hs.data())
+def test_the_fast_decoder_has_the_general_decoders_outcome(
+    cls: type[Any], data: hs.DataObject
+) -> None:
+    """Valid encodings, and the same damaged (bytes changed, cut short or added), decode
+    to the same value or fail with the same error through both decoders of a struct."""
+    raw = bytearray(encode(cls, data.draw(_struct_strategy(cls))))
+    for _ in range(data.draw(hs.integers(0, 3))):
+        if raw:
+            raw[data.draw(hs.integers(0, len(raw) - 1))] = data.draw(hs.integers(0, 255))
+    cut = data.draw(hs.integers(0, len(raw)))
+    raw = raw[:cut] + data.draw(hs.binary(max_size=6))
+    limits = DecodeLimits(max_string_bytes=data.draw(hs.sampled_from((8, 4 << 20))), max_depth=3)
+    fast = _outcome(decoder_for(cls), bytes(raw), limits)
+    general = _outcome(thrift._general_decoders[cls], bytes(raw), limits)
+    assert fast == general
 
 
 def test_placeholders_are_struct_typed_fields_with_plain_payloads() -> None:

@@ -24,9 +24,11 @@ from pegasus_log.rpc.frame import (
 from pegasus_log.rpc.thrift import (
     DecodeLimits,
     MessageType,
+    Reader,
     ThriftDecodeError,
     decode,
     encode,
+    read_message_begin,
     write_message_begin,
 )
 
@@ -176,3 +178,44 @@ def test_a_write_argument_missing_is_refused() -> None:
     _, r = read_call_header(_put_body(b"\x00"), LIMITS.decode)
     with pytest.raises(ThriftDecodeError, match="field 1 missing"):
         read_args_encoded(m.RRDB_PUT, r)
+
+
+@settings(max_examples=30, deadline=None)
+@given(first=hs.binary(max_size=20), last=hs.binary(max_size=20))
+def test_the_argument_alone_and_the_argument_repeated(first: bytes, last: bytes) -> None:
+    one = m.UpdateRequest(key=first, value=b"v1", expire_ts_seconds=1)
+    two = m.UpdateRequest(key=last, value=b"v2", expire_ts_seconds=2)
+    field = [b"\x0c\x00\x01" + encode(m.UpdateRequest, x) for x in (one, two)]
+    _, r = read_call_header(_put_body(field[0] + b"\x00"), LIMITS.decode)
+    assert read_args_encoded(m.RRDB_PUT, r) == (one, field[0][3:])
+    assert (r.pos, r.end, r.depth) == (len(r.buf), len(r.buf), 0)
+    # sent twice: the last one wins, as thrift readers do
+    _, r = read_call_header(_put_body(field[0] + field[1] + b"\x00"), LIMITS.decode)
+    assert read_args_encoded(m.RRDB_PUT, r) == (two, field[1][3:])
+    # no STOP after the argument: truncated
+    _, r = read_call_header(_put_body(field[0]), LIMITS.decode)
+    with pytest.raises(ThriftDecodeError, match="truncated"):
+        read_args_encoded(m.RRDB_PUT, r)
+
+
+def _begin(raw: bytes) -> tuple[str, int, int]:
+    return read_message_begin(Reader(raw, DecodeLimits(max_string_bytes=64)))
+
+
+def test_message_headers_strict_old_style_and_bad() -> None:
+    out = bytearray()
+    write_message_begin(out, "RPC_CM_QUERY", MessageType.ONEWAY, 3)
+    assert _begin(bytes(out)) == ("RPC_CM_QUERY", MessageType.ONEWAY, 3)
+    old_style = struct.pack(">i", 5) + b"RPC_X" + bytes([1]) + struct.pack(">i", 8)
+    assert _begin(old_style) == ("RPC_X", MessageType.CALL, 8)
+    bad_version = struct.pack(">ii", -0x7FFE0000 | 1, 1) + b"X" + struct.pack(">i", 1)
+    with pytest.raises(ThriftDecodeError, match="version"):
+        _begin(bad_version)
+    not_utf8 = struct.pack(">ii", -0x7FFF0000 | 1, 2) + b"\xff\xfe" + struct.pack(">i", 1)
+    with pytest.raises(ThriftDecodeError, match="utf-8"):
+        _begin(not_utf8)
+    too_long = struct.pack(">ii", -0x7FFF0000 | 1, 65) + b"x" * 65 + struct.pack(">i", 1)
+    with pytest.raises(ThriftDecodeError, match="string length"):
+        _begin(too_long)
+    with pytest.raises(ThriftDecodeError, match="truncated"):
+        _begin(bytes(out)[:-1])
