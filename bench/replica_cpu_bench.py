@@ -5,9 +5,11 @@
 Starts ZooKeeper, 2 metas and 3 replica servers, creates table ``temp`` (8 partitions x
 3 replicas), then for each round and each client count drives puts with the Go client
 (bench/pegasusload; bench/pyload.py without Go) and prints ops/s, p50, and the user and
-system CPU of the three replica server processes divided by the puts served. CPU per put
-is the figure to compare between two versions: unlike ops/s, it moves little with other
-load on the machine (it still grows somewhat on a busy machine: compare back-to-back runs).
+system CPU of the three replica server processes divided by the puts served, and the
+replica-to-replica messages per put (two prepares and two acks per mutation, so this tells
+how many writes a mutation carries). CPU per put is the figure to compare between two
+versions: unlike ops/s, it moves little with other load on the machine (it still grows
+somewhat on a busy machine: compare back-to-back runs).
 Machine busy % is the share of all cores busy during the run, from /proc/stat.
 """
 
@@ -18,13 +20,17 @@ import os
 import shutil
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from kv_bench import _go_loader, _pegasus_load, cpu_ticks, replicated_temp  # noqa: E402
 
+from pegasus_log.replica.runtime import PEER  # noqa: E402
 from tests.cluster import ZkCluster  # noqa: E402
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -34,6 +40,22 @@ def _machine_ticks() -> tuple[int, int]:
     """(all, idle + iowait) clock ticks of the machine so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     return sum(values), values[3] + values[4]
+
+
+def peer_messages(addresses: list[str]) -> int:
+    """Replica-to-replica messages (prepares, acks, group checks) the servers received so
+    far, from their /metrics (``rpc_requests_total`` of ``RPC_PEGASUS_LOG_PEER``)."""
+    total = 0
+    for address in addresses:
+        with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        for family in text_string_to_metric_families(text):
+            total += sum(
+                int(sample.value)
+                for sample in family.samples
+                if sample.name == "rpc_requests_total" and sample.labels.get("rpc") == PEER.name
+            )
+    return total
 
 
 def main() -> int:
@@ -61,11 +83,12 @@ def _measure(
 ) -> None:
     metas = ",".join(cluster.meta_list)
     pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]  # type: ignore[union-attr]
+    addresses = [cluster.replica_address(f"replica{i + 1}") for i in range(3)]
     driver = "Go client" if loader else "Python client"
     print(f"puts by the {driver}, {args.value_size}-byte values, {os.cpu_count()} cores")
     print(
         f"{'round':>5} {'clients':>7} {'ops/s':>7} {'p50 ms':>7}"
-        f" {'cpu ms/put':>10} {'user':>6} {'sys':>6} {'busy %':>6}"
+        f" {'cpu ms/put':>10} {'user':>6} {'sys':>6} {'busy %':>6} {'peer msgs/put':>13}"
     )
     for round_no in range(1, args.rounds + 1):
         for clients in counts:
@@ -75,11 +98,13 @@ def _measure(
                 value_size=args.value_size,
                 keys=args.keys,
             )
+            messages_before = peer_messages(addresses)
             before = [cpu_ticks(pid) for pid in pids]
             machine_before = _machine_ticks()
             result = _pegasus_load(loader, metas, "put", load)
             after = [cpu_ticks(pid) for pid in pids]
             machine_after = _machine_ticks()
+            messages = peer_messages(addresses) - messages_before
             puts = max(1, int(result["ops"]))
             user = sum(a[0] - b[0] for a, b in zip(after, before, strict=True))
             system = sum(a[1] - b[1] for a, b in zip(after, before, strict=True))
@@ -90,7 +115,8 @@ def _measure(
             print(
                 f"{round_no:>5} {clients:>7} {result['ops_per_s']:>7.0f}"
                 f" {result['p50_ms']:>7.2f} {(user + system) * per_put:>10.3f}"
-                f" {user * per_put:>6.3f} {system * per_put:>6.3f} {busy:>6.0f}",
+                f" {user * per_put:>6.3f} {system * per_put:>6.3f} {busy:>6.0f}"
+                f" {messages / puts:>13.2f}",
                 flush=True,
             )
 
