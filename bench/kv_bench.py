@@ -1,16 +1,20 @@
 """Get and put: pegasus-log beside etcd, same machine, same run.
 
     python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100] [--replicas 3]
+                             [--rounds 3]
 
 ``--replicas 1`` (default): one replica server beside a single-member etcd.
 ``--replicas 3``: a table of three replicas on three replica servers (ZooKeeper meta,
 PacificA, fsync'd mutation log) beside a three-member etcd.
 
-Starts a pegasus-log replica server (table temp, 8 partitions) with its static meta, and a
-1-member etcd (Debian etcd-server). pegasus-log is driven by bench/pegasusload (the Apache
-Pegasus Go client) when the Go client module is available, else by bench/pyload.py; etcd
-by etcd's own benchmark tool. Prints throughput and p50/p99 side by side with ratios, and
-the replica server's peak RSS. Nothing is asserted: these are figures to record in
+Starts pegasus-log (table temp, 8 partitions) and etcd (Debian etcd-server) and keeps
+both up while they take turns: each round runs put then get on one side, then on the
+other, the first side alternating from round to round (``--rounds N``; more than one
+round also prints the median ratio). pegasus-log is driven by bench/pegasusload (the
+Apache Pegasus Go client) when the Go client module is available, else by
+bench/pyload.py; etcd by etcd's own benchmark tool. Prints throughput, p50/p99 and the
+servers' CPU per put side by side with ratios, the load tools' CPU per put, and the
+replica servers' peak RSS. Nothing is asserted: these are figures to record in
 docs/benchmarks.md.
 """
 
@@ -24,8 +28,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -110,30 +116,33 @@ def _pegasus_load(
     return dict(json.loads(out.strip().splitlines()[-1]))
 
 
-def _single(
-    tmp: Path, loader: Path | None, args: argparse.Namespace
-) -> tuple[dict[str, Any], float]:
+@contextmanager
+def _single(tmp: Path) -> Iterator[tuple[str, list[int], list[int]]]:
+    """One static replica server with table temp (8 partitions): (meta, [the replica
+    server's pid], every process's pid)."""
     cluster = StaticCluster(tmp / "pegasus", tables=["temp:8"])
     cluster.start()
     try:
-        replica_pid = cluster.process("replica").proc.pid  # type: ignore[union-attr]
-        # put runs first: it writes every key that get then reads.
-        ours = {op: _pegasus_load(loader, cluster.meta, op, args) for op in ("put", "get")}
-        return ours, _peak_rss_mib(replica_pid)
+        every = [p.proc.pid for p in cluster.processes if p.proc is not None]
+        yield cluster.meta, [cluster.process("replica").proc.pid], every  # type: ignore[union-attr]
     finally:
         cluster.stop()
 
 
 @contextmanager
-def replicated_temp(tmp: Path) -> Iterator[Any]:
+def replicated_temp(tmp: Path, zk_pids: list[int] | None = None) -> Iterator[Any]:
     """ZooKeeper, 2 metas and 3 replica servers (a ``tests.cluster.ZkCluster``) with table
-    temp of 8 partitions x 3 replicas; everything stopped on exit."""
+    temp of 8 partitions x 3 replicas; everything stopped on exit. ZooKeeper's pid is
+    appended to ``zk_pids`` when given."""
     from pegasus_log.client.sync import Admin
     from pegasus_log.services.zookeeper import ZooKeeperServer
     from tests.cluster import zk_cluster_up
 
     zk = ZooKeeperServer(tmp / "zookeeper")
     zk.start()
+    zk_pid = zk.pid()
+    if zk_pids is not None and zk_pid is not None:
+        zk_pids.append(zk_pid)
     try:
         with zk_cluster_up(
             tmp / "pegasus", zk.address, metas=2, replicas=3, prefix="bench", timeout_s=60
@@ -145,18 +154,31 @@ def replicated_temp(tmp: Path) -> Iterator[Any]:
         zk.stop()
 
 
-def _replicated(
-    tmp: Path, loader: Path | None, args: argparse.Namespace
-) -> tuple[dict[str, Any], float]:
-    with replicated_temp(tmp) as cluster:
-        metas = ",".join(cluster.meta_list)
+@contextmanager
+def _replicated(tmp: Path) -> Iterator[tuple[str, list[int], list[int]]]:
+    """``replicated_temp``: (its metas, the three replica servers' pids, every process's
+    pid: ZooKeeper, metas and replica servers)."""
+    every: list[int] = []
+    with replicated_temp(tmp, every) as cluster:
         pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]
-        put, cpu, load_tool = cpu_ms(pids, lambda: _pegasus_load(loader, metas, "put", args))
-        put["cpu_ms_per_put"] = cpu / max(1, put["ops"])
-        put["load_tool_ms_per_put"] = load_tool / max(1, put["ops"])
-        ours = {"put": put, "get": _pegasus_load(loader, metas, "get", args)}
-        peak = max(_peak_rss_mib(cluster.processes[f"replica{i + 1}"].proc.pid) for i in range(3))
-        return ours, peak
+        every += [p.proc.pid for p in cluster.processes.values() if p.proc is not None]
+        yield ",".join(cluster.meta_list), pids, every
+
+
+def _with_cpu(pids: list[int], run: Callable[[], dict[str, Any]]) -> Any:
+    """``run()``'s result with the servers' and the load tool's CPU per operation (an etcd
+    run's warm-up operations, ``warmup_ops``, counted in)."""
+    result, servers, load_tool = cpu_ms(pids, run)
+    ops = max(1, result["ops"] + result.get("warmup_ops", 0))
+    result["cpu_ms_per_put"] = servers / ops
+    result["load_tool_ms_per_put"] = load_tool / ops
+    return result
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
 def main() -> int:
@@ -173,61 +195,112 @@ def main() -> int:
         help="1: one server vs. a 1-member etcd; 3: a 3-replica table on 3 replica "
         "servers (ZooKeeper meta) vs. a 3-member etcd",
     )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="rounds of put and get on each side, taking turns; more than one also"
+        " prints the median ratio",
+    )
     args = p.parse_args()
 
     ensure_installed()
     tmp = Path(tempfile.mkdtemp(prefix="kv-bench-"))
     loader = _go_loader(tmp)
     driver = "Go client (bench/pegasusload)" if loader else "Python client (bench/pyload.py)"
-    rows: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    if args.replicas == 1:
-        ours, peak = _single(tmp, loader, args)
-    else:
-        ours, peak = _replicated(tmp, loader, args)
-    with etcd_cluster(members=args.replicas, base_dir=str(tmp)) as etcd:
-        put, cpu, load_tool = cpu_ms(
-            [proc.pid for proc in etcd.processes],
-            lambda: run_load(
-                etcd,
-                op="put",
-                clients=args.clients,
-                value_size=args.value_size,
-                duration_s=args.seconds,
-            ),
-        )
-        # run_load runs a warm-up first: its puts count too
-        put["cpu_ms_per_put"] = cpu / max(1, put["ops"] + put["warmup_ops"])
-        put["load_tool_ms_per_put"] = load_tool / max(1, put["ops"] + put["warmup_ops"])
-        theirs = {
-            "put": put,
-            "get": run_load(
-                etcd,
-                op="get_serializable",
-                clients=args.clients,
-                value_size=args.value_size,
-                duration_s=args.seconds,
-            ),
-        }
-    for op in ("put", "get"):
-        rows.append((op, ours[op], theirs[op]))
-    shutil.rmtree(tmp, ignore_errors=True)
+    # Both sides stay up for the whole run and take turns, the first turn alternating
+    # from round to round, so that a slow phase of the machine falls on both sides.
+    ours_cluster = _single(tmp) if args.replicas == 1 else _replicated(tmp)
+    rounds: list[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = []
+    # CPU the side at rest spent while the other side ran, and those runs' wall time (ms)
+    idle = {"ours": [0.0, 0.0], "etcd": [0.0, 0.0]}
+    with (
+        ours_cluster as (metas, pids, every),
+        etcd_cluster(members=args.replicas, base_dir=str(tmp)) as etcd,
+    ):
+        etcd_pids = [proc.pid for proc in etcd.processes]
 
+        def at_rest(side: str, side_pids: list[int], run: Callable[[], Any]) -> Any:
+            started = time.monotonic()
+            result, cpu, _ = cpu_ms(side_pids, run)
+            idle[side][0] += cpu
+            idle[side][1] += 1000 * (time.monotonic() - started)
+            return result
+
+        def ours(op: str) -> dict[str, Any]:
+            run = partial(_pegasus_load, loader, metas, op, args)
+            return at_rest("etcd", etcd_pids, partial(_with_cpu, pids, run) if op == "put" else run)
+
+        def theirs(op: str) -> dict[str, Any]:
+            run = partial(
+                run_load,
+                etcd,
+                op="put" if op == "put" else "get_serializable",
+                clients=args.clients,
+                value_size=args.value_size,
+                duration_s=args.seconds,
+            )
+            # run_load runs a warm-up first: its puts count too (in "warmup_ops")
+            return at_rest(
+                "ours", every, partial(_with_cpu, etcd_pids, run) if op == "put" else run
+            )
+
+        for round_no in range(args.rounds):
+            results: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+            # put first: it writes every key that get then reads
+            for op in ("put", "get"):
+                if round_no % 2 == 0:
+                    a = ours(op)
+                    b = theirs(op)
+                else:
+                    b = theirs(op)
+                    a = ours(op)
+                results[op] = (a, b)
+            rounds.append(results)
+        peak = max(_peak_rss_mib(pid) for pid in pids)
+    shutil.rmtree(tmp, ignore_errors=True)
+    _report(args, driver, rounds, peak)
+    print(
+        "CPU of the side at rest while the other ran (share of one core): pegasus-log"
+        f" {100 * idle['ours'][0] / max(1.0, idle['ours'][1]):.1f}% (ZooKeeper, metas,"
+        f" replica servers), etcd {100 * idle['etcd'][0] / max(1.0, idle['etcd'][1]):.1f}%"
+    )
+    return 0
+
+
+def _report(
+    args: argparse.Namespace,
+    driver: str,
+    rounds: list[dict[str, tuple[dict[str, Any], dict[str, Any]]]],
+    peak: float,
+) -> None:
     v = versions()
     print(f"pegasus-log driven by the {driver}; etcd {v['etcd']} driven by {v['load_tool']}")
     print(
         f"{args.clients} clients, {args.value_size}-byte values, ~{args.seconds:.0f} s per run,"
-        f" {os.cpu_count()} cores"
+        f" {os.cpu_count()} cores, {len(rounds)} round(s), the sides taking turns"
     )
     print(
-        f"{'op':<5} {'pegasus-log ops/s':>17} {'etcd ops/s':>11} {'ratio':>6}"
-        f" {'p50 ms (ours/etcd)':>19} {'p99 ms (ours/etcd)':>19}"
+        f"{'round':>5} {'op':<5} {'pegasus-log ops/s':>17} {'etcd ops/s':>11} {'ratio':>6}"
+        f" {'p50 ms (ours/etcd)':>19} {'p99 ms (ours/etcd)':>19} {'CPU/put ms (ours/etcd)':>23}"
     )
-    for op, a, b in rows:
-        ratio = a["ops_per_s"] / b["ops_per_s"] if b["ops_per_s"] else float("nan")
-        print(
-            f"{op:<5} {a['ops_per_s']:>17.0f} {b['ops_per_s']:>11.0f} {ratio:>6.2f}"
-            f" {a['p50_ms']:>9.2f}/{b['p50_ms']:<9.2f} {a['p99_ms']:>9.2f}/{b['p99_ms']:<9.2f}"
-        )
+    ratios: dict[str, list[float]] = {"put": [], "get": []}
+    for round_no, results in enumerate(rounds, start=1):
+        for op, (a, b) in results.items():
+            ratio = a["ops_per_s"] / b["ops_per_s"] if b["ops_per_s"] else float("nan")
+            ratios[op].append(ratio)
+            cpu = (
+                f"{a['cpu_ms_per_put']:.3f}/{b['cpu_ms_per_put']:.3f}"
+                if "cpu_ms_per_put" in a
+                else ""
+            )
+            print(
+                f"{round_no:>5} {op:<5} {a['ops_per_s']:>17.0f} {b['ops_per_s']:>11.0f}"
+                f" {ratio:>6.2f} {a['p50_ms']:>9.2f}/{b['p50_ms']:<9.2f}"
+                f" {a['p99_ms']:>9.2f}/{b['p99_ms']:<9.2f} {cpu:>23}"
+            )
+    if len(rounds) > 1:
+        print(f"median ratio: put {_median(ratios['put']):.2f}, get {_median(ratios['get']):.2f}")
     if args.replicas == 1:
         print(
             "etcd get = serializable range; etcd put fsyncs its WAL (group commit);"
@@ -238,21 +311,23 @@ def main() -> int:
             "etcd get = serializable range; both sides fsync every write on every member"
             " (group commit); pegasus-log reads go to the primary"
         )
-    if "cpu_ms_per_put" in ours["put"]:
-        print(
-            f"server CPU per put (user + system): pegasus-log {ours['put']['cpu_ms_per_put']:.3f}"
-            f" ms over its 3 replica servers, etcd {theirs['put']['cpu_ms_per_put']:.3f} ms"
-            f" over its {args.replicas} member(s)"
-        )
-        print(
-            f"load tool CPU per put: pegasus-log's {ours['put']['load_tool_ms_per_put']:.3f} ms,"
-            f" etcd's {theirs['put']['load_tool_ms_per_put']:.3f} ms (they share the cores)"
-        )
+    servers = "its replica server" if args.replicas == 1 else "its 3 replica servers"
+    puts = [results["put"] for results in rounds]
+    print(
+        "server CPU per put (user + system), median: pegasus-log"
+        f" {_median([a['cpu_ms_per_put'] for a, _ in puts]):.3f} ms over {servers}, etcd"
+        f" {_median([b['cpu_ms_per_put'] for _, b in puts]):.3f} ms over its"
+        f" {args.replicas} member(s)"
+    )
+    print(
+        "load tool CPU per put, median: pegasus-log's"
+        f" {_median([a['load_tool_ms_per_put'] for a, _ in puts]):.3f} ms, etcd's"
+        f" {_median([b['load_tool_ms_per_put'] for _, b in puts]):.3f} ms (they share the cores)"
+    )
     print(f"replica server peak RSS: {peak:.0f} MiB (table temp, 8 partitions)")
-    errors = sum(r[1].get("errors", 0) for r in rows)
+    errors = sum(a.get("errors", 0) for results in rounds for a, _ in results.values())
     if errors:
         print(f"pegasus-log load saw {errors} errors")
-    return 0
 
 
 if __name__ == "__main__":
