@@ -1,7 +1,7 @@
 """Where the replica servers' Python time goes during puts, by part of the code.
 
     pip install py-spy
-    PYTHONPATH=$PWD python bench/replica_profile.py [--clients 16] [--seconds 7]
+    PYTHONPATH=$PWD python bench/replica_profile.py [--clients 16] [--seconds 7] [--functions 10]
 
 Starts ZooKeeper, 2 metas and 3 replica servers with table ``temp`` (8 partitions x 3
 replicas), drives puts with the Go client (bench/pegasusload; bench/pyload.py without
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import re
 import shutil
 import subprocess
 import sys
@@ -78,10 +79,26 @@ def shares(raw: str) -> dict[str, float]:
     return {name: count / total for name, count in counts.most_common()}
 
 
+def self_shares(raw: str, most: int) -> list[tuple[str, float]]:
+    """The ``most`` functions holding the most samples as the innermost frame (their own
+    time, callees excluded), with their shares; line numbers dropped."""
+    counts: collections.Counter[str] = collections.Counter()
+    for line in raw.splitlines():
+        if not line.strip():
+            continue
+        stack, n = line.rsplit(" ", 1)
+        counts[re.sub(r":\d+\)$", ")", stack.split(";")[-1])] += int(n)
+    total = sum(counts.values()) or 1
+    return [(name, count / total) for name, count in counts.most_common(most)]
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=7.0)
+    p.add_argument(
+        "--functions", type=int, default=0, help="also print the N functions with most own time"
+    )
     args = p.parse_args()
     if shutil.which("py-spy") is None:
         print("py-spy is not installed: pip install py-spy", file=sys.stderr)
@@ -113,6 +130,10 @@ def main() -> int:
     print(f"{result['ops_per_s']:.0f} puts/s at {args.clients} clients; GIL-held samples:")
     for name, share in shares(raw).items():
         print(f"{share * 100:5.1f}%  {name}")
+    if args.functions:
+        print("own time (innermost frame), by function:")
+        for name, share in self_shares(raw, args.functions):
+            print(f"{share * 100:5.1f}%  {name}")
     return 0
 
 

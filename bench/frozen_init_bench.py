@@ -1,0 +1,64 @@
+"""Constructor cost of a six-field dataclass: stdlib frozen, ``@frozen``, not frozen.
+
+    python bench/frozen_init_bench.py [--number 1000000]
+
+Prints microseconds per construction of each, best of five timeit runs; the figures
+``pegasus_log/frozen.py`` and docs/benchmarks.md quote.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import timeit
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from pegasus_log.frozen import frozen
+
+
+@dataclass(frozen=True, slots=True)
+class StdlibFrozen:
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+    f: int
+
+
+@frozen
+class Frozen:
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+    f: int
+
+
+@dataclass(slots=True)
+class NotFrozen:
+    a: int
+    b: int
+    c: int
+    d: int
+    e: int
+    f: int
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--number", type=int, default=1_000_000)
+    args = p.parse_args()
+    for cls in (StdlibFrozen, Frozen, NotFrozen):
+        best = min(timeit.repeat(partial(cls, 1, 2, 3, 4, 5, 6), number=args.number, repeat=5))
+        print(f"{cls.__name__:<13} {best / args.number * 1e6:.3f} us per construction")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
