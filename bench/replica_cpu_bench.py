@@ -10,7 +10,11 @@ replica-to-replica messages per put (two prepares and two acks per mutation, so 
 how many writes a mutation carries). CPU per put is the figure to compare between two
 versions: unlike ops/s, it moves little with other load on the machine (it still grows
 somewhat on a busy machine: compare back-to-back runs).
-Machine busy % is the share of all cores busy during the run, from /proc/stat.
+Machine busy % is the share of all cores busy during the run, from /proc/stat. On cpu %
+and waiting % are, per replica server (mean of the three), the share of the load run's
+wall time its threads spent on a CPU and runnable but waiting for one (the kernel's
+schedstat): with three servers and the load tool on two cores, a message that wakes a
+server often finds both cores taken.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import os
 import shutil
 import sys
 import tempfile
+import time
 import urllib.request
 from pathlib import Path
 
@@ -40,6 +45,20 @@ def _machine_ticks() -> tuple[int, int]:
     """(all, idle + iowait) clock ticks of the machine so far."""
     values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     return sum(values), values[3] + values[4]
+
+
+def sched_ns(pid: int) -> tuple[int, int]:
+    """(nanoseconds on a CPU, nanoseconds runnable but waiting for one) of a process's
+    threads so far, from /proc/<pid>/task/*/schedstat."""
+    on_cpu = waiting = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            fields = (task / "schedstat").read_text().split()
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+        on_cpu += int(fields[0])
+        waiting += int(fields[1])
+    return on_cpu, waiting
 
 
 def peer_messages(addresses: list[str]) -> int:
@@ -89,6 +108,7 @@ def _measure(
     print(
         f"{'round':>5} {'clients':>7} {'ops/s':>7} {'p50 ms':>7}"
         f" {'cpu ms/put':>10} {'user':>6} {'sys':>6} {'busy %':>6} {'peer msgs/put':>13}"
+        f" {'on cpu %':>8} {'waiting %':>9}"
     )
     for round_no in range(1, args.rounds + 1):
         for clients in counts:
@@ -100,9 +120,16 @@ def _measure(
             )
             messages_before = peer_messages(addresses)
             before = [cpu_ticks(pid) for pid in pids]
+            sched_before = [sched_ns(pid) for pid in pids]
             machine_before = _machine_ticks()
+            started = time.monotonic()
             result = _pegasus_load(loader, metas, "put", load)
+            wall = time.monotonic() - started
             after = [cpu_ticks(pid) for pid in pids]
+            sched = [
+                (a[0] - b[0], a[1] - b[1])
+                for a, b in zip([sched_ns(pid) for pid in pids], sched_before, strict=True)
+            ]
             machine_after = _machine_ticks()
             messages = peer_messages(addresses) - messages_before
             puts = max(1, int(result["ops"]))
@@ -116,7 +143,9 @@ def _measure(
                 f"{round_no:>5} {clients:>7} {result['ops_per_s']:>7.0f}"
                 f" {result['p50_ms']:>7.2f} {(user + system) * per_put:>10.3f}"
                 f" {user * per_put:>6.3f} {system * per_put:>6.3f} {busy:>6.0f}"
-                f" {messages / puts:>13.2f}",
+                f" {messages / puts:>13.2f}"
+                f" {100 * sum(c for c, _ in sched) / len(sched) / 1e9 / wall:>8.0f}"
+                f" {100 * sum(w for _, w in sched) / len(sched) / 1e9 / wall:>9.0f}",
                 flush=True,
             )
 

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from pegasus_log.promise import Promise
+from pegasus_log.replica.apply import OPS_BY_NAME, apply_mutation
 from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
@@ -76,7 +77,7 @@ from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
-from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, decode, encode
+from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, encode
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.transport.connection import CallFailed, Connection
 from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
@@ -99,7 +100,6 @@ _PEER_KINDS: dict[str, type[Any]] = {
 }
 # How often cores are ticked: a tenth of the shortest core timeout (prepare retry 0.5 s).
 _TICK_S = 0.05
-_OPS_BY_NAME = {op.spec.name: op for op in OPS}
 _PEER_TIMEOUT_S = 1.0  # peer messages are one-way; the core retries what matters
 # How long a request waits for a primary that is still reconciling before it is refused:
 # reconciliation takes one round of prepares, a few milliseconds on a healthy group.
@@ -441,7 +441,7 @@ class ReplicaServer:
         return result
 
     def _read_now(self, part: Partition, call: Call) -> Any:
-        op = _OPS_BY_NAME[call.spec.name]
+        op = OPS_BY_NAME[call.spec.name]
         arg = call.arg if op.request is None else to_storage(call.arg, op.request)
         resp = getattr(part.store, op.method)(arg)
         return self._wire(part, op, resp)
@@ -552,27 +552,22 @@ class ReplicaServer:
 
     def _apply(self, part: Partition, e: fx.Apply) -> None:
         """Every client write of the mutation, in order, as one storage batch at its
-        decree; the clients waiting on them hear the answers once the batch is written."""
+        decree (``apply.py``); the clients waiting on them hear the answers once the batch
+        is written."""
         mu = e.mutation
-        answers: list[tuple[int, Any]] = []
-        with part.store.mutation(mu.decree):
-            for update, request_id in zip(mu.updates, e.request_ids, strict=True):
-                op = _OPS_BY_NAME[update.rpc_name]
-                # The primary's own requests were decoded on arrival, their bodies made
-                # from them; members and replays decode the body.
-                mine = part.waiting.get(request_id) if request_id is not None else None
-                arg = mine[0] if mine is not None else decode(op.spec.arg, update.body)
-                if op.request is not None:
-                    arg = to_storage(arg, op.request)
-                method = getattr(part.store, op.method)
-                if op.method in ("remove", "multi_remove"):
-                    resp = method(mu.decree, arg)
-                else:
-                    resp = method(mu.decree, arg, timestamp_us=mu.timestamp_us)
-                if request_id is not None:
-                    answers.append((request_id, self._wire(part, op, resp)))
-        for request_id, answer in answers:
-            entry = part.waiting.pop(request_id, None)
+        waiting = part.waiting
+        # The primary's own requests were decoded on arrival, their bodies made from
+        # them; members and replays decode the body.
+        mine = [waiting.get(rid) if rid is not None else None for rid in e.request_ids]
+        resps = apply_mutation(part.store, mu, [w[0] if w is not None else None for w in mine])
+        wired: dict[int, Any] = {}  # one wire answer per distinct storage response
+        for update, request_id, resp in zip(mu.updates, e.request_ids, resps, strict=True):
+            if request_id is None:
+                continue
+            answer = wired.get(id(resp))
+            if answer is None:
+                answer = wired[id(resp)] = self._wire(part, OPS_BY_NAME[update.rpc_name], resp)
+            entry = waiting.pop(request_id, None)
             if entry is not None and not entry[1].done():
                 entry[1].set_result(answer)
 
