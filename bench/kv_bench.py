@@ -1,20 +1,20 @@
 """Get and put: pegasus-log beside etcd, same machine, same run.
 
     python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100] [--replicas 3]
-                             [--rounds 3]
+                             [--rounds 3] [--partitions 8]
 
 ``--replicas 1`` (default): one replica server beside a single-member etcd.
 ``--replicas 3``: a table of three replicas on three replica servers (ZooKeeper meta,
 PacificA, fsync'd mutation log) beside a three-member etcd.
 
-Starts pegasus-log (table temp, 8 partitions) and etcd (Debian etcd-server) and keeps
-both up while they take turns: each round runs put then get on one side, then on the
-other, the first side alternating from round to round (``--rounds N``; more than one
-round also prints the median ratio). pegasus-log is driven by bench/pegasusload (the
-Apache Pegasus Go client) when the Go client module is available, else by
-bench/pyload.py; etcd by etcd's own benchmark tool. Prints throughput, p50/p99 and the
-servers' CPU per put side by side with ratios, the load tools' CPU per put, and the
-replica servers' peak RSS. Nothing is asserted: these are figures to record in
+Starts pegasus-log (table temp, 8 partitions unless ``--partitions`` says otherwise) and
+etcd (Debian etcd-server) and keeps both up while they take turns: each round runs put
+then get on one side, then on the other, the first side alternating from round to round
+(``--rounds N``; more than one round also prints the median ratio). pegasus-log is driven
+by bench/pegasusload (the Apache Pegasus Go client) when the Go client module is
+available, else by bench/pyload.py; etcd by etcd's own benchmark tool. Prints throughput,
+p50/p99 and the servers' CPU per put side by side with ratios, the load tools' CPU per
+put, and the replica servers' peak RSS. Nothing is asserted: these are figures to record in
 docs/benchmarks.md.
 """
 
@@ -130,10 +130,12 @@ def _single(tmp: Path) -> Iterator[tuple[str, list[int], list[int]]]:
 
 
 @contextmanager
-def replicated_temp(tmp: Path, zk_pids: list[int] | None = None) -> Iterator[Any]:
+def replicated_temp(
+    tmp: Path, zk_pids: list[int] | None = None, *, partitions: int = 8
+) -> Iterator[Any]:
     """ZooKeeper, 2 metas and 3 replica servers (a ``tests.cluster.ZkCluster``) with table
-    temp of 8 partitions x 3 replicas; everything stopped on exit. ZooKeeper's pid is
-    appended to ``zk_pids`` when given."""
+    temp of ``partitions`` (8, as upstream's onebox makes it) x 3 replicas; everything
+    stopped on exit. ZooKeeper's pid is appended to ``zk_pids`` when given."""
     from pegasus_log.client.sync import Admin
     from pegasus_log.services.zookeeper import ZooKeeperServer
     from tests.cluster import zk_cluster_up
@@ -148,18 +150,18 @@ def replicated_temp(tmp: Path, zk_pids: list[int] | None = None) -> Iterator[Any
             tmp / "pegasus", zk.address, metas=2, replicas=3, prefix="bench", timeout_s=60
         ) as cluster:
             with Admin(cluster.meta_list) as admin:
-                admin.create_table("temp", partition_count=8, replica_count=3)
+                admin.create_table("temp", partition_count=partitions, replica_count=3)
             yield cluster
     finally:
         zk.stop()
 
 
 @contextmanager
-def _replicated(tmp: Path) -> Iterator[tuple[str, list[int], list[int]]]:
+def _replicated(tmp: Path, partitions: int) -> Iterator[tuple[str, list[int], list[int]]]:
     """``replicated_temp``: (its metas, the three replica servers' pids, every process's
     pid: ZooKeeper, metas and replica servers)."""
     every: list[int] = []
-    with replicated_temp(tmp, every) as cluster:
+    with replicated_temp(tmp, every, partitions=partitions) as cluster:
         pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]
         every += [p.proc.pid for p in cluster.processes.values() if p.proc is not None]
         yield ",".join(cluster.meta_list), pids, every
@@ -196,6 +198,12 @@ def main() -> int:
         "servers (ZooKeeper meta) vs. a 3-member etcd",
     )
     p.add_argument(
+        "--partitions",
+        type=int,
+        default=8,
+        help="with --replicas 3: partitions of table temp (8, as upstream's onebox)",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -210,7 +218,7 @@ def main() -> int:
     driver = "Go client (bench/pegasusload)" if loader else "Python client (bench/pyload.py)"
     # Both sides stay up for the whole run and take turns, the first turn alternating
     # from round to round, so that a slow phase of the machine falls on both sides.
-    ours_cluster = _single(tmp) if args.replicas == 1 else _replicated(tmp)
+    ours_cluster = _single(tmp) if args.replicas == 1 else _replicated(tmp, args.partitions)
     rounds: list[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = []
     # CPU the side at rest spent while the other side ran, and those runs' wall time (ms)
     idle = {"ours": [0.0, 0.0], "etcd": [0.0, 0.0]}
@@ -324,7 +332,8 @@ def _report(
         f" {_median([a['load_tool_ms_per_put'] for a, _ in puts]):.3f} ms, etcd's"
         f" {_median([b['load_tool_ms_per_put'] for _, b in puts]):.3f} ms (they share the cores)"
     )
-    print(f"replica server peak RSS: {peak:.0f} MiB (table temp, 8 partitions)")
+    parts = 8 if args.replicas == 1 else args.partitions
+    print(f"replica server peak RSS: {peak:.0f} MiB (table temp, {parts} partitions)")
     errors = sum(a.get("errors", 0) for results in rounds for a, _ in results.values())
     if errors:
         print(f"pegasus-log load saw {errors} errors")

@@ -1,15 +1,16 @@
 """CPU the replica servers spend per replicated put.
 
     python bench/replica_cpu_bench.py [--clients 16,64] [--rounds 3] [--seconds 8]
+                                      [--partitions 8]
 
-Starts ZooKeeper, 2 metas and 3 replica servers, creates table ``temp`` (8 partitions x
-3 replicas), then for each round and each client count drives puts with the Go client
-(bench/pegasusload; bench/pyload.py without Go) and prints ops/s, p50, and the user and
-system CPU of the three replica server processes divided by the puts served, and the
-replica-to-replica messages per put (two prepares and two acks per mutation, so this tells
-how many writes a mutation carries). CPU per put is the figure to compare between two
-versions: unlike ops/s, it moves little with other load on the machine (it still grows
-somewhat on a busy machine: compare back-to-back runs).
+Starts ZooKeeper, 2 metas and 3 replica servers, creates table ``temp`` (8 partitions, or
+``--partitions``, x 3 replicas), then for each round and each client count drives puts
+with the Go client (bench/pegasusload; bench/pyload.py without Go) and prints ops/s, p50,
+the user and system CPU of the three replica server processes divided by the puts
+served, and the replica-to-replica messages per put (two prepares and two acks per
+mutation, so this tells how many writes a mutation carries). CPU per put is the figure
+to compare between two versions: unlike ops/s, it moves little with other load on the
+machine (it still grows somewhat on a busy machine: compare back-to-back runs).
 Machine busy % is the share of all cores busy during the run, from /proc/stat. On cpu %
 and waiting % are, per replica server (mean of the three), the share of the load run's
 wall time its threads spent on a CPU and runnable but waiting for one (the kernel's
@@ -84,13 +85,14 @@ def main() -> int:
     p.add_argument("--seconds", type=float, default=8.0)
     p.add_argument("--value-size", type=int, default=100)
     p.add_argument("--keys", type=int, default=100000)
+    p.add_argument("--partitions", type=int, default=8, help="partitions of table temp")
     args = p.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
 
     tmp = Path(tempfile.mkdtemp(prefix="replica-cpu-bench-"))
     loader = _go_loader(tmp)
     try:
-        with replicated_temp(tmp) as cluster:
+        with replicated_temp(tmp, partitions=args.partitions) as cluster:
             _measure(cluster, loader, counts, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
