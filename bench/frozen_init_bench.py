@@ -20,34 +20,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from pegasus_log.frozen import frozen
 
 
-@dataclass(frozen=True, slots=True)
-class StdlibFrozen:
-    a: int
-    b: int
-    c: int
-    d: int
-    e: int
-    f: int
+def _six_ints(name: str) -> type:
+    """A bare class of six int fields, for a decorator to make a dataclass of."""
+    return type(name, (), {"__annotations__": dict.fromkeys("abcdef", int)})
 
 
-@frozen
-class Frozen:
-    a: int
-    b: int
-    c: int
-    d: int
-    e: int
-    f: int
-
-
-@dataclass(slots=True)
-class NotFrozen:
-    a: int
-    b: int
-    c: int
-    d: int
-    e: int
-    f: int
+StdlibFrozen = dataclass(frozen=True, slots=True)(_six_ints("StdlibFrozen"))
+Frozen = frozen(_six_ints("Frozen"))
+NotFrozen = dataclass(slots=True)(_six_ints("NotFrozen"))
 
 
 def main() -> int:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from pegasus_log.replica.plog.mutation import Mutation
-from pegasus_log.replica.stub import OPS
+from pegasus_log.replica.stub import OPS_BY_NAME
 from pegasus_log.replica.wire import to_storage
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.thrift import decode
@@ -23,7 +23,6 @@ from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.schema import is_valid_key
 
-OPS_BY_NAME = {op.spec.name: op for op in OPS}
 _PUT = m.RRDB_PUT.name
 _REMOVES = ("remove", "multi_remove")
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from pegasus_log.promise import Promise
-from pegasus_log.replica.apply import OPS_BY_NAME, apply_mutation
+from pegasus_log.replica.apply import apply_mutation
 from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
@@ -67,6 +67,7 @@ from pegasus_log.replica.store_dirs import (
 )
 from pegasus_log.replica.stub import (
     OPS,
+    OPS_BY_NAME,
     GaugeRows,
     StubOptions,
     apply_envs,

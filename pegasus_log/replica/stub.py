@@ -101,6 +101,8 @@ OPS: tuple[_Op, ...] = (
     _Op(m.RRDB_GET_SCANNER, "get_scanner", st.GetScannerRequest, m.ScanResponse),
     _Op(m.RRDB_SCAN, "scan", st.ScanRequest, m.ScanResponse),
 )
+# wire RPC name -> its _Op
+OPS_BY_NAME = {op.spec.name: op for op in OPS}
 
 
 class ReplicaStub:

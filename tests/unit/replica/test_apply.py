@@ -11,6 +11,7 @@ from hypothesis import strategies as hs
 
 from pegasus_log.replica import apply as ap
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
+from pegasus_log.replica.stub import OPS_BY_NAME
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.thrift import Gpid, decode, encode
 from pegasus_log.storage.engine import PartitionStore
@@ -57,7 +58,7 @@ class _Pair:
         )
         fast = ap.apply_mutation(self.fast, mu, decoded)
         args = [
-            a if a is not None else decode(ap.OPS_BY_NAME[u.rpc_name].spec.arg, u.body)
+            a if a is not None else decode(OPS_BY_NAME[u.rpc_name].spec.arg, u.body)
             for u, a in zip(updates, decoded, strict=True)
         ]
         each = ap._apply_each(self.each, mu, args)
