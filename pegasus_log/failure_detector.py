@@ -21,6 +21,7 @@ margin covers scheduling delays of the meta's check loop.
 from __future__ import annotations
 
 from pegasus_log.frozen import frozen
+from pegasus_log.observability.flags import Flag, FlagType
 
 
 @frozen
@@ -35,6 +36,35 @@ class FdOptions:
                 "failure detection needs 0 < beacon interval < lease < grace, got "
                 f"{self.beacon_interval_s} / {self.lease_s} / {self.grace_s}"
             )
+
+
+def fd_flags(options: FdOptions) -> list[Flag]:
+    """The failure detector's settings as server flags (section ``replication``, as
+    upstream; observability/flags.py), read-only: a meta and its replica servers must
+    agree on them."""
+    return [
+        Flag(
+            "replication",
+            "fd_beacon_interval_seconds",
+            FlagType.FV_DOUBLE,
+            "seconds between two beacons of a replica server to the meta",
+            lambda: options.beacon_interval_s,
+        ),
+        Flag(
+            "replication",
+            "fd_lease_seconds",
+            FlagType.FV_DOUBLE,
+            "seconds a replica server serves after the send time of its last acked beacon",
+            lambda: options.lease_s,
+        ),
+        Flag(
+            "replication",
+            "fd_grace_seconds",
+            FlagType.FV_DOUBLE,
+            "seconds the meta waits after a replica server's last beacon before taking it for dead",
+            lambda: options.grace_s,
+        ),
+    ]
 
 
 class WorkerLease:

@@ -13,6 +13,7 @@ from kazoo.client import KazooClient
 from pegasus_log.meta import not_built
 from pegasus_log.meta.app_info import InvalidTableSpec, parse_tables
 from pegasus_log.meta.election import Election
+from pegasus_log.meta.flags import meta_flags
 from pegasus_log.meta.service import MetaOptions, MetaService
 from pegasus_log.meta.state.layout import Layout
 from pegasus_log.meta.state.repository import MetaStateRepository
@@ -20,6 +21,7 @@ from pegasus_log.meta.state.store import StoreError
 from pegasus_log.meta.state.zookeeper import ZooKeeperStore, ZooKeeperStoreOptions
 from pegasus_log.meta.static_meta import StaticMeta
 from pegasus_log.observability.commands import server_commands
+from pegasus_log.observability.flags import FlagRegistry
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import build_info
 from pegasus_log.rpc.frame import FrameLimits
@@ -118,6 +120,7 @@ async def _serve_zk(
         limits=FrameLimits(),
         name="meta",
         metrics=metrics,
+        http_pages=FlagRegistry(meta_flags(service)).pages(),
     )
     # Serve before joining the election: until it leads, the meta answers as a follower
     # (ERR_FORWARD_TO_OTHERS), which clients follow, instead of refusing connections

@@ -30,6 +30,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
 from pegasus_log.frozen import frozen
@@ -48,9 +49,9 @@ from pegasus_log.transport.server import Call, Handler
 
 log = logging.getLogger(__name__)
 
-# Upstream's hold_seconds_for_dropped_app: a dropped table can be recalled for 7 days.
-DEFAULT_RESERVE_SECONDS = 7 * 24 * 3600
-MAX_REPLICA_COUNT = 5
+
+class MetaOptionsError(ValueError):
+    """Options that cannot work together (an operator's mistake)."""
 
 
 @frozen
@@ -78,6 +79,22 @@ class MetaOptions:
     balance_copy_timeout_s: float = 300.0
     cluster_name: str = "onebox"
     zookeeper_hosts: str = ""
+    # How long a dropped table can be recalled when its drop asked for no time of its
+    # own. Upstream hold_seconds_for_dropped_app = 604800 (7 days).
+    dropped_app_hold_s: int = 7 * 24 * 3600
+    # The replica counts a table may be created with. Upstream min_allowed_replica_count
+    # = 1, max_allowed_replica_count = 5.
+    replica_count_min: int = 1
+    replica_count_max: int = 5
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.replica_count_min <= self.replica_count_max:
+            raise MetaOptionsError(
+                f"need 1 <= min replica count ({self.replica_count_min})"
+                f" <= max replica count ({self.replica_count_max})"
+            )
+        if self.dropped_app_hold_s < 0 or self.balance_copies_max < 0:
+            raise MetaOptionsError("hold time and balance copies must be >= 0")
 
 
 @dataclass(slots=True)
@@ -124,6 +141,17 @@ class MetaService:
         # gpid -> (balancer copy under way, when it started); at most one per partition
         self._copies: dict[tuple[int, int], tuple[balancer.Proposal, float]] = {}
         self._term = 0  # bumped on every leadership change; stale work checks it
+
+    @property
+    def options(self) -> MetaOptions:
+        return self._options
+
+    def update_options(self, **changes: Any) -> None:
+        """Change options of the running meta (its mutable flags, meta/flags.py); the
+        change applies from the next use. MetaOptionsError if the result cannot work.
+        The failure detector's options are fixed at start (the grace is built on them)."""
+        assert "fd" not in changes, "failure detection options are fixed at start"
+        self._options = replace(self._options, **changes)
 
     # ---- leadership ---------------------------------------------------------------------
 
@@ -230,7 +258,7 @@ class MetaService:
         if self.level <= a.MetaFunctionLevel.fl_freezed:
             return a.CreateAppResponse(err=ErrorCode.ERR_STATE_FREEZED.name)
         o = req.options
-        problem = _check_create(req.app_name, o)
+        problem = _check_create(req.app_name, o, self._options)
         if problem is not None:
             log.info("create_app %r refused: %s", req.app_name, problem)
             return a.CreateAppResponse(err=ErrorCode.ERR_INVALID_PARAMETERS.name)
@@ -310,7 +338,7 @@ class MetaService:
                 )
             reserve = req.options.reserve_seconds
             if reserve is None or reserve <= 0:
-                reserve = DEFAULT_RESERVE_SECONDS
+                reserve = self._options.dropped_app_hold_s
             now = int(self._wall())
             dropped = replace(
                 app, status=AppStatus.AS_DROPPED, drop_second=now, expire_second=now + reserve
@@ -925,7 +953,7 @@ class MetaService:
             log.debug("push to %s failed (config sync will catch up): %s", node, e)
 
 
-def _check_create(name: str, o: a.CreateAppOptions) -> str | None:
+def _check_create(name: str, o: a.CreateAppOptions, options: MetaOptions) -> str | None:
     try:
         AppState(app_id=1, app_name=name, partition_count=max(o.partition_count, 1))
     except InvalidState as e:
@@ -933,8 +961,9 @@ def _check_create(name: str, o: a.CreateAppOptions) -> str | None:
     count = o.partition_count
     if count <= 0 or count & (count - 1):
         return f"partition count {count} is not a power of two"
-    if not 1 <= o.replica_count <= MAX_REPLICA_COUNT:
-        return f"replica count {o.replica_count} outside [1, {MAX_REPLICA_COUNT}]"
+    low, high = options.replica_count_min, options.replica_count_max
+    if not low <= o.replica_count <= high:
+        return f"replica count {o.replica_count} outside [{low}, {high}]"
     if o.app_type not in ("", "pegasus"):
         return f"app type {o.app_type!r} is not served"
     return app_env.check_at_create(dict(o.envs))

@@ -49,7 +49,7 @@ class Maintenance:
         shelf: CheckpointShelf,
     ) -> None:
         self._data_dir = data_dir
-        self._durability = durability
+        self.durability = durability
         self._parts = parts
         self._hosted = hosted
         self._garbage = garbage
@@ -57,14 +57,14 @@ class Maintenance:
         self.plog: MutationLog | None = None
 
     async def run(self) -> None:
-        opts = self._durability
-        period = min(1.0, opts.checkpoint_interval_s, opts.gc_interval_s)
         last_gc = time.monotonic()
         while True:
-            await asyncio.sleep(period)
+            # Read each round: the intervals are mutable flags (replica/flags.py).
+            opts = self.durability
+            await asyncio.sleep(min(1.0, opts.checkpoint_interval_s, opts.gc_interval_s))
             try:
                 await self.take_due_checkpoints()
-                if time.monotonic() - last_gc >= opts.gc_interval_s:
+                if time.monotonic() - last_gc >= self.durability.gc_interval_s:
                     last_gc = time.monotonic()
                     result = await self.collect_garbage()
                     if result.removed or result.error:
@@ -84,7 +84,7 @@ class Maintenance:
         partition that applied anything since its latest); how many were taken."""
         taken = 0
         now = time.monotonic()
-        interval = 0.0 if force else self._durability.checkpoint_interval_s
+        interval = 0.0 if force else self.durability.checkpoint_interval_s
         for part in list(self._parts.values()):
             if (
                 part.disk_lock.locked()
@@ -137,7 +137,7 @@ class Maintenance:
             if gpid not in self._parts and Gpid(*gpid) not in cleanable:
                 cleanable[Gpid(*gpid)] = decree
         result = await plog.garbage_collect(
-            cleanable, reserve_bytes=self._durability.log_reserve_bytes
+            cleanable, reserve_bytes=self.durability.log_reserve_bytes
         )
         # A garbage replica whose records are all gone needs no more remembering.
         gone = [

@@ -70,6 +70,20 @@ class MetaLink:
         self._sync_now = asyncio.Event()
         self._roles_forgotten = True
 
+    @property
+    def fd(self) -> FdOptions:
+        return self._fd
+
+    @property
+    def sync_interval_s(self) -> float:
+        return self._sync_interval_s
+
+    @sync_interval_s.setter
+    def sync_interval_s(self, seconds: float) -> None:
+        """Takes effect after the sync under way (a mutable flag, replica/flags.py)."""
+        assert seconds > 0, seconds
+        self._sync_interval_s = seconds
+
     def lease_valid(self) -> bool:
         return self.lease.valid(self._clock())
 

@@ -14,8 +14,10 @@ from pathlib import Path
 from pegasus_log.failure_detector import FdOptions
 from pegasus_log.meta.app_info import AppInfo, InvalidTableSpec, parse_tables
 from pegasus_log.observability.commands import server_commands
+from pegasus_log.observability.flags import FlagRegistry
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import build_info
+from pegasus_log.replica.flags import replica_flags, stub_flags
 from pegasus_log.replica.log_gc import DurabilityOptions, DurabilityOptionsError
 from pegasus_log.replica.meta_link import MetaLink
 from pegasus_log.replica.plog import PlogConfigError
@@ -100,9 +102,11 @@ async def _serve(
         server_replicas.set_meta_call(link.call_meta)
         await server_replicas.open()
         stub = server_replicas
+        flags = FlagRegistry(replica_flags(server_replicas, link))
     else:
         stub = ReplicaStub(data_dir=data_dir, address=address, options=options, clock=time.time)
         stub.host_static(tables)
+        flags = FlagRegistry(stub_flags(options))
     rpcs = stub.handlers()
     if link is not None:
         rpcs[CONFIG_PROPOSAL.name] = (CONFIG_PROPOSAL, link.on_config_proposal)
@@ -117,7 +121,7 @@ async def _serve(
         limits=FrameLimits(),
         name="replica",
         metrics=metrics,
-        http_pages=stub.http_pages(),
+        http_pages={**stub.http_pages(), **flags.pages()},
     )
     bound = await server.start(address.host, address.port)
     log.info(

@@ -162,6 +162,26 @@ class ReplicaServer:
     def set_lease(self, lease_valid: Callable[[], bool]) -> None:
         self._lease_valid = lease_valid
 
+    @property
+    def durability(self) -> DurabilityOptions:
+        return self._durability
+
+    @property
+    def core_config(self) -> ReplicaCoreConfig:
+        return self._core_config
+
+    @property
+    def options(self) -> StubOptions:
+        return self._options
+
+    def update_durability(self, **changes: Any) -> None:
+        """Change durability options of the running server (its mutable flags,
+        replica/flags.py); the checkpoint and log-GC rounds use them from their next
+        round. DurabilityOptionsError if the result cannot work."""
+        self._durability = replace(self._durability, **changes)
+        self._maintenance.durability = self._durability
+        self._learning.durability = self._durability
+
     def set_meta_call(self, meta_call: Callable[[m.RpcSpec, Any], Any]) -> None:
         self._meta_call = meta_call
 

@@ -135,6 +135,7 @@ class Driver:
         self.guarded("table-partitions", lambda: self.table_partitions(name))
         self.guarded("disks", lambda: self.disks(name))
         self.guarded("data-version", lambda: self.data_version(name))
+        self.guarded("server-config", self.server_config)
         self.guarded("table-env", lambda: self.table_env(name))
         self.guarded("drop and recall", lambda: self.drop_and_recall(name))
         self.guarded("not built yet", lambda: self.not_built(name + "_r"))
@@ -293,6 +294,40 @@ class Driver:
         self.check(
             "data-version: every replica at version 1",
             first_json_object(r.out) == {"data_version": "1"},
+            r.brief(),
+        )
+
+    def server_config(self) -> None:
+        """server-config: GET /configs, /config and /updateConfig on the servers' ports."""
+        r = self.one("server-config", "meta", "list")
+        metas = self.meta.split(",")
+        self.check(
+            "server-config meta list: every meta's mutable meta_server flags",
+            r.returncode == 0
+            and all(f"({meta})]" in r.out for meta in metas)  # "[host(ip:port)]"
+            and r.out.count("[meta_server] max_allowed_replica_count=5") == len(metas)
+            and "hosts_list" not in r.out,  # read-only flags are not listed
+            r.brief(),
+        )
+        found = re.search(r"\((\d+\.\d+\.\d+\.\d+:\d+)\)", self.one("nodes").out)
+        if not found:
+            self.check("server-config: a node to ask", False, "no ip:port in nodes")
+            return
+        node = found.group(1)
+        flag = "config_sync_interval_ms"
+        r = self.one("server-config", "replica", "-n", node, flag, "set", "2500")
+        self.check(f"server-config replica set {flag}", f"({node})] ERR_OK" in r.out, r.brief())
+        r = self.one("server-config", "replica", "-n", node, flag, "get")
+        self.check(
+            f"server-config replica get {flag} shows the new value",
+            f"({node})] {flag}=2500" in r.out,
+            r.brief(),
+        )
+        self.one("server-config", "replica", "-n", node, flag, "set", "3000")
+        r = self.one("server-config", "replica", "-n", node, "staleness_for_commit", "set", "5")
+        self.check(
+            "server-config replica set of a read-only flag is refused",
+            "ERR_INVALID_PARAMETERS: staleness_for_commit is not mutable" in r.out,
             r.brief(),
         )
 

@@ -21,6 +21,7 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.replica.disk_info import disk_usage_mb
+from pegasus_log.replica.store_dirs import PartitionDirs, latest_checkpoint_decree
 from pegasus_log.rpc import admin as a
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, free_port, zk_cluster_up
@@ -404,4 +405,104 @@ def test_replica_data_version_page(zk_cluster: ZkCluster) -> None:
         assert _http_get(node, "/no/such/page")[0] == 404
         # the RPC port goes on serving RPCs
         assert admin.query_disk_info(node, name).err == "ERR_OK"
+        admin.drop_table(name)
+
+
+def _flag(address: str, name: str) -> dict[str, str]:
+    status, body = _http_get(address, f"/config?name={name}")
+    assert status == 200, body
+    flag: dict[str, str] = json.loads(body)
+    return flag
+
+
+def _set_flag(address: str, name: str, value: str) -> str:
+    status, body = _http_get(address, f"/updateConfig?{name}={value}")
+    assert status == 200, body
+    return str(json.loads(body)["update_status"])
+
+
+def test_meta_flags_pages_change_the_running_meta(zk_cluster: ZkCluster) -> None:
+    """/configs, /config and /updateConfig on the meta port (admin-cli server-config meta):
+    a replica count outside the bounds set through the page is refused at create."""
+    metas = zk_cluster.meta_list
+    status, body = _http_get(metas[0], "/configs")
+    assert status == 200
+    flags = json.loads(body)
+    assert flags["max_allowed_replica_count"]["value"] == "5"
+    assert flags["max_allowed_replica_count"]["tags"] == "flag_tag::FT_MUTABLE"
+    assert flags["hosts_list"] == {
+        "name": "hosts_list",
+        "section": "zookeeper",
+        "type": "FV_STRING",
+        "tags": "",
+        "description": "ZooKeeper hosts list",
+        "value": zk_cluster.zookeeper,
+    }
+    name = _name()
+    with Admin(metas) as admin:
+        try:
+            for meta in metas:  # whichever leads
+                assert _set_flag(meta, "min_allowed_replica_count", "2") == "ERR_OK"
+            with pytest.raises(PegasusError) as refused:
+                admin.create_table(name, partition_count=4, replica_count=1)
+            assert refused.value.code.name == "ERR_INVALID_PARAMETERS"
+            # min above max: refused as a whole, nothing changes
+            status_text = _set_flag(metas[0], "min_allowed_replica_count", "6")
+            assert status_text.startswith("ERR_INVALID_PARAMETERS: need 1 <= min replica count")
+            assert _flag(metas[0], "min_allowed_replica_count")["value"] == "2"
+            assert _set_flag(metas[0], "fd_lease_seconds", "9") == (
+                "ERR_INVALID_PARAMETERS: fd_lease_seconds is not mutable"
+            )
+        finally:
+            for meta in metas:
+                assert _set_flag(meta, "min_allowed_replica_count", "1") == "ERR_OK"
+        admin.create_table(name, partition_count=4, replica_count=1)
+        admin.drop_table(name)
+
+
+def test_replica_flags_pages_change_the_running_server(zk_cluster: ZkCluster) -> None:
+    """/updateConfig on a replica port: a shorter checkpoint_interval_seconds makes the
+    server take local checkpoints of a table being written that often."""
+    node = zk_cluster.replica_address("replica1")
+    data_dir = zk_cluster.root / "replica1"
+    assert _flag(node, "checkpoint_interval_seconds")["value"] == "100.00"
+    assert _flag(node, "staleness_for_commit") == {
+        "name": "staleness_for_commit",
+        "section": "replication",
+        "type": "FV_INT32",
+        "tags": "",
+        "description": "mutations a primary may hold prepared but uncommitted",
+        "value": "20",
+    }
+    assert _set_flag(node, "gc_interval_ms", "0") == (
+        "ERR_INVALID_PARAMETERS: value validation failed"
+    )
+    assert _set_flag(node, "gc_interval_ms", "x") == "ERR_INVALID_PARAMETERS: x is invalid"
+    assert _set_flag(node, "config_sync_interval_ms", "2500") == "ERR_OK"
+    assert _flag(node, "config_sync_interval_ms")["value"] == "2500"
+    name = _name()
+    with Admin(zk_cluster.meta_list) as admin, Client(zk_cluster.meta_list) as client:
+        admin.create_table(name, partition_count=1, replica_count=2)
+        table = client.open_table(name)
+        app_id = client.route(name).app_id
+        dirs = PartitionDirs(data_dir, app_id, 0)
+        table.set(b"h", b"s0", b"v")
+        # a new partition checkpoints at its first write; later ones wait 100 s ...
+        deadline = time.monotonic() + WAIT_S
+        while latest_checkpoint_decree(dirs) == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first = latest_checkpoint_decree(dirs)
+        assert first > 0
+        try:
+            assert _set_flag(node, "checkpoint_interval_seconds", "0.5") == "ERR_OK"
+            # ... until the interval is shortened
+            for i in range(1, 20):
+                table.set(b"h", f"s{i}".encode(), b"v")
+            deadline = time.monotonic() + WAIT_S
+            while latest_checkpoint_decree(dirs) <= first and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert latest_checkpoint_decree(dirs) > first
+        finally:
+            assert _set_flag(node, "checkpoint_interval_seconds", "100") == "ERR_OK"
+            assert _set_flag(node, "config_sync_interval_ms", "3000") == "ERR_OK"
         admin.drop_table(name)
