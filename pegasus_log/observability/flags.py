@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import enum
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -106,9 +107,10 @@ def parse_value(kind: FlagType, text: str) -> Any:
             raise ValueError(text)
         return lowered == "true"
     if kind is FlagType.FV_DOUBLE:
-        if not _DECIMAL.fullmatch(text):
+        number = float(text) if _DECIMAL.fullmatch(text) else math.nan
+        if not math.isfinite(number):  # "1e999" overflows to inf
             raise ValueError(text)
-        return float(text)
+        return number
     if kind is FlagType.FV_STRING:
         raise ValueError(text)  # upstream does not modify strings either
     if not _INTEGER.fullmatch(text):

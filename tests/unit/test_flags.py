@@ -110,7 +110,9 @@ def test_update_page_changes_the_value_or_says_why_not() -> None:
     assert _update(reg, {"limit": "-1"}) == "ERR_INVALID_PARAMETERS: value validation failed"
     assert _update(reg, {"limit": "101"}) == "ERR_INVALID_PARAMETERS: limit must stay <= 100"
     assert _update(reg, {"on": "yes"}) == "ERR_INVALID_PARAMETERS: yes is invalid"
-    assert box.limit == 42 and box.on is False  # refusals changed nothing
+    for text in ("nan", "inf", "1e999", "-1e999", "1,5"):
+        assert _update(reg, {"ratio": text}) == f"ERR_INVALID_PARAMETERS: {text} is invalid"
+    assert box.limit == 42 and box.on is False and box.ratio == 2.25  # refusals changed nothing
     exactly_one = "ERR_INVALID_PARAMETERS: there should be exactly one config to be updated once"
     assert _update(reg, {}) == exactly_one
     assert _update(reg, {"limit": "1", "ratio": "1"}) == exactly_one
