@@ -19,11 +19,20 @@ from pegasus_log.client.aio import AsyncClient
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin
 
+# Ports handed out by this process: the kernel may offer a port again as soon as the probe
+# socket is closed, and a cluster takes several ports before any server binds them.
+_HANDED_OUT: set[int] = set()
+
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A loopback port nothing listens on, never the same one twice in this process."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = int(s.getsockname()[1])
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 @dataclass

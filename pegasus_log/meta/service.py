@@ -39,7 +39,7 @@ from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wi
 from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.repository import MetaStateRepository, Stored
-from pegasus_log.meta.state.store import StoreError
+from pegasus_log.meta.state.store import BadVersion, StoreError
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
@@ -612,13 +612,12 @@ class MetaService:
                 return a.ConfigurationUpdateResponse(err=verdict.err.name, config=verdict.config)
             new = config_from_wire(stored.value, verdict.config)
             try:
-                version = await asyncio.to_thread(self._repo.update_partition, new, stored.version)
+                await self._store_partition(gpid, new, stored.version)
             except StoreError as e:
                 log.warning("update of %d.%d failed: %s", gpid[0], gpid[1], e)
                 return a.ConfigurationUpdateResponse(
                     err=ErrorCode.ERR_ZOOKEEPER_OPERATION.name, config=current
                 )
-            self._partitions[gpid] = Stored(new, version)
             self._proposed.pop(gpid, None)
         log.info(
             "partition %d.%d -> ballot %d primary %s secondaries %s (%s from %s)",
@@ -703,7 +702,7 @@ class MetaService:
                     name,
                     self._options.fd.grace_s,
                 )
-                await self._drop_node(rec.address)
+        await self._drop_dead_members()
         if self.level <= a.MetaFunctionLevel.fl_freezed:
             return
         await self._advance_copies()
@@ -711,12 +710,23 @@ class MetaService:
         if self.level >= a.MetaFunctionLevel.fl_lively and not cured:
             await self._balance()
 
-    async def _drop_node(self, node: RpcAddress) -> None:
+    async def _drop_dead_members(self) -> None:
+        """Drop the members this leader declared dead from their partitions. Run every
+        tick, not just when a node is declared dead, so that a drop whose write failed
+        (a ZooKeeper error, a stale version) is done on the next tick: a dead primary
+        left in place would keep its partition without a primary for good."""
+        dead = {str(r.address) for r in self._nodes.values() if not r.alive}
+        if not dead:
+            return
         for gpid, stored in list(self._partitions.items()):
-            wire = config_to_wire(stored.value)
-            nxt = guardian.drop_node(wire, node)
-            if nxt is not None:
-                await self._write_partition(gpid, nxt, reason=f"drop dead {node}")
+            pc = stored.value
+            for node in [pc.primary, *pc.secondaries]:
+                if node not in dead:
+                    continue
+                wire = config_to_wire(self._partitions[gpid].value)
+                nxt = guardian.drop_node(wire, RpcAddress.parse(node))
+                if nxt is not None:
+                    await self._write_partition(gpid, nxt, reason=f"drop dead {node}")
 
     def _node_views(self) -> dict[RpcAddress, guardian.NodeView]:
         primaries: dict[str, int] = {}
@@ -898,8 +908,7 @@ class MetaService:
             if stored is None or not self.leader:
                 return
             new = config_from_wire(stored.value, wire)
-            version = await asyncio.to_thread(self._repo.update_partition, new, stored.version)
-            self._partitions[gpid] = Stored(new, version)
+            await self._store_partition(gpid, new, stored.version)
         log.info(
             "partition %d.%d -> ballot %d primary %s secondaries %s (%s)",
             gpid[0],
@@ -910,6 +919,33 @@ class MetaService:
             reason,
         )
         await self._push(gpid)
+
+    async def _store_partition(
+        self, gpid: tuple[int, int], new: PartitionConfig, expected_version: int
+    ) -> None:
+        """Write ``new`` to ZooKeeper, then to the cache, as one step that cancelling the
+        caller cannot cut in two: a proposal's handler is cancelled when the proposer's
+        connection drops (a replica server that fails right after proposing), and a
+        version written but not cached would make every later write of the partition
+        fail. On BadVersion (the cache is behind ZooKeeper all the same) the cache is
+        reloaded from ZooKeeper and the error raised: the next round works from it."""
+
+        async def write() -> None:
+            try:
+                version = await asyncio.to_thread(
+                    self._repo.update_partition, new, expected_version
+                )
+            except BadVersion:
+                fresh = await asyncio.to_thread(self._repo.read_partition, *gpid)
+                self._partitions[gpid] = fresh
+                log.warning("partition %d.%d: cache reloaded from ZooKeeper", *gpid)
+                raise
+            self._partitions[gpid] = Stored(new, version)
+
+        task = asyncio.ensure_future(write())
+        # Its error is raised to the caller; a cancelled caller leaves it to be logged.
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())
+        await asyncio.shield(task)
 
     # ---- telling replica servers -------------------------------------------------------
 

@@ -65,8 +65,11 @@ def run_replica(args: argparse.Namespace) -> int:
     options = replace(options, garbage=garbage)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    asyncio.run(_serve(address, data_dir, options, durability, tables, metas, started_at_s))
-    return 0
+    # 3: the disk failed the server (see on_disk_failed in _serve)
+    failed = asyncio.run(
+        _serve(address, data_dir, options, durability, tables, metas, started_at_s)
+    )
+    return 3 if failed else 0
 
 
 def _durability(args: argparse.Namespace) -> DurabilityOptions:
@@ -90,13 +93,27 @@ async def _serve(
     tables: list[AppInfo],
     metas: list[RpcAddress],
     started_at_s: float,
-) -> None:
+) -> bool:
+    """Serve until signalled; True if it stopped because its disk failed it."""
+    stop = asyncio.Event()
+    disk_failure: list[str] = []
+
+    def on_disk_failed(reason: str) -> None:
+        log.error(
+            "stopping: the disk failed this server (%s); the meta moves its replicas to"
+            " other servers. Free or fix the disk, then start it again: its log replays.",
+            reason,
+        )
+        disk_failure.append(reason)
+        stop.set()
+
     link: MetaLink | None = None
     stub: ReplicaStub | ReplicaServer
     if metas:
         server_replicas = ReplicaServer(
             data_dir=data_dir, address=address, options=options, durability=durability
         )
+        server_replicas.set_on_disk_failed(on_disk_failed)
         link = MetaLink(metas=metas, stub=server_replicas, fd=FdOptions())
         server_replicas.set_lease(link.lease_valid)
         server_replicas.set_meta_call(link.call_meta)
@@ -131,7 +148,6 @@ async def _serve(
         f"meta {','.join(map(str, metas))}" if metas else "static tables",
     )
     link_task = asyncio.create_task(link.run()) if link is not None else None
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
@@ -153,3 +169,4 @@ async def _serve(
             await stub.close()
         else:
             stub.close()
+    return bool(disk_failure)

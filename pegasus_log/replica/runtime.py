@@ -56,7 +56,7 @@ from pegasus_log.replica.log_gc import DurabilityOptions
 from pegasus_log.replica.maintenance import Maintenance
 from pegasus_log.replica.partition import Partition
 from pegasus_log.replica.peer_codec import decode_message, encode_message
-from pegasus_log.replica.plog import FileLogDisk, MutationLog
+from pegasus_log.replica.plog import FileLogDisk, MutationLog, PlogError, newest_per_decree
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
 from pegasus_log.replica.store_dirs import (
     PartitionDirs,
@@ -80,6 +80,7 @@ from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, encode
 from pegasus_log.storage.engine import PartitionStore
+from pegasus_log.storage.rocks import StoreWriteError
 from pegasus_log.transport.connection import CallFailed, Connection
 from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
@@ -137,6 +138,8 @@ class ReplicaServer:
         self._last_sent: tuple[object, bytes] = (None, b"")
         self._peers: dict[RpcAddress, Connection] = {}
         self._plog: MutationLog | None = None
+        self._disk_failure: str | None = None
+        self._on_disk_failed: Callable[[str], None] = lambda reason: None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._maintainer: asyncio.Task[None] | None = None
@@ -184,6 +187,21 @@ class ReplicaServer:
 
     def set_meta_call(self, meta_call: Callable[[m.RpcSpec, Any], Any]) -> None:
         self._meta_call = meta_call
+
+    def set_on_disk_failed(self, on_disk_failed: Callable[[str], None]) -> None:
+        """Called once, with the reason, when this server's disk fails it: the mutation
+        log fails (a write or fsync error, a full disk; every partition fails with it and
+        the log refuses appends until reopened) or a partition's storage refuses a
+        committed write. The process then stops (process.py), so that the meta sees the
+        server dead and moves its replicas to servers that can write. Kept alive, it would
+        be offered its dropped replicas again (the meta prefers a dropped node, which
+        holds most of the data) and could log none of them."""
+        self._on_disk_failed = on_disk_failed
+
+    def _disk_failed(self, reason: str) -> None:
+        if self._disk_failure is None:
+            self._disk_failure = reason
+            self._on_disk_failed(reason)
 
     # ---- life cycle --------------------------------------------------------------------
 
@@ -536,10 +554,25 @@ class ReplicaServer:
     # ---- effects -----------------------------------------------------------------------
 
     def _run(self, part: Partition, effects: list[fx.Effect]) -> None:
-        for e in effects:
-            self._do(part, e)
+        try:
+            for e in effects:
+                self._do(part, e)
+        except StoreWriteError as e:
+            self._storage_failed(part, e)
         if part.core.status != part.status:
             self._learning.on_status_change(part, part.core.status)
+
+    def _storage_failed(self, part: Partition, error: StoreWriteError) -> None:
+        """Storage refused an Apply: the rest of that call's effects are dropped (effects.py)
+        and the replica fails: it stops serving at once and, if primary, asks the meta to
+        remove it. The writes still waiting here were committed or may yet be: their
+        outcome is unknown to this server (ERR_TIMEOUT). Then the server stops."""
+        self._run(part, part.core.on_storage_failed())
+        for _arg, fut in part.waiting.values():
+            if not fut.done():
+                fut.set_exception(RpcError(ErrorCode.ERR_TIMEOUT, "storage failed"))
+        part.waiting.clear()
+        self._disk_failed(f"storage of partition {part.gpid} failed: {error}")
 
     def _do(self, part: Partition, e: fx.Effect) -> None:
         if isinstance(e, fx.Apply):
@@ -594,10 +627,18 @@ class ReplicaServer:
 
     def _append(self, part: Partition, mutation: Mutation) -> None:
         assert self._plog is not None
-        fut = self._plog.submit(mutation)
+        try:
+            fut = self._plog.submit(mutation)
+        except PlogError as e:
+            # Refused at once (the log failed, or too many appends wait for room): the
+            # core hears a failed append, after this call's other effects (effects.py).
+            fut = Promise()
+            asyncio.get_running_loop().call_soon(fut.set_exception, e)
 
         def done(f: Promise[None]) -> None:
             ok = not f.cancelled() and f.exception() is None
+            if not ok and self._plog is not None and self._plog.failed is not None:
+                self._disk_failed(f"mutation log failed: {self._plog.failed}")
             if self._hosted(part):
                 event = cm.LogAppended(mutation.gpid, mutation.ballot, mutation.decree, ok)
                 self._run(part, part.core.on_log_appended(event))
@@ -639,7 +680,9 @@ class ReplicaServer:
         plog = self._plog
         try:
             mutations = await asyncio.to_thread(
-                lambda: tuple(plog.read_mutations(e.gpid, decree_gt=e.decree_gt))
+                lambda: newest_per_decree(
+                    plog.read_mutations(e.gpid, decree_gt=e.decree_gt), bytes_max=e.bytes_max
+                )
             )
             event = cm.LogRead(read_id=e.read_id, mutations=mutations)
         except Exception as err:

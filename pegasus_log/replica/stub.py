@@ -36,6 +36,7 @@ from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.options import StorageOptions
+from pegasus_log.storage.rocks import StoreWriteError
 from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
 log = logging.getLogger(__name__)
@@ -291,7 +292,10 @@ class ReplicaStub:
             arg = call.arg if op.request is None else to_storage(call.arg, op.request)
             method = getattr(replica.store, op.method)
             # Bad keys from the network are answered kInvalidArgument by the store.
-            resp = method(replica.next_decree(), arg) if is_write else method(arg)
+            try:
+                resp = method(replica.next_decree(), arg) if is_write else method(arg)
+            except StoreWriteError as e:  # a full or failing disk: this write only
+                raise RpcError(ErrorCode.ERR_FILE_OPERATION_FAILED, str(e)) from e
             return to_wire(
                 resp,
                 op.response,

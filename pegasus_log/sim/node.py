@@ -48,7 +48,7 @@ from pegasus_log.replica.plog.disk import DiskFault, MemoryLogDisk
 from pegasus_log.replica.plog.errors import PlogBusyError, PlogError
 from pegasus_log.replica.plog.log import perform_write
 from pegasus_log.replica.plog.mutation import Mutation
-from pegasus_log.replica.plog.recovery import read_mutations, recover
+from pegasus_log.replica.plog.recovery import newest_per_decree, read_mutations, recover
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.sim.client import ClientReadMsg, ClientReplyMsg, ClientWriteMsg
@@ -407,14 +407,15 @@ class SimNode:
         assert plog is not None
         self.counters["log_reads"] += 1
         try:
-            found = tuple(
+            found = newest_per_decree(
                 read_mutations(
                     self.disk,
                     plog.segments(),
                     effect.gpid,
                     decree_gt=effect.decree_gt,
                     block_bytes_max=self.world.options.plog.block_bytes_max,
-                )
+                ),
+                bytes_max=effect.bytes_max,
             )
             event = LogRead(effect.read_id, found)
         except (PlogError, OSError) as e:

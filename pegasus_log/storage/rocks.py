@@ -22,6 +22,7 @@ snapshot), which is what multi_get and scanner contexts rely on. (rocksdict's ex
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -44,6 +45,8 @@ from pegasus_log.storage.options import (
 )
 from pegasus_log.storage.schema import DATA_VERSION
 
+log = logging.getLogger(__name__)
+
 META_LAST_FLUSHED_DECREE = b"pegasus_last_flushed_decree"
 META_DATA_VERSION = b"pegasus_data_version"
 META_LAST_MANUAL_COMPACT_FINISH_TIME = b"pegasus_last_manual_compact_finish_time"
@@ -51,6 +54,11 @@ META_LAST_MANUAL_COMPACT_FINISH_TIME = b"pegasus_last_manual_compact_finish_time
 
 class StoreClosedError(RuntimeError):
     """The partition store was closed."""
+
+
+class StoreWriteError(OSError):
+    """RocksDB refused a write (an I/O error, a full disk). The store may be left
+    read-only by RocksDB and no longer holds what its caller meant to apply."""
 
 
 class CorruptMetaError(RuntimeError):
@@ -194,7 +202,10 @@ class RocksStore:
         assert self._meta_handle is not None
         batch = self._batch(ops)
         batch.put(META_LAST_FLUSHED_DECREE, str(decree).encode(), self._meta_handle)
-        db.write(batch, self._write_options)
+        try:
+            db.write(batch, self._write_options)
+        except Exception as e:  # rocksdict raises a bare Exception with RocksDB's status
+            raise StoreWriteError(f"write at decree {decree} failed: {e}") from e
         self._last_decree = decree
 
     def apply_local(self, ops: Sequence[WriteOp]) -> None:
@@ -246,7 +257,12 @@ class RocksStore:
         self._meta = None
         self._meta_handle = None
         self._db = None
-        db.close()
+        try:
+            db.close()
+        except Exception as e:  # rocksdict raises a bare Exception with RocksDB's status
+            # Closing flushes the memtables; on a full or failing disk that fails. Nothing
+            # is lost: every write in them is in the WAL, which the next open replays.
+            log.warning("closing %s: %s", self._path, e)
 
     @property
     def closed(self) -> bool:

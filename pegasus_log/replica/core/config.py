@@ -9,6 +9,7 @@ from __future__ import annotations
 from pegasus_log.frozen import frozen
 
 KIB = 1024
+MIB = 1024 * KIB
 
 
 class ReplicaCoreConfigError(ValueError):
@@ -71,6 +72,11 @@ class ReplicaCoreConfig:
     # A primary waits this long for the runtime's answer to ReadLog / SendCheckpoint
     # before it forgets the round (the learner asks again).
     learn_io_timeout_s: float = 30.0
+    # Mutation bytes (as the log encodes them) in one answer to a learner; the learner asks
+    # again for the rest. A quarter of the 16 MiB frame limit, so an answer always fits
+    # (one mutation is at most batch_bytes_max, or one write of up to 1 MiB). Upstream
+    # has learners copy log files instead, in 4 MiB blocks (nfs_copy_block_bytes).
+    learn_response_bytes_max: int = 4 * MIB
     # A configuration proposal to the meta is sent again until answered, this often.
     proposal_retry_s: float = 1.0
 
@@ -93,5 +99,7 @@ class ReplicaCoreConfig:
             raise ReplicaCoreConfigError("need 0 < group_check_interval_s < member_timeout_s")
         if self.empty_write_idle_s < self.group_check_interval_s:
             raise ReplicaCoreConfigError("empty_write_idle_s < group_check_interval_s")
+        if self.learn_response_bytes_max <= 0:
+            raise ReplicaCoreConfigError("learn_response_bytes_max must be > 0")
         if self.learn_retry_s <= 0 or self.proposal_retry_s <= 0 or self.learn_io_timeout_s <= 0:
             raise ReplicaCoreConfigError("retry periods must be > 0")

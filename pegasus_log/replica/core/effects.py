@@ -34,7 +34,11 @@ same partition, whether it succeeded or not.
     None, answer that client request with what storage returned for that update. An Apply
     may precede the mutation's own LogAppended (it was committed elsewhere first). Storage
     makes applies durable at its own pace; the runtime never garbage-collects log segments
-    above the storage's durable decree (``PlogCore.plan_gc``).
+    above the storage's durable decree (``PlogCore.plan_gc``). If storage refuses the
+    write (an I/O error, a full disk), carry out no further effect of that call and
+    report ``on_storage_failed()``: the replica fails (ERROR) and leaves its group, since
+    its storage no longer holds what was committed. Its log still does, so nothing
+    acknowledged is lost.
 ``Reply(request_id, err)``
     Answer a client request with an error (the write or read was refused or abandoned; an
     abandoned write may still commit later).
@@ -47,10 +51,12 @@ same partition, whether it succeeded or not.
 ``ProposeConfig(request)``
     Send RPC_CM_UPDATE_PARTITION_CONFIGURATION to the meta leader; feed its answer back with
     ``step(ConfigUpdateReply)``. Best effort; the core resends until answered.
-``ReadLog(read_id, gpid, decree_gt)`` (async -> ``on_log_read(LogRead)``)
+``ReadLog(read_id, gpid, decree_gt, bytes_max)`` (async -> ``on_log_read(LogRead)``)
     Read the partition's mutations with decree > ``decree_gt`` from the acknowledged part of
     the log (``plog.read_mutations``), in log order; an error if the read failed. Segments
-    already collected simply yield nothing; the core checks the result is contiguous.
+    already collected simply yield nothing; the core checks the result is contiguous. The
+    read may keep only the lowest decrees, about ``bytes_max`` of them, each with its last
+    record (``plog.recovery.newest_per_decree``).
 ``SendCheckpoint(read_id, gpid, learner)`` (async -> ``on_checkpoint_ready(CheckpointReady)``)
     Take a durable checkpoint of storage (everything applied so far), make it fetchable by
     ``learner``, and report its handle and decree.
@@ -165,6 +171,10 @@ class ReadLog:
     read_id: int
     gpid: Gpid
     decree_gt: int
+    # The runtime may stop short of the end once it holds about this many bytes of
+    # mutations (plog.recovery.newest_per_decree): what it returns is then, for every
+    # decree from decree_gt + 1 up to some decree, the last record of it.
+    bytes_max: int
 
 
 @frozen

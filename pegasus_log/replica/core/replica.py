@@ -8,6 +8,7 @@ builds one from what a restart finds on disk; then the runtime feeds it
 - ``set_lease(valid)``: whether the replica server's lease from the meta holds;
 - ``on_log_appended`` / ``on_log_read`` / ``on_checkpoint_ready`` /
   ``on_checkpoint_installed``: the completions of the I/O it asked for;
+- ``on_storage_failed()``: storage refused an Apply;
 
 and carries out the effects each call returns (``effects.py`` says how and in what
 order).
@@ -106,7 +107,7 @@ from pegasus_log.replica.core.messages import (
     PrepareNack,
 )
 from pegasus_log.replica.core.prepare_list import Entry, PrepareList
-from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
+from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate, encoded_size
 from pegasus_log.rpc.admin import (
     ConfigType,
     ConfigurationUpdateRequest,
@@ -177,6 +178,9 @@ class _LocalLearner:
     prepare_start: int = 0
     requested_at: float = NEVER
     completion_sent: float = NEVER
+    # A learn request is out and unanswered; the last answer held something new.
+    asked: bool = False
+    progressed: bool = False
     # Learned mutations whose AppendLog has not come back, by (ballot, decree). Kept
     # across sessions: a learner becomes a member only once all of them are durable.
     unlogged: dict[tuple[int, int], None] = field(default_factory=dict)
@@ -394,6 +398,12 @@ class ReplicaCore:
                 self._ack(entry.ack_to, event)
                 entry.ack_to = None
         self._check_learn_done()
+        return self._take()
+
+    def on_storage_failed(self) -> list[Effect]:
+        """Storage refused an Apply (effects.py): like a failed log append, nothing this
+        replica holds can be trusted any more."""
+        self._local_failure()
         return self._take()
 
     def on_log_read(self, event: LogRead) -> list[Effect]:
@@ -1060,6 +1070,7 @@ class ReplicaCore:
         learner = self._l
         assert learner is not None and self._installing is None
         learner.requested_at = self._now
+        learner.asked = True
         request = LearnRequest(
             self._gpid,
             self._ballot,
@@ -1106,20 +1117,23 @@ class ReplicaCore:
         ):
             return
         learner.last_heard = self._now
+        learner.asked = False
         if response.err != OK or self._installing is not None:
             return  # asked again after learn_retry_s
         self._set_ballot(response.ballot)
         if response.checkpoint is not None:
             self._start_install(learner, response.checkpoint)
             return
-        self._take_learned(learner, response)
+        learner.progressed = self._take_learned(learner, response) > 0
         if learner.status == LearnerStatus.WITHOUT_PREPARE:
             learner.status = LearnerStatus.WITH_PREPARE
             learner.prepare_start = response.prepare_start_decree
         self._check_learn_done()
 
-    def _take_learned(self, learner: _LocalLearner, response: LearnResponse) -> None:
-        """Hold, log and (up to the primary's commit point) commit learned mutations."""
+    def _take_learned(self, learner: _LocalLearner, response: LearnResponse) -> int:
+        """Hold, log and (up to the primary's commit point) commit learned mutations; how
+        many were new here."""
+        taken = 0
         assert not learner.prepare_start or learner.prepare_start == response.prepare_start_decree
         self._list.raise_target(response.last_committed_decree)
         for mutation in sorted(response.mutations, key=lambda m: m.decree):
@@ -1136,6 +1150,8 @@ class ReplicaCore:
             learner.unlogged[(mutation.ballot, mutation.decree)] = None
             self._advance_commit(response.last_committed_decree)
             self._append_log(mutation)
+            taken += 1
+        return taken
 
     def _check_learn_done(self) -> None:
         """Learning succeeds once every decree below the prepare start is held and every
@@ -1147,6 +1163,12 @@ class ReplicaCore:
         if learner.unlogged or self._installing is not None:
             return
         if self._list.missing_up_to(learner.prepare_start - 1):
+            if learner.progressed and not learner.asked:
+                # A partial answer (learn_response_bytes_max) is durable: ask for the
+                # rest now rather than after learn_retry_s. Only after progress, so an
+                # answer that brought nothing new cannot start a loop of asks.
+                learner.progressed = False
+                self._send_learn_request()
             return
         learner.status = LearnerStatus.SUCCEEDED
         self._send_completion()
@@ -1206,7 +1228,14 @@ class ReplicaCore:
         learner.read_id = self._read_seq
         learner.read_started = self._now
         learner.read_from = c + 1
-        self._emit(ReadLog(self._read_seq, self._gpid, decree_gt=c))
+        self._emit(
+            ReadLog(
+                self._read_seq,
+                self._gpid,
+                decree_gt=c,
+                bytes_max=self._config.learn_response_bytes_max,
+            )
+        )
 
     def _learn_error(self, request: LearnRequest, err: ErrorCode) -> None:
         response = LearnResponse(self._gpid, self._ballot, self._node, request.signature, err)
@@ -1215,19 +1244,29 @@ class ReplicaCore:
     def _respond_mutations(
         self, node: RpcAddress, start: int, from_log: dict[int, Mutation]
     ) -> bool:
-        """Answer with every decree from ``start`` to the prepare start - 1 (fixing the
-        prepare start at our max decree + 1 the first time); False if one is missing."""
+        """Answer with the decrees from ``start`` on, up to the prepare start - 1 (fixing
+        the prepare start at our max decree + 1 the first time), or fewer: those held
+        without a gap, at most about ``learn_response_bytes_max`` of them (so that the
+        answer fits in a frame); the learner asks again for the rest. False if ``start``
+        itself is not held (it must come from elsewhere: the log, or a checkpoint)."""
         p = self._p
         assert p is not None
         learner = p.learners[node]
         prepare_start = learner.prepare_start or self._list.max_decree + 1
+        bytes_max = self._config.learn_response_bytes_max
         mutations: list[Mutation] = []
+        size = 0
         for decree in range(start, prepare_start):
             entry = self._list.get(decree)
             mutation = entry.mutation if entry is not None else from_log.get(decree)
             if mutation is None:
-                return False
+                break
+            size += encoded_size(mutation)
+            if mutations and size > bytes_max:
+                break
             mutations.append(mutation)
+        if start < prepare_start and not mutations:
+            return False
         learner.prepare_start = prepare_start
         response = LearnResponse(
             self._gpid,

@@ -28,7 +28,13 @@ from pegasus_log.replica.plog.mutation import (
     decode_mutation,
     encode_mutation,
 )
-from pegasus_log.replica.plog.recovery import DroppedData, RecoveryReport, read_mutations, recover
+from pegasus_log.replica.plog.recovery import (
+    DroppedData,
+    RecoveryReport,
+    newest_per_decree,
+    read_mutations,
+    recover,
+)
 
 __all__ = [
     "DiskFault",
@@ -59,6 +65,7 @@ __all__ = [
     "WriteBatch",
     "decode_mutation",
     "encode_mutation",
+    "newest_per_decree",
     "perform_write",
     "read_mutations",
     "recover",

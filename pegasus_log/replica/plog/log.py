@@ -58,7 +58,7 @@ class GcResult:
 class _Waiter:
     mutations: tuple[Mutation, ...]
     size: int
-    future: asyncio.Future[None]
+    future: _Token
 
 
 def perform_write(disk: LogDisk, batch: WriteBatch[T]) -> None:
@@ -150,7 +150,9 @@ class MutationLog:
 
     def submit(self, mutations: Mutation | Sequence[Mutation]) -> Promise[None]:
         """Queue ``mutations`` now, in call order; the promise is settled once they are
-        durable. Never waits: raises PlogBusyError when the queue is full."""
+        durable. Never blocks the caller: when the pending queue is full they wait for
+        room behind the appends already waiting, like ``append``'s; PlogBusyError only
+        past ``append_waiters_max`` waiting appends."""
         promise: Promise[None] = Promise()
         self._enqueue(_as_tuple(mutations), promise)
         return promise
@@ -171,8 +173,8 @@ class MutationLog:
             await idle.wait()
 
     def _enqueue(self, mutations: tuple[Mutation, ...], token: _Token) -> None:
-        """Queue ``mutations`` with ``token`` to settle; an asyncio future may wait for
-        room (``append``), a promise may not (``submit``)."""
+        """Queue ``mutations`` with ``token`` to settle, or make them wait for room in
+        FIFO order (never ahead of an earlier append)."""
         if self._closing:
             raise PlogClosedError("plog is closed")
         self._core.check_append(mutations)
@@ -185,7 +187,7 @@ class MutationLog:
             self._core.submit(mutations, token)
             self._kick()
             return
-        if isinstance(token, Promise) or len(self._waiters) >= self._config.append_waiters_max:
+        if len(self._waiters) >= self._config.append_waiters_max:
             raise PlogBusyError(
                 f"plog pending queue full ({self._core.pending_count} mutations queued, "
                 f"{len(self._waiters)} appenders waiting)"

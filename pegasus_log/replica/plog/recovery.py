@@ -19,8 +19,9 @@ recovery raises, the caller must discard what it was handed.
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from types import MappingProxyType
 
 from pegasus_log.frozen import frozen
@@ -38,6 +39,7 @@ from pegasus_log.replica.plog.mutation import (
     Mutation,
     MutationDecodeError,
     decode_mutation,
+    encoded_size,
     iter_records,
     peek_gpid_decree,
 )
@@ -284,3 +286,34 @@ def read_mutations(
                         yield decode_mutation(payload, start)[0]
             except MutationDecodeError as e:
                 raise PlogCorruptionError(file_name, span.offset, str(e)) from e
+
+
+def newest_per_decree(mutations: Iterable[Mutation], *, bytes_max: int) -> tuple[Mutation, ...]:
+    """For a learner: from ``mutations`` in log order (``read_mutations``), the last record
+    of every decree, in decree order, cut to the lowest decrees whose records take about
+    ``bytes_max`` (``encoded_size``; at least one decree is kept whatever its size).
+
+    The cut never leaves an older record of a decree in place of a newer one: once decrees
+    above some ceiling are dropped for room, later records above it are ignored, and every
+    decree at or below it keeps its last record. Memory stays near ``bytes_max`` however
+    long the log is."""
+    kept: dict[int, Mutation] = {}
+    above: list[int] = []  # heap of -decree over ``kept``
+    size = 0
+    ceiling: int | None = None
+    for mutation in mutations:
+        decree = mutation.decree
+        if ceiling is not None and decree > ceiling:
+            continue
+        old = kept.get(decree)
+        if old is None:
+            heapq.heappush(above, -decree)
+        else:
+            size -= encoded_size(old)
+        kept[decree] = mutation
+        size += encoded_size(mutation)
+        while size > bytes_max and len(kept) > 1:
+            top = -heapq.heappop(above)
+            size -= encoded_size(kept.pop(top))
+            ceiling = top - 1
+    return tuple(kept[d] for d in sorted(kept))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+from typing import Any
 
 import pytest
 
@@ -150,19 +151,23 @@ def test_back_pressure_waits_in_order_then_refuses() -> None:
     async def run() -> None:
         first = log.submit(mutation(1, size=1000))
         await asyncio.to_thread(disk.entered.wait)
-        queued = []
         d = 2
-        with pytest.raises(PlogBusyError):
-            while True:
-                queued.append(log.submit(mutation(d, size=1000)))
-                d += 1
-        assert log.stats().appends == d - 1
-        waiting = [
+        queued = []
+        while log.stats().appends == d - 1:  # room in the pending queue
+            queued.append(log.submit(mutation(d, size=1000)))
+            d += 1
+        # the last submit found the queue full: it waits, as do the next ones, in order
+        waiting: list[Any] = [queued.pop()]
+        waiting += [log.submit(mutation(d + i, size=1000)) for i in range(2)]
+        d += 2
+        waiting += [
             asyncio.ensure_future(log.append(mutation(d + i, size=1000)))
-            for i in range(SMALL.append_waiters_max)
+            for i in range(SMALL.append_waiters_max - 3)
         ]
         await asyncio.sleep(0)
         assert not any(w.done() for w in waiting)
+        with pytest.raises(PlogBusyError):  # past append_waiters_max
+            log.submit(mutation(999, size=1000))
         with pytest.raises(PlogBusyError):
             await log.append(mutation(999, size=1000))
         disk.gate.set()

@@ -31,6 +31,7 @@ from pegasus_log.replica.core import (
     SendPrepareAck,
 )
 from pegasus_log.replica.core import status as st
+from pegasus_log.replica.plog.mutation import encoded_size
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import RpcAddress
@@ -45,6 +46,7 @@ from .helpers import (
     applied,
     core,
     log_all,
+    mutation,
     of,
     pc,
     primary,
@@ -298,3 +300,45 @@ def test_the_copied_secondary_is_removed_at_the_metas_request() -> None:
     assert remove.request.config.secondaries == [C, D]
     assert remove.request.config.ballot == 3
     assert upgrade.request.node == D
+
+
+def test_answers_are_cut_to_learn_response_bytes_max_and_the_learner_asks_for_the_rest() -> None:
+    """A learner far behind gets its mutations in answers of about
+    learn_response_bytes_max each (an answer must fit in a frame); once one answer is
+    durable it asks for the next at once, and completes after the last."""
+    one = encoded_size(mutation(1))
+    config = replace(CFG, learn_response_bytes_max=3 * one)
+    p = primary([B], config=config)
+    committed_writes(p, 8)
+    learner = core(D, config=config)
+    [request] = sent(add_learner(p, learner), LearnRequest)
+    rounds: list[list[int]] = []
+    while True:
+        [response] = sent(p.step(request), LearnResponse, D)
+        assert response.prepare_start_decree == 9  # fixed at the first answer
+        assert sum(encoded_size(m) for m in response.mutations) <= 3 * one
+        rounds.append([m.decree for m in response.mutations])
+        effects = log_all(learner, learner.step(response))
+        asks = sent(effects, LearnRequest, A)
+        if not asks:
+            break
+        [request] = asks
+        assert request.last_committed_decree == rounds[-1][-1]
+    assert rounds == [[1, 2, 3], [4, 5, 6], [7, 8]]
+    assert sent(effects, LearnCompletion, A)
+    assert learner.last_committed_decree == 8
+
+
+def test_a_partial_log_read_answers_its_held_prefix() -> None:
+    """A log read cut short (ReadLog.bytes_max) still answers the decrees it holds from the
+    learner's start; only a missing start means a checkpoint."""
+    p = primary([B], config=SMALL)
+    committed_writes(p, 8)  # the list keeps decrees 5-8
+    learner = core(D, config=SMALL)
+    [request] = sent(add_learner(p, learner), LearnRequest)
+    [read] = of(p.step(request), ReadLog)
+    assert read.bytes_max == SMALL.learn_response_bytes_max
+    records = tuple(m.mutation for m in of(committed_writes(primary([B]), 8), AppendLog))[:2]
+    [response] = sent(p.on_log_read(LogRead(read.read_id, records)), LearnResponse, D)
+    assert [m.decree for m in response.mutations] == [1, 2]
+    assert response.prepare_start_decree == 9

@@ -1,0 +1,160 @@
+"""Disks that fail replica servers, and learners far behind, with real processes.
+
+- A replica server whose data disk fills up (a small tmpfs) stops with exit code 3; the
+  meta moves its replicas to another server; writes go on and every acknowledged write
+  reads back.
+- A secondary restarted after tens of MiB of writes learns them from its primary's log,
+  in answers small enough for a frame (learn_response_bytes_max), and rejoins.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pegasus_log.client.sync import Admin, Client, Table
+from pegasus_log.services.zookeeper import ZooKeeperServer
+from tests.cluster import ZkCluster, zk_cluster_up
+from tests.integration.test_checkpoint_learning import _metrics, _server_of
+from tests.integration.test_meta import eventually
+
+pytestmark = pytest.mark.integration
+
+WAIT_S = 60.0
+VALUE_BYTES = 40 << 10
+
+
+def _value(i: int) -> bytes:
+    return (b"%08d" % i) * (VALUE_BYTES // 8)
+
+
+def _write(table: Table, i: int) -> None:
+    eventually(f"k{i} acknowledged", lambda: table.set(b"k%d" % i, b"s", _value(i)) or True, 30.0)
+
+
+def _lost(table: Table, keys: list[int]) -> list[int]:
+    return [i for i in keys if table.get(b"k%d" % i, b"s") != _value(i)]
+
+
+def _members(client: Client, name: str) -> list[list[str]]:
+    route = client.route(name)
+    return [[str(x) for x in route.members(i)] for i in range(route.partition_count)]
+
+
+# ---- a learner far behind ---------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def three(
+    zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ZkCluster]:
+    with zk_cluster_up(
+        tmp_path_factory.mktemp("far-learner"),
+        zookeeper.address,
+        metas=2,
+        replicas=3,
+        prefix="far",
+    ) as c:
+        yield c
+
+
+def test_a_secondary_far_behind_learns_from_the_log_in_bounded_answers(
+    three: ZkCluster,
+) -> None:
+    """24 MiB written while a secondary is down: more than the 16 MiB frame limit, so a
+    single answer holding all of it could never reach the learner."""
+    name = "far_" + uuid.uuid4().hex[:8]
+    writes_after_kill = 600  # x 40 KiB
+    with Admin(three.meta_list) as admin, Client(three.meta_list, timeout_s=5.0) as client:
+        admin.create_table(name, partition_count=1, replica_count=3)
+        eventually("three members", lambda: len(_members(client, name)[0]) == 3, WAIT_S)
+        primary = str(client.route(name).primaries[0])
+        victim_address = next(a for a in _members(client, name)[0] if a != primary)
+        victim = _server_of(three, victim_address)
+        table = client.open_table(name)
+        acked = []
+        for i in range(10):
+            _write(table, i)
+            acked.append(i)
+        three.kill(victim)
+        for i in range(10, 10 + writes_after_kill):
+            _write(table, i)
+            acked.append(i)
+        three.restart(victim)
+        eventually(
+            "it learned and rejoined as a secondary",
+            lambda: (
+                victim_address in _members(client, name)[0] and len(_members(client, name)[0]) == 3
+            ),
+            WAIT_S,
+        )
+        learned = _metrics(victim_address)
+        assert learned["learn_lt_app_responses"] == 0, "it learned from a checkpoint"
+        # 24 MiB in answers of at most 4 MiB of mutations each
+        assert learned["learn_lt_log_responses"] >= 6
+        assert learned["learn_copy_buffer_bytes"] >= writes_after_kill * VALUE_BYTES
+        assert _lost(table, acked) == []
+        admin.drop_table(name)
+
+
+# ---- a disk that fills up ---------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """``tmp_path / "replica1"`` on its own 48 MiB tmpfs (replica1's data directory)."""
+    mount_point = tmp_path / "replica1"
+    mount_point.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=48M", "tmpfs", str(mount_point)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield tmp_path
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
+    small_disk: Path, zookeeper: ZooKeeperServer
+) -> None:
+    with zk_cluster_up(small_disk, zookeeper.address, metas=2, replicas=4, prefix="full") as c:
+        full = c.replica_address("replica1")
+        with Admin(c.meta_list) as admin, Client(c.meta_list, timeout_s=5.0) as client:
+            admin.create_table("t", partition_count=4, replica_count=3)
+            eventually(
+                "every partition has three members",
+                lambda: all(len(m) == 3 for m in _members(client, "t")),
+                WAIT_S,
+            )
+            assert any(full in m for m in _members(client, "t"))
+            table = client.open_table("t")
+            acked: list[int] = []
+            i = 0
+            # 40 KiB values: replica1's disk fills after about a thousand writes
+            deadline = time.monotonic() + 3 * WAIT_S
+            while c.processes["replica1"].alive() and time.monotonic() < deadline:
+                _write(table, i)
+                acked.append(i)
+                i += 1
+            proc = c.processes["replica1"].proc
+            assert proc is not None
+            assert proc.wait(WAIT_S) == 3, c.processes["replica1"].log_tail(60)
+            assert "the disk failed this server" in c.processes["replica1"].log_tail(60)
+            for j in range(i, i + 50):  # writes go on
+                _write(table, j)
+                acked.append(j)
+            eventually(
+                "every partition has three members again, none on the full disk",
+                lambda: all(len(m) == 3 and full not in m for m in _members(client, "t")),
+                WAIT_S,
+            )
+            assert _lost(table, acked) == []
