@@ -27,6 +27,12 @@ def disk_usage_mb(path: Path) -> tuple[int, int]:
     return (st.f_blocks * st.f_frsize) >> 20, (st.f_bavail * st.f_frsize) >> 20
 
 
+def available_percent(path: Path) -> float:
+    """The share of the filesystem holding ``path`` that is available, in percent."""
+    st = os.statvfs(path)
+    return 100.0 * st.f_bavail / st.f_blocks if st.f_blocks else 0.0
+
+
 def query_disk_info(
     request: a.QueryDiskInfoRequest,
     *,

@@ -2,9 +2,10 @@
 
 Upstream's names and sections where upstream has the same setting (``replication``,
 ``pegasus.server``: sections admin-cli lists for a replica server), ours otherwise.
-Mutable, as upstream has them: ``checkpoint_interval_seconds``, ``gc_interval_ms`` and
-``log_private_reserve_max_size_mb`` (the checkpoint and log-GC rounds read them each
-round) and ``config_sync_interval_ms`` (from the next sync). The rest is fixed at
+Mutable, as upstream has them: ``checkpoint_interval_seconds``, ``gc_interval_ms``,
+``log_private_reserve_max_size_mb``, ``disk_min_available_space_ratio`` and
+``reject_write_when_disk_insufficient`` (the maintenance rounds read them each round,
+about every second) and ``config_sync_interval_ms`` (from the next sync). The rest is fixed at
 start: the replica core's settings, failure detection, storage. Durations that are
 fractional in ours are doubles, in the unit their name says; those upstream keeps in
 milliseconds are shown rounded to milliseconds.
@@ -167,6 +168,24 @@ def replica_flags(server: ReplicaServer, link: MetaLink) -> list[Flag]:
             durability("log_reserve_bytes", lambda n: n >> _MIB_SHIFT),
             set_durability("log_reserve_bytes", lambda mb: mb << _MIB_SHIFT),
             lambda mb: bool(mb >= 0),
+        ),
+        Flag(
+            _REPL,
+            "disk_min_available_space_ratio",
+            FlagType.FV_INT32,
+            "percent of the data disk that must stay available; below it the disk is short"
+            " of space",
+            durability("disk_min_available_space_ratio", int),
+            set_durability("disk_min_available_space_ratio", int),
+            lambda pct: bool(0 <= pct <= 100),
+        ),
+        Flag(
+            _REPL,
+            "reject_write_when_disk_insufficient",
+            FlagType.FV_BOOL,
+            "refuse client writes (ERR_DISK_INSUFFICIENT) while a member's disk is short of space",
+            durability("reject_write_when_disk_insufficient", bool),
+            set_durability("reject_write_when_disk_insufficient", bool),
         ),
         Flag(
             _REPL,

@@ -85,7 +85,17 @@ class DurabilityOptions:
     # One chunk's RPC may take this long before the fetch is abandoned (and retried).
     learn_rpc_timeout_s: float = 30.0
 
+    # A data disk with less than this percentage of its space available is short of
+    # space. Upstream disk_min_available_space_ratio = 10.
+    disk_min_available_space_ratio: int = 10
+    # A primary refuses client writes (ERR_DISK_INSUFFICIENT) while its disk or a
+    # secondary's is short of space, rather than run it full. Upstream
+    # reject_write_when_disk_insufficient = true.
+    reject_write_when_disk_insufficient: bool = True
+
     def __post_init__(self) -> None:
+        if not 0 <= self.disk_min_available_space_ratio <= 100:
+            raise DurabilityOptionsError("disk_min_available_space_ratio must be 0-100")
         if self.checkpoint_interval_s <= 0 or self.gc_interval_s <= 0:
             raise DurabilityOptionsError("checkpoint and gc intervals must be > 0")
         if self.log_reserve_bytes < 0:

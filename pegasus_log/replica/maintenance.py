@@ -47,6 +47,7 @@ class Maintenance:
         hosted: Callable[[Partition], bool],
         garbage: GarbageCollector,
         shelf: CheckpointShelf,
+        check_disk: Callable[[], None] = lambda: None,
     ) -> None:
         self._data_dir = data_dir
         self.durability = durability
@@ -54,6 +55,7 @@ class Maintenance:
         self._hosted = hosted
         self._garbage = garbage
         self._shelf = shelf
+        self._check_disk = check_disk
         self.plog: MutationLog | None = None
 
     async def run(self) -> None:
@@ -63,6 +65,7 @@ class Maintenance:
             opts = self.durability
             await asyncio.sleep(min(1.0, opts.checkpoint_interval_s, opts.gc_interval_s))
             try:
+                self._check_disk()
                 await self.take_due_checkpoints()
                 if time.monotonic() - last_gc >= self.durability.gc_interval_s:
                     last_gc = time.monotonic()

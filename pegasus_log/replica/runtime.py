@@ -49,7 +49,7 @@ from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import open_replica
-from pegasus_log.replica.disk_info import query_disk_info
+from pegasus_log.replica.disk_info import available_percent, query_disk_info
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
 from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.log_gc import DurabilityOptions
@@ -139,6 +139,8 @@ class ReplicaServer:
         self._peers: dict[RpcAddress, Connection] = {}
         self._plog: MutationLog | None = None
         self._disk_failure: str | None = None
+        # (short of space, refuse writes then): see check_disk
+        self._disk_status = (False, self._durability.reject_write_when_disk_insufficient)
         self._on_disk_failed: Callable[[str], None] = lambda reason: None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
@@ -160,6 +162,7 @@ class ReplicaServer:
             hosted=self._hosted,
             garbage=self._garbage,
             shelf=self._learning.shelf,
+            check_disk=self.check_disk,
         )
 
     def set_lease(self, lease_valid: Callable[[], bool]) -> None:
@@ -197,6 +200,36 @@ class ReplicaServer:
         be offered its dropped replicas again (the meta prefers a dropped node, which
         holds most of the data) and could log none of them."""
         self._on_disk_failed = on_disk_failed
+
+    def check_disk(self) -> None:
+        """Measure the data disk's available space (each maintenance round) and tell every
+        partition when it crosses ``disk_min_available_space_ratio``, or when the flags
+        change (replica/flags.py)."""
+        opts = self._durability
+        try:
+            percent = available_percent(self._data_dir)
+        except OSError as e:
+            log.warning("cannot measure the data disk: %s", e)
+            return
+        status = (
+            percent < opts.disk_min_available_space_ratio,
+            opts.reject_write_when_disk_insufficient,
+        )
+        if status == self._disk_status:
+            return
+        if status[0] != self._disk_status[0]:
+            log.warning(
+                "data disk %s: %.1f%% available (minimum %d%%)%s",
+                "short of space" if status[0] else "has room again",
+                percent,
+                opts.disk_min_available_space_ratio,
+                "; writes refused" if status[0] and status[1] else "",
+            )
+        self._disk_status = status
+        insufficient, reject = status
+        for part in list(self._parts.values()):
+            effects = part.core.set_disk_status(insufficient=insufficient, reject_writes=reject)
+            self._run(part, effects)
 
     def _disk_failed(self, reason: str) -> None:
         if self._disk_failure is None:
@@ -283,6 +316,8 @@ class ReplicaServer:
         # the lease now, not at the next tick, or that configuration would be ignored.
         part.lease = self._lease_valid()
         self._run(part, core.set_lease(part.lease))
+        insufficient, reject = self._disk_status
+        self._run(part, core.set_disk_status(insufficient=insufficient, reject_writes=reject))
         return part
 
     def _open_store(self, dirs: PartitionDirs, partition_count: int, path: Path) -> PartitionStore:

@@ -1,5 +1,9 @@
 """Disks that fail replica servers, and learners far behind, with real processes.
 
+- A replica server whose data disk is short of space (below 10% available) refuses
+  writes to its partitions with ERR_DISK_INSUFFICIENT and serves reads, until it has
+  room again.
+
 - A replica server whose data disk fills up (a small tmpfs) stops with exit code 3; the
   meta moves its replicas to another server; writes go on and every acknowledged write
   reads back.
@@ -9,6 +13,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import time
 import uuid
@@ -17,11 +22,14 @@ from pathlib import Path
 
 import pytest
 
+from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client, Table
+from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_checkpoint_learning import _metrics, _server_of
 from tests.integration.test_meta import eventually
+from tests.integration.test_shell_meta import _http_get
 
 pytestmark = pytest.mark.integration
 
@@ -126,8 +134,14 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
     small_disk: Path, zookeeper: ZooKeeperServer
 ) -> None:
+    """With reject_write_when_disk_insufficient off, nothing holds writes back before a
+    write fails on the full disk."""
     with zk_cluster_up(small_disk, zookeeper.address, metas=2, replicas=4, prefix="full") as c:
         full = c.replica_address("replica1")
+        assert _http_get(full, "/updateConfig?reject_write_when_disk_insufficient=false") == (
+            200,
+            '{"update_status":"ERR_OK"}',
+        )
         with Admin(c.meta_list) as admin, Client(c.meta_list, timeout_s=5.0) as client:
             admin.create_table("t", partition_count=4, replica_count=3)
             eventually(
@@ -158,3 +172,49 @@ def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
                 WAIT_S,
             )
             assert _lost(table, acked) == []
+
+
+def _refused_for_disk(table: Table, key: bytes) -> bool:
+    try:
+        table.set(key, b"s", b"v")
+    except PegasusError as e:
+        if e.code == ErrorCode.ERR_DISK_INSUFFICIENT:
+            return True
+        raise
+    return False
+
+
+def test_a_disk_short_of_space_refuses_writes_until_it_has_room(
+    small_disk: Path, zookeeper: ZooKeeperServer
+) -> None:
+    """Below disk_min_available_space_ratio (10%) on one member, its partitions refuse
+    writes with ERR_DISK_INSUFFICIENT and keep serving reads; with room again, writes go
+    on. reject_write_when_disk_insufficient=false lets them through meanwhile."""
+    with zk_cluster_up(small_disk, zookeeper.address, metas=2, replicas=3, prefix="short") as c:
+        short = c.replica_address("replica1")
+        with Admin(c.meta_list) as admin, Client(c.meta_list, timeout_s=5.0) as client:
+            admin.create_table("t", partition_count=4, replica_count=3)
+            eventually(
+                "every partition has three members",
+                lambda: all(len(m) == 3 for m in _members(client, "t")),
+                WAIT_S,
+            )
+            table = client.open_table("t")
+            for i in range(20):
+                _write(table, i)
+            # leave 5% of replica1's disk available
+            disk = os.statvfs(small_disk / "replica1")
+            ballast = small_disk / "replica1" / "ballast"
+            size = disk.f_bavail * disk.f_frsize - disk.f_blocks * disk.f_frsize // 20
+            ballast.write_bytes(b"\0" * size)
+            eventually("writes refused", lambda: _refused_for_disk(table, b"k-new"), WAIT_S)
+            assert _lost(table, list(range(20))) == []  # reads go on
+            flag = "reject_write_when_disk_insufficient"
+            status, body = _http_get(short, f"/updateConfig?{flag}=false")
+            assert (status, body) == (200, '{"update_status":"ERR_OK"}')
+            eventually("writes let through", lambda: not _refused_for_disk(table, b"k1"), WAIT_S)
+            _http_get(short, f"/updateConfig?{flag}=true")
+            eventually("writes refused again", lambda: _refused_for_disk(table, b"k2"), WAIT_S)
+            ballast.unlink()
+            eventually("writes again", lambda: not _refused_for_disk(table, b"k3"), WAIT_S)
+            assert c.processes["replica1"].alive()

@@ -128,6 +128,8 @@ class GroupCheckReply:
     last_committed_decree: int
     learner_status: LearnerStatus = LearnerStatus.INVALID
     signature: int = 0
+    # The member's disk is short of space (upstream's group_check_response.disk_status).
+    disk_insufficient: bool = False
 
 
 @frozen

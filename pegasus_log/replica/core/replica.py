@@ -6,6 +6,7 @@ builds one from what a restart finds on disk; then the runtime feeds it
 - ``step(message)``: a client request, a peer's message, the meta's configuration;
 - ``tick(now)``: the time, from the runtime's monotonic clock (the core has no other);
 - ``set_lease(valid)``: whether the replica server's lease from the meta holds;
+- ``set_disk_status(...)``: whether the server's disk is short of space;
 - ``on_log_appended`` / ``on_log_read`` / ``on_checkpoint_ready`` /
   ``on_checkpoint_installed``: the completions of the I/O it asked for;
 - ``on_storage_failed()``: storage refused an Apply;
@@ -165,6 +166,8 @@ class _PrimaryState:
     next_signature: int
     proposal: ConfigurationUpdateRequest | None = None
     proposal_sent: float = NEVER
+    # Members whose last group check reply said their disk is short of space.
+    disk_insufficient: set[RpcAddress] = field(default_factory=set)
 
 
 @dataclass(slots=True)
@@ -211,6 +214,10 @@ class ReplicaCore:
         self._applied = last_committed_decree
         self._now = now
         self._lease = False
+        # set_disk_status: this server's disk is short of space; refuse client writes
+        # when it or a secondary's is.
+        self._disk_insufficient = False
+        self._reject_writes_on_full_disk = True
         self._p: _PrimaryState | None = None
         self._l: _LocalLearner | None = None
         # Learned mutations not yet durable, kept when a learning session ends.
@@ -378,6 +385,16 @@ class ReplicaCore:
             self._leave_primary(st.INACTIVE, ErrorCode.ERR_INVALID_STATE)
         return self._take()
 
+    def set_disk_status(self, *, insufficient: bool, reject_writes: bool) -> list[Effect]:
+        """Whether this server's disk is short of space (the runtime measures it) and
+        whether a primary then refuses client writes, with ERR_DISK_INSUFFICIENT, as
+        upstream's reject_write_when_disk_insufficient: its own disk's or any
+        secondary's (secondaries report theirs in group check replies). Reads go on;
+        mutations already queued or prepared complete."""
+        self._disk_insufficient = insufficient
+        self._reject_writes_on_full_disk = reject_writes
+        return self._take()
+
     def on_log_appended(self, event: LogAppended) -> list[Effect]:
         assert event.gpid == self._gpid
         key = (event.ballot, event.decree)
@@ -506,6 +523,10 @@ class ReplicaCore:
             self._emit(Reply(write.request_id, ErrorCode.ERR_NOT_ENOUGH_MEMBER))
         elif len(p.queue) >= self._config.write_queue_max:
             self._emit(Reply(write.request_id, ErrorCode.ERR_BUSY))
+        elif self._reject_writes_on_full_disk and (
+            self._disk_insufficient or any(s in p.disk_insufficient for s in p.secondaries)
+        ):
+            self._emit(Reply(write.request_id, ErrorCode.ERR_DISK_INSUFFICIENT))
         else:
             p.queue.append((write.request_id, write.update))
             return True
@@ -912,6 +933,10 @@ class ReplicaCore:
         if reply.err != OK:
             self._remote_failure(reply.node)
             return
+        if reply.disk_insufficient:
+            p.disk_insufficient.add(reply.node)
+        else:
+            p.disk_insufficient.discard(reply.node)
         learner = p.learners.get(reply.node)
         if learner is None:
             self._heard_from(reply.node)
@@ -1050,6 +1075,7 @@ class ReplicaCore:
             self._list.last_committed_decree,
             learner.status if learner is not None else LearnerStatus.INVALID,
             learner.signature if learner is not None else 0,
+            disk_insufficient=self._disk_insufficient,
         )
         self._send(check.primary, reply)
 

@@ -330,3 +330,30 @@ def test_a_newer_config_without_us_makes_us_inactive() -> None:
     c = primary()
     c.step(ConfigUpdate(pc(2, B, [C])))
     assert c.status == st.INACTIVE and c.ballot == 2
+
+
+def test_a_disk_short_of_space_refuses_writes_not_reads() -> None:
+    """Upstream's reject_write_when_disk_insufficient: the primary's own disk, or a
+    secondary's as its group check reply says, short of space refuses client writes
+    with ERR_DISK_INSUFFICIENT; reads go on; room again, writes again."""
+    c = primary()
+    c.set_disk_status(insufficient=True, reject_writes=True)
+    [refused] = replies(c.step(ClientWrite(1, update(1))))
+    assert refused.err == ErrorCode.ERR_DISK_INSUFFICIENT
+    assert of(c.step(ClientRead(2)), ServeRead) == [ServeRead(2)]
+    c.set_disk_status(insufficient=True, reject_writes=False)  # the flag off
+    assert replies(c.step(ClientWrite(3, update(3)))) == []
+    c.set_disk_status(insufficient=False, reject_writes=True)
+    reply = GroupCheckReply(GPID, 1, C, ErrorCode.ERR_OK, 0, disk_insufficient=True)
+    c.step(reply)
+    [refused] = replies(c.step(ClientWrite(4, update(4))))
+    assert refused.err == ErrorCode.ERR_DISK_INSUFFICIENT
+    c.step(replace(reply, disk_insufficient=False))
+    assert replies(c.step(ClientWrite(5, update(5)))) == []
+
+
+def test_a_member_reports_its_disk_in_group_check_replies() -> None:
+    c = core(B)
+    c.set_disk_status(insufficient=True, reject_writes=True)
+    [reply] = sent(c.step(GroupCheck(GPID, 1, A, st.SECONDARY, 0)), GroupCheckReply)
+    assert reply.disk_insufficient
