@@ -49,7 +49,8 @@ from pegasus_log.replica.core import effects as fx
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.config import ReplicaCoreConfig
 from pegasus_log.replica.core.replica import open_replica
-from pegasus_log.replica.disk_info import available_percent, query_disk_info
+from pegasus_log.replica.disk_health import DiskHealth, DiskStatus
+from pegasus_log.replica.disk_info import query_disk_info
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
 from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.log_gc import DurabilityOptions
@@ -138,10 +139,9 @@ class ReplicaServer:
         self._last_sent: tuple[object, bytes] = (None, b"")
         self._peers: dict[RpcAddress, Connection] = {}
         self._plog: MutationLog | None = None
-        self._disk_failure: str | None = None
-        # (short of space, refuse writes then): see check_disk
-        self._disk_status = (False, self._durability.reject_write_when_disk_insufficient)
-        self._on_disk_failed: Callable[[str], None] = lambda reason: None
+        self._disk = DiskHealth(
+            data_dir=data_dir, durability=lambda: self._durability, on_status=self._on_disk_status
+        )
         self._tasks: set[asyncio.Task[Any]] = set()
         self._ticker: asyncio.Task[None] | None = None
         self._maintainer: asyncio.Task[None] | None = None
@@ -162,7 +162,7 @@ class ReplicaServer:
             hosted=self._hosted,
             garbage=self._garbage,
             shelf=self._learning.shelf,
-            check_disk=self.check_disk,
+            check_disk=self._disk.check,
         )
 
     def set_lease(self, lease_valid: Callable[[], bool]) -> None:
@@ -192,49 +192,15 @@ class ReplicaServer:
         self._meta_call = meta_call
 
     def set_on_disk_failed(self, on_disk_failed: Callable[[str], None]) -> None:
-        """Called once, with the reason, when this server's disk fails it: the mutation
-        log fails (a write or fsync error, a full disk; every partition fails with it and
-        the log refuses appends until reopened) or a partition's storage refuses a
-        committed write. The process then stops (process.py), so that the meta sees the
-        server dead and moves its replicas to servers that can write. Kept alive, it would
-        be offered its dropped replicas again (the meta prefers a dropped node, which
-        holds most of the data) and could log none of them."""
-        self._on_disk_failed = on_disk_failed
+        """Called once, with the reason, when this server's disk fails it (disk_health.py):
+        the process then stops."""
+        self._disk.set_on_failed(on_disk_failed)
 
-    def check_disk(self) -> None:
-        """Measure the data disk's available space (each maintenance round) and tell every
-        partition when it crosses ``disk_min_available_space_ratio``, or when the flags
-        change (replica/flags.py)."""
-        opts = self._durability
-        try:
-            percent = available_percent(self._data_dir)
-        except OSError as e:
-            log.warning("cannot measure the data disk: %s", e)
-            return
-        status = (
-            percent < opts.disk_min_available_space_ratio,
-            opts.reject_write_when_disk_insufficient,
-        )
-        if status == self._disk_status:
-            return
-        if status[0] != self._disk_status[0]:
-            log.warning(
-                "data disk %s: %.1f%% available (minimum %d%%)%s",
-                "short of space" if status[0] else "has room again",
-                percent,
-                opts.disk_min_available_space_ratio,
-                "; writes refused" if status[0] and status[1] else "",
-            )
-        self._disk_status = status
+    def _on_disk_status(self, status: DiskStatus) -> None:
         insufficient, reject = status
         for part in list(self._parts.values()):
             effects = part.core.set_disk_status(insufficient=insufficient, reject_writes=reject)
             self._run(part, effects)
-
-    def _disk_failed(self, reason: str) -> None:
-        if self._disk_failure is None:
-            self._disk_failure = reason
-            self._on_disk_failed(reason)
 
     # ---- life cycle --------------------------------------------------------------------
 
@@ -316,7 +282,7 @@ class ReplicaServer:
         # the lease now, not at the next tick, or that configuration would be ignored.
         part.lease = self._lease_valid()
         self._run(part, core.set_lease(part.lease))
-        insufficient, reject = self._disk_status
+        insufficient, reject = self._disk.status
         self._run(part, core.set_disk_status(insufficient=insufficient, reject_writes=reject))
         return part
 
@@ -607,7 +573,7 @@ class ReplicaServer:
             if not fut.done():
                 fut.set_exception(RpcError(ErrorCode.ERR_TIMEOUT, "storage failed"))
         part.waiting.clear()
-        self._disk_failed(f"storage of partition {part.gpid} failed: {error}")
+        self._disk.failed(f"storage of partition {part.gpid} failed: {error}")
 
     def _do(self, part: Partition, e: fx.Effect) -> None:
         if isinstance(e, fx.Apply):
@@ -673,7 +639,7 @@ class ReplicaServer:
         def done(f: Promise[None]) -> None:
             ok = not f.cancelled() and f.exception() is None
             if not ok and self._plog is not None and self._plog.failed is not None:
-                self._disk_failed(f"mutation log failed: {self._plog.failed}")
+                self._disk.failed(f"mutation log failed: {self._plog.failed}")
             if self._hosted(part):
                 event = cm.LogAppended(mutation.gpid, mutation.ballot, mutation.decree, ok)
                 self._run(part, part.core.on_log_appended(event))
