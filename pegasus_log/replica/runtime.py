@@ -457,6 +457,7 @@ class ReplicaServer:
 
     def _on_read(self, call: Call) -> Any:
         part = self._part_of(call)
+        self._refresh_lease(part)
         if not part.core.serving:
             return self._after_serving(part, call, self._read_now)
         return self._read_now(part, call)
@@ -468,7 +469,10 @@ class ReplicaServer:
         a moment instead of refusing at once: clients such as the Go client do not retry
         ERR_INVALID_STATE. Anything else is refused."""
         deadline = time.monotonic() + _SERVING_WAIT_S
-        while not part.core.serving:
+        while True:
+            self._refresh_lease(part)
+            if part.core.serving:
+                break
             becoming = part.core.status == a.PartitionStatus.PS_PRIMARY or (
                 part.config is not None and part.config.primary == self.address
             )
@@ -479,6 +483,22 @@ class ReplicaServer:
         if isinstance(result, Promise):
             return await result
         return result
+
+    def _refresh_lease(self, part: Partition) -> None:
+        """The lease as of now, not as of the last tick. After a pause (SIGSTOP, a stalled
+        machine) the requests that waited in the socket are handled before the tick that
+        would see the lease lapsed (asyncio runs ready I/O before due timers), and a
+        primary the meta has replaced meanwhile would answer a read from stale data."""
+        lease = self._lease_valid()
+        if part.lease != lease:
+            self._set_lease(part, lease)
+
+    def _set_lease(self, part: Partition, lease: bool) -> None:
+        part.lease = lease
+        self._run(part, part.core.set_lease(lease))
+        if lease and part.config is not None:
+            # a configuration that came while the lease was out was ignored
+            self._run(part, part.core.step(cm.ConfigUpdate(config=part.config)))
 
     def _read_now(self, part: Partition, call: Call) -> Any:
         op = OPS_BY_NAME[call.spec.name]
@@ -497,6 +517,7 @@ class ReplicaServer:
 
     def _on_write(self, call: Call) -> Any:
         part = self._part_of(call)
+        self._refresh_lease(part)
         if call.body_bytes > self._options.max_write_bytes:
             raise RpcError(ErrorCode.ERR_INVALID_DATA, f"write of {call.body_bytes} bytes")
         if not part.core.serving:
@@ -703,11 +724,7 @@ class ReplicaServer:
             lease = self._lease_valid()
             for part in list(self._parts.values()):
                 if part.lease != lease:
-                    part.lease = lease
-                    self._run(part, part.core.set_lease(lease))
-                    if lease and part.config is not None:
-                        # a configuration that came while the lease was out was ignored
-                        self._run(part, part.core.step(cm.ConfigUpdate(config=part.config)))
+                    self._set_lease(part, lease)
                 self._run(part, part.core.tick(now))
 
 

@@ -134,14 +134,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
     small_disk: Path, zookeeper: ZooKeeperServer
 ) -> None:
-    """With reject_write_when_disk_insufficient off, nothing holds writes back before a
-    write fails on the full disk."""
+    """With reject_write_when_disk_insufficient off (on every primary), nothing holds
+    writes back before a write fails on the full disk."""
     with zk_cluster_up(small_disk, zookeeper.address, metas=2, replicas=4, prefix="full") as c:
         full = c.replica_address("replica1")
-        assert _http_get(full, "/updateConfig?reject_write_when_disk_insufficient=false") == (
-            200,
-            '{"update_status":"ERR_OK"}',
-        )
+        _set_everywhere(c, "reject_write_when_disk_insufficient", "false")
         with Admin(c.meta_list) as admin, Client(c.meta_list, timeout_s=5.0) as client:
             admin.create_table("t", partition_count=4, replica_count=3)
             eventually(
@@ -172,6 +169,14 @@ def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
                 WAIT_S,
             )
             assert _lost(table, acked) == []
+
+
+def _set_everywhere(cluster: ZkCluster, flag: str, value: str) -> None:
+    """Set a flag on every replica server (a primary refuses writes by its own flag)."""
+    for i in range(cluster.replicas):
+        address = cluster.replica_address(f"replica{i + 1}")
+        answer = _http_get(address, f"/updateConfig?{flag}={value}")
+        assert answer == (200, '{"update_status":"ERR_OK"}'), (address, answer)
 
 
 def _refused_for_disk(table: Table, key: bytes) -> bool:
@@ -208,12 +213,14 @@ def test_a_disk_short_of_space_refuses_writes_until_it_has_room(
             size = disk.f_bavail * disk.f_frsize - disk.f_blocks * disk.f_frsize // 20
             ballast.write_bytes(b"\0" * size)
             eventually("writes refused", lambda: _refused_for_disk(table, b"k-new"), WAIT_S)
+            # the short server says so in its log; the others' disks have room
+            assert "data disk short of space" in c.processes["replica1"].log_tail(20)
+            assert _http_get(short, "/config?name=disk_min_available_space_ratio")[0] == 200
             assert _lost(table, list(range(20))) == []  # reads go on
-            flag = "reject_write_when_disk_insufficient"
-            status, body = _http_get(short, f"/updateConfig?{flag}=false")
-            assert (status, body) == (200, '{"update_status":"ERR_OK"}')
+            # the primaries' flag decides, as upstream's: replica1 is a member everywhere
+            _set_everywhere(c, "reject_write_when_disk_insufficient", "false")
             eventually("writes let through", lambda: not _refused_for_disk(table, b"k1"), WAIT_S)
-            _http_get(short, f"/updateConfig?{flag}=true")
+            _set_everywhere(c, "reject_write_when_disk_insufficient", "true")
             eventually("writes refused again", lambda: _refused_for_disk(table, b"k2"), WAIT_S)
             ballast.unlink()
             eventually("writes again", lambda: not _refused_for_disk(table, b"k3"), WAIT_S)

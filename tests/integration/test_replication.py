@@ -5,6 +5,7 @@ primary past its lease."""
 from __future__ import annotations
 
 import signal
+import socket
 import threading
 import time
 import uuid
@@ -14,8 +15,11 @@ import pytest
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
+from pegasus_log.rpc import messages as m
+from pegasus_log.rpc.frame import FrameLimits, Reply, ReplyFramer, encode_request
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.keyhash import partition_hash
+from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_meta import eventually
 
@@ -157,14 +161,55 @@ def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> 
         assert all(table.get(k, b"s") == k for k in keys)
 
 
+def _raw_request(
+    address: str,
+    spec: m.RpcSpec,
+    arg: object,
+    key: bytes,
+    app_id: int,
+    *,
+    conn: socket.socket | None = None,
+) -> socket.socket:
+    """A connection to ``address`` (``conn`` if given) that has sent one request for
+    ``key``; its reply is left unread."""
+    host, port = address.rsplit(":", 1)
+    h = partition_hash(key, b"s")
+    frame = encode_request(
+        spec=spec,
+        seqid=1,
+        arg=arg,
+        app_id=app_id,
+        partition_index=h % PARTITIONS,
+        partition_hash=h,
+    )
+    s = conn or socket.create_connection((host, int(port)), timeout=10)
+    s.sendall(frame)
+    return s
+
+
+def _raw_reply(s: socket.socket) -> Reply:
+    framer = ReplyFramer(FrameLimits())
+    replies: list[Reply] = []
+    with s:
+        while not replies:
+            chunk = s.recv(65536)
+            assert chunk, "connection closed without a reply"
+            replies = framer.feed(chunk)
+    return replies[0]
+
+
 def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCluster) -> None:
     name = _new_table(cluster)
     with Client(cluster.meta_list, timeout_s=3.0) as client:
         old_primary = str(client.route(name).primaries[0])
         victim = _server_of(cluster, old_primary)
         table = client.open_table(name)
+        app_id = client.route(name).app_id
         keys = _keys_of_partition(0, 100)
         table.set(keys[0], b"s", b"before")
+        host, port = old_primary.rsplit(":", 1)
+        # connected before the pause, as a client that was using the primary is
+        reader = socket.create_connection((host, int(port)), timeout=10)
         cluster.kill(victim, signal.SIGSTOP)
         paused_at = time.monotonic()
         try:
@@ -180,39 +225,23 @@ def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCl
                 "a write through the new primary",
                 lambda: table.set(keys[0], b"s", b"after") or True,
             )
+            # A read that reaches the old primary while it is paused waits in its socket:
+            # it is handled on resume, before the tick that sees the lease lapsed.
+            stale_read = _raw_request(
+                old_primary, m.RRDB_GET, encode_key(keys[0], b"s"), keys[0], app_id, conn=reader
+            )
         finally:
             cluster.kill(victim, signal.SIGCONT)
+        read = _raw_reply(stale_read)
+        assert read.error_name != "ERR_OK", "the deposed primary answered a read"
         # The old primary's lease lapsed before it was replaced: it must refuse writes sent
         # straight to it, and the value written through the new primary stands.
         with Client([cluster.meta_list[0]], timeout_s=2.0) as fresh:
             stale = fresh.open_table(name)
             assert stale.get(keys[0], b"s") == b"after"
-        import socket
-
-        from pegasus_log.rpc import messages as m
-        from pegasus_log.rpc.frame import FrameLimits, ReplyFramer, encode_request
-        from pegasus_log.storage.schema import encode_key
-
-        host, port = old_primary.rsplit(":", 1)
-        route = client.route(name)
-        h = partition_hash(keys[1], b"s")
-        frame = encode_request(
-            spec=m.RRDB_PUT,
-            seqid=1,
-            arg=m.UpdateRequest(key=encode_key(keys[1], b"s"), value=b"x"),
-            app_id=route.app_id,
-            partition_index=h % PARTITIONS,
-            partition_hash=h,
-        )
-        with socket.create_connection((host, int(port)), timeout=10) as s:
-            s.sendall(frame)
-            framer = ReplyFramer(FrameLimits())
-            replies = []
-            while not replies:
-                chunk = s.recv(65536)
-                assert chunk
-                replies = framer.feed(chunk)
-        assert replies[0].error_name != "ERR_OK", "the deposed primary acknowledged a write"
+        put = m.UpdateRequest(key=encode_key(keys[1], b"s"), value=b"x")
+        write = _raw_reply(_raw_request(old_primary, m.RRDB_PUT, put, keys[1], app_id))
+        assert write.error_name != "ERR_OK", "the deposed primary acknowledged a write"
         assert table.get(keys[1], b"s") is None
 
 
