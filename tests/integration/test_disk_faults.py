@@ -140,12 +140,7 @@ def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
         full = c.replica_address("replica1")
         _set_everywhere(c, "reject_write_when_disk_insufficient", "false")
         with Admin(c.meta_list) as admin, Client(c.meta_list, timeout_s=5.0) as client:
-            admin.create_table("t", partition_count=4, replica_count=3)
-            eventually(
-                "every partition has three members",
-                lambda: all(len(m) == 3 for m in _members(client, "t")),
-                WAIT_S,
-            )
+            _table_of_three_replicas(admin, client)
             assert any(full in m for m in _members(client, "t"))
             table = client.open_table("t")
             acked: list[int] = []
@@ -169,6 +164,16 @@ def test_a_server_whose_disk_fills_stops_and_its_replicas_move(
                 WAIT_S,
             )
             assert _lost(table, acked) == []
+
+
+def _table_of_three_replicas(admin: Admin, client: Client) -> None:
+    """Table ``t``: 4 partitions x 3 replicas, every group formed."""
+    admin.create_table("t", partition_count=4, replica_count=3)
+    eventually(
+        "every partition has three members",
+        lambda: all(len(m) == 3 for m in _members(client, "t")),
+        WAIT_S,
+    )
 
 
 def _set_everywhere(cluster: ZkCluster, flag: str, value: str) -> None:
@@ -198,12 +203,7 @@ def test_a_disk_short_of_space_refuses_writes_until_it_has_room(
     with zk_cluster_up(small_disk, zookeeper.address, metas=2, replicas=3, prefix="short") as c:
         short = c.replica_address("replica1")
         with Admin(c.meta_list) as admin, Client(c.meta_list, timeout_s=5.0) as client:
-            admin.create_table("t", partition_count=4, replica_count=3)
-            eventually(
-                "every partition has three members",
-                lambda: all(len(m) == 3 for m in _members(client, "t")),
-                WAIT_S,
-            )
+            _table_of_three_replicas(admin, client)
             table = client.open_table("t")
             for i in range(20):
                 _write(table, i)
