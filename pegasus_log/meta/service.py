@@ -943,7 +943,8 @@ class MetaService:
             self._partitions[gpid] = Stored(new, version)
 
         task = asyncio.ensure_future(write())
-        # Its error is raised to the caller; a cancelled caller leaves it to be logged.
+        # Its error reaches the caller. A cancelled caller no longer awaits it: the error
+        # is marked retrieved here (a BadVersion was logged and the cache reloaded).
         task.add_done_callback(lambda t: t.cancelled() or t.exception())
         await asyncio.shield(task)
 

@@ -67,7 +67,7 @@ class CheckpointLearning:
         unhost: Callable[[tuple[int, int]], None],
         open_store: Callable[[PartitionDirs, int, Path], PartitionStore],
     ) -> None:
-        self.durability = durability
+        self._durability = durability
         self._hosted = hosted
         self._run = run
         self._unhost = unhost
@@ -206,7 +206,7 @@ class CheckpointLearning:
         """Fetch into ``dirs.fetch`` and check its decree; False (and nothing left) if not."""
         dirs = part.dirs
         await asyncio.to_thread(shutil.rmtree, dirs.fetch, True)
-        opts = self.durability
+        opts = self._durability
         limits = FetchLimits(
             opts.learn_chunk_bytes,
             opts.learn_files_max,

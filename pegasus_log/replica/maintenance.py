@@ -42,7 +42,7 @@ class Maintenance:
         self,
         *,
         data_dir: Path,
-        durability: DurabilityOptions,
+        durability: Callable[[], DurabilityOptions],
         parts: dict[tuple[int, int], Partition],
         hosted: Callable[[Partition], bool],
         garbage: GarbageCollector,
@@ -50,7 +50,8 @@ class Maintenance:
         check_disk: Callable[[], None] = lambda: None,
     ) -> None:
         self._data_dir = data_dir
-        self.durability = durability
+        # The server's options now: the intervals and the reserve are mutable flags.
+        self._durability = durability
         self._parts = parts
         self._hosted = hosted
         self._garbage = garbage
@@ -61,13 +62,12 @@ class Maintenance:
     async def run(self) -> None:
         last_gc = time.monotonic()
         while True:
-            # Read each round: the intervals are mutable flags (replica/flags.py).
-            opts = self.durability
+            opts = self._durability()  # each round: the intervals are mutable flags
             await asyncio.sleep(min(1.0, opts.checkpoint_interval_s, opts.gc_interval_s))
             try:
                 self._check_disk()
                 await self.take_due_checkpoints()
-                if time.monotonic() - last_gc >= self.durability.gc_interval_s:
+                if time.monotonic() - last_gc >= self._durability().gc_interval_s:
                     last_gc = time.monotonic()
                     result = await self.collect_garbage()
                     if result.removed or result.error:
@@ -87,7 +87,7 @@ class Maintenance:
         partition that applied anything since its latest); how many were taken."""
         taken = 0
         now = time.monotonic()
-        interval = 0.0 if force else self.durability.checkpoint_interval_s
+        interval = 0.0 if force else self._durability().checkpoint_interval_s
         for part in list(self._parts.values()):
             if (
                 part.disk_lock.locked()
@@ -140,7 +140,7 @@ class Maintenance:
             if gpid not in self._parts and Gpid(*gpid) not in cleanable:
                 cleanable[Gpid(*gpid)] = decree
         result = await plog.garbage_collect(
-            cleanable, reserve_bytes=self.durability.log_reserve_bytes
+            cleanable, reserve_bytes=self._durability().log_reserve_bytes
         )
         # A garbage replica whose records are all gone needs no more remembering.
         gone = [

@@ -157,7 +157,7 @@ class ReplicaServer:
         self._garbage = GarbageCollector(data_dir, options.garbage)
         self._maintenance = Maintenance(
             data_dir=data_dir,
-            durability=self._durability,
+            durability=lambda: self._durability,
             parts=self._parts,
             hosted=self._hosted,
             garbage=self._garbage,
@@ -182,11 +182,10 @@ class ReplicaServer:
 
     def update_durability(self, **changes: Any) -> None:
         """Change durability options of the running server (its mutable flags,
-        replica/flags.py); the checkpoint and log-GC rounds use them from their next
-        round. DurabilityOptionsError if the result cannot work."""
+        replica/flags.py); the maintenance rounds read them from their next round (the
+        learning options among them are not mutable). DurabilityOptionsError if the
+        result cannot work."""
         self._durability = replace(self._durability, **changes)
-        self._maintenance.durability = self._durability
-        self._learning.durability = self._durability
 
     def set_meta_call(self, meta_call: Callable[[m.RpcSpec, Any], Any]) -> None:
         self._meta_call = meta_call

@@ -37,8 +37,8 @@ SIM_CORE = ReplicaCoreConfig(
     member_timeout_s=0.7,
     learn_retry_s=0.25,
     learn_io_timeout_s=2.0,
-    # A few small mutations an answer: a learner far behind learns over several answers
-    # (seeds 1-79: 860 of 1144 mutation answers to learners were partial).
+    # A few small mutations an answer, so that a learner far behind learns over several
+    # answers and the seeds exercise partial ones.
     learn_response_bytes_max=512,
     proposal_retry_s=0.25,
 )
