@@ -118,6 +118,53 @@ def test_unknown_write_cannot_take_effect_before_its_invocation(
     assert verdict(binary, tmp_path, ops) == Verdict.NOT_LINEARIZABLE
 
 
+def _report(binary: Path, tmp_path: Path, ops: list[Operation]) -> tuple[Verdict, str]:
+    path = tmp_path / "history.jsonl"
+    write_history(path, ops)
+    report = check_history(path, binary=binary)
+    print(report.output)
+    return report.verdict, report.output
+
+
+def test_unknown_writes_nobody_saw_are_left_out_of_a_passing_check(
+    binary: Path, tmp_path: Path
+) -> None:
+    ops = [
+        op(0, SET, 0, 10, value="a"),
+        op(1, SET, 5, None, value="x", outcome=UNKNOWN),  # nobody reads x
+        op(2, CAS, 6, None, expected="a", value="y", outcome=UNKNOWN),  # nor y
+        op(3, GET, 20, 30, value="a"),
+    ]
+    found, output = _report(binary, tmp_path, ops)
+    assert found == Verdict.LINEARIZABLE
+    assert "2 writes of unknown outcome whose value nobody saw left out" in output
+
+
+def test_an_unknown_write_nobody_saw_may_still_explain_a_failed_check(
+    binary: Path, tmp_path: Path
+) -> None:
+    # Only w can have made the check of "a" fail: without it the kept operations do not
+    # linearize, so the whole history is checked, and it does.
+    ops = [
+        op(0, SET, 0, 10, value="a"),
+        op(1, SET, 20, None, value="w", outcome=UNKNOWN),
+        op(2, CAS, 30, 40, expected="a", value="z", outcome=FAIL),
+    ]
+    found, output = _report(binary, tmp_path, ops)
+    assert found == Verdict.LINEARIZABLE
+    assert "nobody saw" not in output
+
+
+def test_leaving_unseen_writes_out_does_not_hide_a_stale_read(binary: Path, tmp_path: Path) -> None:
+    ops = [
+        op(0, SET, 0, 10, value="a"),
+        op(0, SET, 11, 20, value="b"),
+        op(2, SET, 12, None, value="c", outcome=UNKNOWN),
+        op(1, GET, 21, 25, value="a"),
+    ]
+    assert verdict(binary, tmp_path, ops) == Verdict.NOT_LINEARIZABLE
+
+
 def test_bad_input_exits_2(binary: Path, tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"client": 0, "key": "k", "op": "put", "invoke_ns": 0, "outcome": "ok"}\n')

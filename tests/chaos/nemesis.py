@@ -1,0 +1,155 @@
+"""Seeded faults against a running ``ZkCluster`` and its ZooKeeper, one at a time, each
+healed before the next: the nemesis of the chaos tests.
+
+``plan(rng, ...)`` draws the faults (pure: the same seed gives the same plan, printed
+by the test so a run can be repeated); ``Nemesis`` carries them out on real processes
+with signals and restarts and records when each step happened, for the report beside
+the history.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from pegasus_log.services.zookeeper import ZooKeeperServer
+from tests.cluster import ZkCluster
+
+
+class FaultKind(StrEnum):
+    # SIGKILL of replica servers, restarted after the hold: one (the group goes on with
+    # two members), two at once (a partition left with one member waits), or all three
+    # (a power cut: every partition must come back from the servers' own disks).
+    KILL_REPLICA = "kill -9 one replica server"
+    KILL_TWO_REPLICAS = "kill -9 two replica servers"
+    KILL_ALL_REPLICAS = "kill -9 every replica server"
+    # SIGSTOP of one replica server for the hold, then SIGCONT: shorter or longer than
+    # its lease, so a paused primary is sometimes replaced and sometimes not.
+    PAUSE_REPLICA = "SIGSTOP one replica server"
+    # SIGKILL of one meta server, restarted after the hold (the other one leads).
+    KILL_META = "kill -9 one meta server"
+    # SIGSTOP of ZooKeeper for the hold: the metas' sessions may expire meanwhile.
+    PAUSE_ZOOKEEPER = "SIGSTOP ZooKeeper"
+
+
+# How often each fault is drawn.
+WEIGHTS: dict[FaultKind, int] = {
+    FaultKind.KILL_REPLICA: 4,
+    FaultKind.PAUSE_REPLICA: 4,
+    FaultKind.KILL_TWO_REPLICAS: 1,
+    FaultKind.KILL_ALL_REPLICAS: 1,
+    FaultKind.KILL_META: 2,
+    FaultKind.PAUSE_ZOOKEEPER: 1,
+}
+# Seconds a fault lasts before it is healed, drawn uniformly from this range. The pause
+# range straddles the replica servers' 3 s lease and the metas' 3 s ZooKeeper session.
+HOLD_S: dict[FaultKind, tuple[float, float]] = {
+    FaultKind.KILL_REPLICA: (1.0, 6.0),
+    FaultKind.PAUSE_REPLICA: (0.5, 7.0),
+    FaultKind.KILL_TWO_REPLICAS: (0.5, 4.0),
+    FaultKind.KILL_ALL_REPLICAS: (0.5, 3.0),
+    FaultKind.KILL_META: (0.5, 4.0),
+    FaultKind.PAUSE_ZOOKEEPER: (0.5, 5.0),
+}
+# Seconds of load between a heal and the next fault.
+GAP_S = (1.0, 4.0)
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: FaultKind
+    targets: tuple[str, ...]  # process names ("replica2", "meta1"), or ("zookeeper",)
+    hold_s: float
+    gap_s: float  # load after the heal, before the next fault
+
+
+def plan(rng: random.Random, *, replicas: int, metas: int, count: int) -> list[Fault]:
+    """``count`` faults drawn from ``rng`` over servers named as ``ZkCluster`` names
+    them."""
+    kinds = list(WEIGHTS)
+    weights = [WEIGHTS[k] for k in kinds]
+    replica_names = [f"replica{i + 1}" for i in range(replicas)]
+    meta_names = [f"meta{i + 1}" for i in range(metas)]
+    faults = []
+    for _ in range(count):
+        kind = rng.choices(kinds, weights)[0]
+        if kind in (FaultKind.KILL_REPLICA, FaultKind.PAUSE_REPLICA):
+            targets: tuple[str, ...] = (rng.choice(replica_names),)
+        elif kind == FaultKind.KILL_TWO_REPLICAS:
+            targets = tuple(sorted(rng.sample(replica_names, 2)))
+        elif kind == FaultKind.KILL_ALL_REPLICAS:
+            targets = tuple(replica_names)
+        elif kind == FaultKind.KILL_META:
+            targets = (rng.choice(meta_names),)
+        else:
+            targets = ("zookeeper",)
+        low, high = HOLD_S[kind]
+        faults.append(
+            Fault(kind, targets, round(rng.uniform(low, high), 2), round(rng.uniform(*GAP_S), 2))
+        )
+    return faults
+
+
+@dataclass(frozen=True)
+class Event:
+    what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT"
+    target: str
+    at_ns: int
+
+
+@dataclass
+class Nemesis:
+    cluster: ZkCluster
+    zookeeper: ZooKeeperServer
+    clock: Callable[[], int] = time.monotonic_ns
+    events: list[Event] = field(default_factory=list)
+    _paused: set[str] = field(default_factory=set)
+    _killed: set[str] = field(default_factory=set)
+
+    def run(self, fault: Fault) -> None:
+        """Inject ``fault``, hold it, heal it, then keep the load on for its gap."""
+        try:
+            self._inject(fault)
+            time.sleep(fault.hold_s)
+        finally:
+            self.heal()
+        time.sleep(fault.gap_s)
+
+    def _inject(self, fault: Fault) -> None:
+        if fault.kind in (FaultKind.PAUSE_REPLICA, FaultKind.PAUSE_ZOOKEEPER):
+            for target in fault.targets:
+                self._signal(target, signal.SIGSTOP)
+                self._paused.add(target)
+                self._record("SIGSTOP", target)
+        else:
+            for target in fault.targets:
+                self.cluster.kill(target)
+                self._killed.add(target)
+                self._record("kill -9", target)
+
+    def heal(self) -> None:
+        """Resume what is paused and restart what was killed."""
+        for target in sorted(self._paused):
+            self._signal(target, signal.SIGCONT)
+            self._record("SIGCONT", target)
+        self._paused.clear()
+        for target in sorted(self._killed):
+            self.cluster.restart(target)
+            self._record("restart", target)
+        self._killed.clear()
+
+    def _signal(self, target: str, sig: int) -> None:
+        if target == "zookeeper":
+            pid = self.zookeeper.pid()
+            assert pid is not None, "ZooKeeper is not running"
+            os.kill(pid, sig)
+        else:
+            self.cluster.kill(target, sig)
+
+    def _record(self, what: str, target: str) -> None:
+        self.events.append(Event(what, target, self.clock()))
