@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -39,7 +40,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
 from etcd_peer import ensure_installed, etcd_cluster, run_load, versions  # noqa: E402
+from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
+from pegasus_log.replica.runtime import PEER  # noqa: E402
 from tests.cluster import StaticCluster  # noqa: E402
 
 
@@ -117,14 +120,14 @@ def _pegasus_load(
 
 
 @contextmanager
-def _single(tmp: Path) -> Iterator[tuple[str, list[int], list[int]]]:
+def _single(tmp: Path) -> Iterator[tuple[str, list[int], list[int], list[str]]]:
     """One static replica server with table temp (8 partitions): (meta, [the replica
-    server's pid], every process's pid)."""
+    server's pid], every process's pid, [] (no replica-to-replica traffic))."""
     cluster = StaticCluster(tmp / "pegasus", tables=["temp:8"])
     cluster.start()
     try:
         every = [p.proc.pid for p in cluster.processes if p.proc is not None]
-        yield cluster.meta, [cluster.process("replica").proc.pid], every  # type: ignore[union-attr]
+        yield cluster.meta, [cluster.process("replica").proc.pid], every, []  # type: ignore[union-attr]
     finally:
         cluster.stop()
 
@@ -157,14 +160,17 @@ def replicated_temp(
 
 
 @contextmanager
-def _replicated(tmp: Path, partitions: int) -> Iterator[tuple[str, list[int], list[int]]]:
+def _replicated(
+    tmp: Path, partitions: int
+) -> Iterator[tuple[str, list[int], list[int], list[str]]]:
     """``replicated_temp``: (its metas, the three replica servers' pids, every process's
-    pid: ZooKeeper, metas and replica servers)."""
+    pid: ZooKeeper, metas and replica servers, the replica servers' addresses)."""
     every: list[int] = []
     with replicated_temp(tmp, every, partitions=partitions) as cluster:
         pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]
         every += [p.proc.pid for p in cluster.processes.values() if p.proc is not None]
-        yield ",".join(cluster.meta_list), pids, every
+        addresses = [cluster.replica_address(f"replica{i + 1}") for i in range(3)]
+        yield ",".join(cluster.meta_list), pids, every, addresses
 
 
 def _with_cpu(pids: list[int], run: Callable[[], dict[str, Any]]) -> Any:
@@ -175,6 +181,22 @@ def _with_cpu(pids: list[int], run: Callable[[], dict[str, Any]]) -> Any:
     result["cpu_ms_per_put"] = servers / ops
     result["load_tool_ms_per_put"] = load_tool / ops
     return result
+
+
+def peer_messages(addresses: list[str]) -> int:
+    """Replica-to-replica messages (prepares, acks, group checks) the servers received so
+    far, from their /metrics (``rpc_requests_total`` of ``RPC_PEGASUS_LOG_PEER``)."""
+    total = 0
+    for address in addresses:
+        with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as resp:
+            text = resp.read().decode()
+        for family in text_string_to_metric_families(text):
+            total += sum(
+                int(sample.value)
+                for sample in family.samples
+                if sample.name == "rpc_requests_total" and sample.labels.get("rpc") == PEER.name
+            )
+    return total
 
 
 def _median(values: list[float]) -> float:
@@ -223,7 +245,7 @@ def main() -> int:
     # CPU the side at rest spent while the other side ran, and those runs' wall time (ms)
     idle = {"ours": [0.0, 0.0], "etcd": [0.0, 0.0]}
     with (
-        ours_cluster as (metas, pids, every),
+        ours_cluster as (metas, pids, every, addresses),
         etcd_cluster(members=args.replicas, base_dir=str(tmp)) as etcd,
     ):
         etcd_pids = [proc.pid for proc in etcd.processes]
@@ -237,7 +259,15 @@ def main() -> int:
 
         def ours(op: str) -> dict[str, Any]:
             run = partial(_pegasus_load, loader, metas, op, args)
-            return at_rest("etcd", etcd_pids, partial(_with_cpu, pids, run) if op == "put" else run)
+            if op != "put":
+                return at_rest("etcd", etcd_pids, run)
+            before = peer_messages(addresses)
+            result: dict[str, Any] = at_rest("etcd", etcd_pids, partial(_with_cpu, pids, run))
+            messages = peer_messages(addresses) - before
+            if messages:
+                # two prepares and two acks per mutation (and a few group checks)
+                result["writes_per_mutation"] = 4 * result["ops"] / messages
+            return result
 
         def theirs(op: str) -> dict[str, Any]:
             run = partial(
@@ -332,6 +362,12 @@ def _report(
         f" {_median([a['load_tool_ms_per_put'] for a, _ in puts]):.3f} ms, etcd's"
         f" {_median([b['load_tool_ms_per_put'] for _, b in puts]):.3f} ms (they share the cores)"
     )
+    per_mutation = [a["writes_per_mutation"] for a, _ in puts if "writes_per_mutation" in a]
+    if per_mutation:
+        print(
+            f"pegasus-log writes per mutation, median: {_median(per_mutation):.2f} (four peer"
+            " messages per mutation, from the replica servers' /metrics)"
+        )
     parts = 8 if args.replicas == 1 else args.partitions
     print(f"replica server peak RSS: {peak:.0f} MiB (table temp, {parts} partitions)")
     errors = sum(a.get("errors", 0) for results in rounds for a, _ in results.values())

@@ -26,17 +26,19 @@ import shutil
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
-
-from prometheus_client.parser import text_string_to_metric_families
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(REPO), str(REPO / "bench")]
 
-from kv_bench import _go_loader, _pegasus_load, cpu_ticks, replicated_temp  # noqa: E402
+from kv_bench import (  # noqa: E402
+    _go_loader,
+    _pegasus_load,
+    cpu_ticks,
+    peer_messages,
+    replicated_temp,
+)
 
-from pegasus_log.replica.runtime import PEER  # noqa: E402
 from tests.cluster import ZkCluster  # noqa: E402
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -60,22 +62,6 @@ def sched_ns(pid: int) -> tuple[int, int]:
         on_cpu += int(fields[0])
         waiting += int(fields[1])
     return on_cpu, waiting
-
-
-def peer_messages(addresses: list[str]) -> int:
-    """Replica-to-replica messages (prepares, acks, group checks) the servers received so
-    far, from their /metrics (``rpc_requests_total`` of ``RPC_PEGASUS_LOG_PEER``)."""
-    total = 0
-    for address in addresses:
-        with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as resp:
-            text = resp.read().decode()
-        for family in text_string_to_metric_families(text):
-            total += sum(
-                int(sample.value)
-                for sample in family.samples
-                if sample.name == "rpc_requests_total" and sample.labels.get("rpc") == PEER.name
-            )
-    return total
 
 
 def main() -> int:

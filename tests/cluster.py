@@ -166,6 +166,7 @@ class ZkCluster:
     cluster: str = "test"
     # Extra command line options of every replica server.
     replica_args: list[str] = field(default_factory=list)
+    meta_args: list[str] = field(default_factory=list)
     meta_ports: list[int] = field(default_factory=list)
     replica_ports: list[int] = field(default_factory=list)
     processes: dict[str, Process] = field(default_factory=dict)
@@ -186,6 +187,7 @@ class ZkCluster:
                 self.zookeeper,
                 "--cluster",
                 self.cluster,
+                *self.meta_args,
             ],
             self.root / f"{name}.log",
         )
@@ -260,6 +262,7 @@ def zk_cluster_up(
     prefix: str,
     timeout_s: float = 30.0,
     replica_args: list[str] | None = None,
+    meta_args: list[str] | None = None,
 ) -> Iterator[ZkCluster]:
     """A ZkCluster under a fresh cluster name, yielded once every replica server has
     registered with the leader meta; stopped on exit."""
@@ -270,6 +273,7 @@ def zk_cluster_up(
         replicas=replicas,
         cluster=f"{prefix}-{uuid.uuid4().hex[:8]}",
         replica_args=list(replica_args or []),
+        meta_args=list(meta_args or []),
     )
     c.start()
     try:

@@ -52,7 +52,11 @@ def run_meta(args: argparse.Namespace) -> int:
         log.error("%s", e)
         return 2
     try:
-        asyncio.run(_serve_zk(address, layout, args.zookeeper, args.cluster, started_at_s))
+        asyncio.run(
+            _serve_zk(
+                address, layout, args.zookeeper, args.cluster, started_at_s, args.fault_injection
+            )
+        )
     except StoreError as e:
         log.error("ZooKeeper: %s", e)
         return 1
@@ -80,11 +84,19 @@ async def _until_signalled() -> None:
 
 
 def _with_commands(
-    rpcs: dict[str, tuple[RpcSpec, Handler]], metrics: ServerMetrics, started_at_s: float
+    rpcs: dict[str, tuple[RpcSpec, Handler]],
+    metrics: ServerMetrics,
+    started_at_s: float,
+    fault_injection: bool = False,
 ) -> dict[str, tuple[RpcSpec, Handler]]:
     """``rpcs``, the remote commands every server answers, and the not-yet answers of the
     admin RPCs of features not built (pegasus_log.meta.not_built)."""
-    commands = server_commands(build=build_info(), metrics=metrics, started_at_s=started_at_s)
+    commands = server_commands(
+        build=build_info(),
+        metrics=metrics,
+        started_at_s=started_at_s,
+        fault_injection=fault_injection,
+    )
     return {**not_built.rpcs(), **rpcs, CLI_CLI_CALL.name: (CLI_CLI_CALL, commands.on_call)}
 
 
@@ -103,7 +115,12 @@ async def _serve_static(meta: StaticMeta, host: str, port: int, started_at_s: fl
 
 
 async def _serve_zk(
-    address: RpcAddress, layout: Layout, zookeeper: str, cluster: str, started_at_s: float
+    address: RpcAddress,
+    layout: Layout,
+    zookeeper: str,
+    cluster: str,
+    started_at_s: float,
+    fault_injection: bool,
 ) -> None:
     store = ZooKeeperStore(ZooKeeperStoreOptions(hosts=zookeeper))
     await asyncio.to_thread(store.start)
@@ -116,7 +133,7 @@ async def _serve_zk(
     metrics = ServerMetrics("meta")
     metrics.add_gauges(service.metric_rows)
     server = RpcServer(
-        rpcs=_with_commands(service.handlers(), metrics, started_at_s),
+        rpcs=_with_commands(service.handlers(), metrics, started_at_s, fault_injection),
         limits=FrameLimits(),
         name="meta",
         metrics=metrics,

@@ -27,6 +27,7 @@ from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.observability.process import BuildInfo, disk_use, memory_use
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.remote_command import RemoteCommand
+from pegasus_log.transport import faults
 from pegasus_log.transport.server import Call, RpcError
 
 log = logging.getLogger(__name__)
@@ -121,10 +122,19 @@ def server_commands(
     started_at_s: float,
     data_dir: Path | None = None,
     wall_clock: Callable[[], float] = time.time,
+    fault_injection: bool = False,
 ) -> CommandManager:
     """The commands every server answers. ``started_at_s`` is the process's start on
-    ``wall_clock``; ``data_dir`` is where a replica server keeps its data."""
+    ``wall_clock``; ``data_dir`` is where a replica server keeps its data;
+    ``fault_injection`` adds ``fault-inject-network`` (transport/faults.py)."""
     manager = CommandManager()
+    if fault_injection:
+        manager.register(
+            (faults.COMMAND,),
+            help=faults.COMMAND_HELP,
+            args=faults.COMMAND_ARGS,
+            handler=faults.network_faults_command,
+        )
 
     def server_info(args: list[str]) -> str:
         return json.dumps(

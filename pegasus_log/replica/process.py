@@ -67,7 +67,16 @@ def run_replica(args: argparse.Namespace) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     # 3: the disk failed the server (see on_disk_failed in _serve)
     failed = asyncio.run(
-        _serve(address, data_dir, options, durability, tables, metas, started_at_s)
+        _serve(
+            address,
+            data_dir,
+            options,
+            durability,
+            tables,
+            metas,
+            started_at_s,
+            fault_injection=args.fault_injection,
+        )
     )
     return 3 if failed else 0
 
@@ -93,6 +102,8 @@ async def _serve(
     tables: list[AppInfo],
     metas: list[RpcAddress],
     started_at_s: float,
+    *,
+    fault_injection: bool = False,
 ) -> bool:
     """Serve until signalled; True if it stopped because its disk failed it."""
     stop = asyncio.Event()
@@ -130,7 +141,11 @@ async def _serve(
     metrics = ServerMetrics("replica")
     metrics.add_gauges(stub.metric_rows)
     commands = server_commands(
-        build=build_info(), metrics=metrics, started_at_s=started_at_s, data_dir=data_dir
+        build=build_info(),
+        metrics=metrics,
+        started_at_s=started_at_s,
+        data_dir=data_dir,
+        fault_injection=fault_injection,
     )
     rpcs[CLI_CLI_CALL.name] = (CLI_CLI_CALL, commands.on_call)
     server = RpcServer(

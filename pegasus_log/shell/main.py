@@ -104,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="delete a replica moved aside as garbage after this long (default 86400)",
     )
+    rep.add_argument(
+        "--fault-injection",
+        action="store_true",
+        help="answer the remote command fault-inject-network (tests only: it cuts this"
+        " server off from others on request)",
+    )
     _add_logging(rep)
 
     meta = sub.add_parser("meta", help="run a meta server")
@@ -122,6 +128,12 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--table", action="append", default=None, help="NAME:PARTITION_COUNT")
     meta.add_argument("--zookeeper", default="", help="ZooKeeper servers HOST:PORT[,...]")
     meta.add_argument("--cluster", default="onebox", help="cluster name (ZooKeeper root)")
+    meta.add_argument(
+        "--fault-injection",
+        action="store_true",
+        help="answer the remote command fault-inject-network (tests only: it cuts this"
+        " server off from others on request)",
+    )
     _add_logging(meta)
 
     box = sub.add_parser("onebox", help="a whole cluster on this machine")

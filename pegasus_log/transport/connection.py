@@ -24,6 +24,7 @@ from pegasus_log.rpc.frame import (
 )
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import ThriftDecodeError
+from pegasus_log.transport.faults import NETWORK
 from pegasus_log.transport.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,8 @@ class Connection:
         """Send a one-way request now, without a task, if the connection is up (True);
         False when it is not, and then ``call`` connects and sends it."""
         assert spec.oneway
+        if NETWORK.blocked(self.address):
+            return True  # lost on the way (faults.py)
         writer, outbox = self._writer, self._outbox
         if writer is None or outbox is None or writer.is_closing():
             return False
@@ -128,6 +131,8 @@ class Connection:
         partition_hash: int = 0,
     ) -> Any:
         """Send one request and wait for its result (None for a one-way RPC)."""
+        if NETWORK.blocked(self.address):
+            return await self._lost(spec, timeout_s)
         await self._ensure()
         outbox = self._outbox
         assert outbox is not None
@@ -147,6 +152,16 @@ class Connection:
             ) from None
         finally:
             pending.pop(seqid, None)
+
+    async def _lost(self, spec: RpcSpec, timeout_s: float) -> None:
+        """What a call sees when the network drops it (faults.py): a one-way request is
+        gone; a call hears nothing until its timeout."""
+        if spec.oneway:
+            return None
+        await asyncio.sleep(timeout_s)
+        raise CallFailed(
+            ErrorCode.ERR_TIMEOUT, f"{spec.name} to {self.address} (blocked)", unanswered=True
+        )
 
     async def _read_loop(
         self,
@@ -175,6 +190,8 @@ class Connection:
     def _deliver(
         self, pending: dict[int, tuple[RpcSpec, asyncio.Future[Any]]], reply: Reply
     ) -> None:
+        if NETWORK.blocked(self.address):
+            return  # dropped on the way: the caller times out (faults.py)
         entry = pending.pop(reply.seqid, None)
         if entry is None:
             return  # the caller timed out already

@@ -1,5 +1,6 @@
 """Seeded faults against a running ``ZkCluster`` and its ZooKeeper, one at a time, each
-healed before the next: the nemesis of the chaos tests.
+healed before the next: the nemesis of the chaos tests. Its servers must run with
+``--fault-injection`` for the network cuts.
 
 ``plan(rng, ...)`` draws the faults (pure: the same seed gives the same plan, printed
 by the test so a run can be repeated); ``Nemesis`` carries them out on real processes
@@ -17,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from pegasus_log.client.sync import Admin
 from pegasus_log.services.zookeeper import ZooKeeperServer
+from pegasus_log.transport.faults import COMMAND
 from tests.cluster import ZkCluster
 
 
@@ -35,6 +38,14 @@ class FaultKind(StrEnum):
     KILL_META = "kill -9 one meta server"
     # SIGSTOP of ZooKeeper for the hold: the metas' sessions may expire meanwhile.
     PAUSE_ZOOKEEPER = "SIGSTOP ZooKeeper"
+    # Network partitions acted out by the servers (``--fault-injection``,
+    # pegasus_log/transport/faults.py); clients and ZooKeeper still reach everyone.
+    # One replica server cut off from the metas (a primary keeps its secondaries but
+    # loses its lease), from the other replica servers (the meta still sees it alive),
+    # or from both.
+    CUT_REPLICA_FROM_METAS = "cut one replica server off from the metas"
+    CUT_REPLICA_FROM_PEERS = "cut one replica server off from the other replica servers"
+    CUT_REPLICA_OFF = "cut one replica server off from every server"
 
 
 # How often each fault is drawn.
@@ -45,6 +56,9 @@ WEIGHTS: dict[FaultKind, int] = {
     FaultKind.KILL_ALL_REPLICAS: 1,
     FaultKind.KILL_META: 2,
     FaultKind.PAUSE_ZOOKEEPER: 1,
+    FaultKind.CUT_REPLICA_FROM_METAS: 2,
+    FaultKind.CUT_REPLICA_FROM_PEERS: 2,
+    FaultKind.CUT_REPLICA_OFF: 2,
 }
 # Seconds a fault lasts before it is healed, drawn uniformly from this range. The pause
 # range straddles the replica servers' 3 s lease and the metas' 3 s ZooKeeper session.
@@ -55,7 +69,15 @@ HOLD_S: dict[FaultKind, tuple[float, float]] = {
     FaultKind.KILL_ALL_REPLICAS: (0.5, 3.0),
     FaultKind.KILL_META: (0.5, 4.0),
     FaultKind.PAUSE_ZOOKEEPER: (0.5, 5.0),
+    FaultKind.CUT_REPLICA_FROM_METAS: (1.0, 7.0),
+    FaultKind.CUT_REPLICA_FROM_PEERS: (1.0, 7.0),
+    FaultKind.CUT_REPLICA_OFF: (1.0, 7.0),
 }
+CUTS = (
+    FaultKind.CUT_REPLICA_FROM_METAS,
+    FaultKind.CUT_REPLICA_FROM_PEERS,
+    FaultKind.CUT_REPLICA_OFF,
+)
 # Seconds of load between a heal and the next fault.
 GAP_S = (1.0, 4.0)
 
@@ -78,7 +100,7 @@ def plan(rng: random.Random, *, replicas: int, metas: int, count: int) -> list[F
     faults = []
     for _ in range(count):
         kind = rng.choices(kinds, weights)[0]
-        if kind in (FaultKind.KILL_REPLICA, FaultKind.PAUSE_REPLICA):
+        if kind in (FaultKind.KILL_REPLICA, FaultKind.PAUSE_REPLICA, *CUTS):
             targets: tuple[str, ...] = (rng.choice(replica_names),)
         elif kind == FaultKind.KILL_TWO_REPLICAS:
             targets = tuple(sorted(rng.sample(replica_names, 2)))
@@ -97,7 +119,7 @@ def plan(rng: random.Random, *, replicas: int, metas: int, count: int) -> list[F
 
 @dataclass(frozen=True)
 class Event:
-    what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT"
+    what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT", "cut from ...", "rejoin"
     target: str
     at_ns: int
 
@@ -110,18 +132,34 @@ class Nemesis:
     events: list[Event] = field(default_factory=list)
     _paused: set[str] = field(default_factory=set)
     _killed: set[str] = field(default_factory=set)
+    _cut: set[str] = field(default_factory=set)  # servers told to block someone
 
     def run(self, fault: Fault) -> None:
         """Inject ``fault``, hold it, heal it, then keep the load on for its gap."""
         try:
-            self._inject(fault)
+            self.inject(fault)
             time.sleep(fault.hold_s)
         finally:
             self.heal()
         time.sleep(fault.gap_s)
 
-    def _inject(self, fault: Fault) -> None:
-        if fault.kind in (FaultKind.PAUSE_REPLICA, FaultKind.PAUSE_ZOOKEEPER):
+    def inject(self, fault: Fault) -> None:
+        """Start ``fault`` (``heal`` ends it)."""
+        if fault.kind in CUTS:
+            (target,) = fault.targets
+            replicas = [f"replica{i + 1}" for i in range(self.cluster.replicas)]
+            metas = [f"meta{i + 1}" for i in range(self.cluster.metas)]
+            others = {
+                FaultKind.CUT_REPLICA_FROM_METAS: metas,
+                FaultKind.CUT_REPLICA_FROM_PEERS: [r for r in replicas if r != target],
+                FaultKind.CUT_REPLICA_OFF: metas + [r for r in replicas if r != target],
+            }[fault.kind]
+            # Both sides drop what they would send each other.
+            self._block(target, others)
+            for other in others:
+                self._block(other, [target])
+            self._record("cut from " + ",".join(others), target)
+        elif fault.kind in (FaultKind.PAUSE_REPLICA, FaultKind.PAUSE_ZOOKEEPER):
             for target in fault.targets:
                 self._signal(target, signal.SIGSTOP)
                 self._paused.add(target)
@@ -133,7 +171,12 @@ class Nemesis:
                 self._record("kill -9", target)
 
     def heal(self) -> None:
-        """Resume what is paused and restart what was killed."""
+        """Mend the cuts, resume what is paused and restart what was killed."""
+        for name in sorted(self._cut):
+            self._command(name, ["clear"])
+        if self._cut:
+            self._record("rejoin", ",".join(sorted(self._cut)))
+        self._cut.clear()
         for target in sorted(self._paused):
             self._signal(target, signal.SIGCONT)
             self._record("SIGCONT", target)
@@ -142,6 +185,20 @@ class Nemesis:
             self.cluster.restart(target)
             self._record("restart", target)
         self._killed.clear()
+
+    def _address(self, name: str) -> str:
+        if name.startswith("meta"):
+            return self.cluster.meta_list[int(name.removeprefix("meta")) - 1]
+        return self.cluster.replica_address(name)
+
+    def _block(self, name: str, others: list[str]) -> None:
+        self._cut.add(name)
+        self._command(name, ["block", ",".join(self._address(o) for o in others)])
+
+    def _command(self, name: str, args: list[str]) -> None:
+        with Admin(self.cluster.meta_list) as admin:
+            output = admin.remote_command(self._address(name), COMMAND, args)
+        assert output.startswith("blocked: "), f"{name}: {COMMAND} {args}: {output}"
 
     def _signal(self, target: str, sig: int) -> None:
         if target == "zookeeper":

@@ -1,6 +1,7 @@
 """Chaos: the linearizability workload on a 3-replica table while a seeded nemesis kills
 and pauses replica servers (one, two or all three at once), meta servers and ZooKeeper,
-one fault at a time, each healed before the next. Afterwards every partition must be
+and cuts a replica server off from the metas, from its peers or from both, one fault at
+a time, each healed before the next. Afterwards every partition must be
 whole again with no server lost to anything but our signals, writes must be
 acknowledged again, and the recorded history must be linearizable (so no acknowledged
 write was lost).
@@ -65,7 +66,15 @@ def zookeeper(tmp_path: Path) -> Iterator[ZooKeeperServer]:
 @pytest.fixture()
 def cluster(zookeeper: ZooKeeperServer, tmp_path: Path) -> Iterator[ZkCluster]:
     root = tmp_path / "cluster"
-    with zk_cluster_up(root, zookeeper.address, metas=2, replicas=3, prefix="chaos") as c:
+    with zk_cluster_up(
+        root,
+        zookeeper.address,
+        metas=2,
+        replicas=3,
+        prefix="chaos",
+        replica_args=["--fault-injection"],
+        meta_args=["--fault-injection"],
+    ) as c:
         yield c
 
 
