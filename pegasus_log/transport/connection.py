@@ -53,6 +53,7 @@ class Connection:
     def __init__(self, host: str, port: int, *, limits: FrameLimits | None = None) -> None:
         self.host = host
         self.port = port
+        self.address = f"{host}:{port}"
         self._limits = limits or FrameLimits()
         self._seq = itertools.count(1)
         self._pending: dict[int, tuple[RpcSpec, asyncio.Future[Any]]] = {}
@@ -60,10 +61,6 @@ class Connection:
         self._outbox: Outbox | None = None
         self._reader_task: asyncio.Task[None] | None = None
         self._connecting: asyncio.Lock | None = None
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
 
     async def _ensure(self) -> asyncio.StreamWriter:
         if self._writer is not None and not self._writer.is_closing():

@@ -27,7 +27,7 @@ class NetworkFaults:
         self._blocked: frozenset[str] = frozenset()
 
     def blocked(self, address: str) -> bool:
-        return bool(self._blocked) and address in self._blocked
+        return address in self._blocked if self._blocked else False
 
     @property
     def addresses(self) -> frozenset[str]:
