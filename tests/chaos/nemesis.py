@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import signal
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -46,6 +47,12 @@ class FaultKind(StrEnum):
     CUT_REPLICA_FROM_METAS = "cut one replica server off from the metas"
     CUT_REPLICA_FROM_PEERS = "cut one replica server off from the other replica servers"
     CUT_REPLICA_OFF = "cut one replica server off from every server"
+    # One-way faults: only one side drops what it sends (and the replies to what it
+    # sends); the other side's calls and their answers still get through. A replica
+    # server that cannot reach the metas while they still reach it, or one that every
+    # other server cannot reach while it reaches them.
+    MUTE_REPLICA_TO_METAS = "one replica server cannot reach the metas (one way)"
+    MUTE_SERVERS_TO_REPLICA = "no server can reach one replica server (one way)"
 
 
 # How often each fault is drawn.
@@ -59,6 +66,8 @@ WEIGHTS: dict[FaultKind, int] = {
     FaultKind.CUT_REPLICA_FROM_METAS: 2,
     FaultKind.CUT_REPLICA_FROM_PEERS: 2,
     FaultKind.CUT_REPLICA_OFF: 2,
+    FaultKind.MUTE_REPLICA_TO_METAS: 1,
+    FaultKind.MUTE_SERVERS_TO_REPLICA: 1,
 }
 # Seconds a fault lasts before it is healed, drawn uniformly from this range. The pause
 # range straddles the replica servers' 3 s lease and the metas' 3 s ZooKeeper session.
@@ -72,11 +81,15 @@ HOLD_S: dict[FaultKind, tuple[float, float]] = {
     FaultKind.CUT_REPLICA_FROM_METAS: (1.0, 7.0),
     FaultKind.CUT_REPLICA_FROM_PEERS: (1.0, 7.0),
     FaultKind.CUT_REPLICA_OFF: (1.0, 7.0),
+    FaultKind.MUTE_REPLICA_TO_METAS: (1.0, 7.0),
+    FaultKind.MUTE_SERVERS_TO_REPLICA: (1.0, 7.0),
 }
 CUTS = (
     FaultKind.CUT_REPLICA_FROM_METAS,
     FaultKind.CUT_REPLICA_FROM_PEERS,
     FaultKind.CUT_REPLICA_OFF,
+    FaultKind.MUTE_REPLICA_TO_METAS,
+    FaultKind.MUTE_SERVERS_TO_REPLICA,
 )
 # Seconds of load between a heal and the next fault.
 GAP_S = (1.0, 4.0)
@@ -119,7 +132,7 @@ def plan(rng: random.Random, *, replicas: int, metas: int, count: int) -> list[F
 
 @dataclass(frozen=True)
 class Event:
-    what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT", "cut from ...", "rejoin"
+    what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT", a cut's kind, "rejoin"
     target: str
     at_ns: int
 
@@ -149,16 +162,20 @@ class Nemesis:
             (target,) = fault.targets
             replicas = [f"replica{i + 1}" for i in range(self.cluster.replicas)]
             metas = [f"meta{i + 1}" for i in range(self.cluster.metas)]
+            peers = [r for r in replicas if r != target]
             others = {
                 FaultKind.CUT_REPLICA_FROM_METAS: metas,
-                FaultKind.CUT_REPLICA_FROM_PEERS: [r for r in replicas if r != target],
-                FaultKind.CUT_REPLICA_OFF: metas + [r for r in replicas if r != target],
+                FaultKind.CUT_REPLICA_FROM_PEERS: peers,
+                FaultKind.CUT_REPLICA_OFF: metas + peers,
+                FaultKind.MUTE_REPLICA_TO_METAS: metas,
+                FaultKind.MUTE_SERVERS_TO_REPLICA: metas + peers,
             }[fault.kind]
-            # Both sides drop what they would send each other.
-            self._block(target, others)
-            for other in others:
-                self._block(other, [target])
-            self._record("cut from " + ",".join(others), target)
+            if fault.kind != FaultKind.MUTE_SERVERS_TO_REPLICA:
+                self._block(target, others)
+            if fault.kind != FaultKind.MUTE_REPLICA_TO_METAS:
+                for other in others:
+                    self._block(other, [target])
+            self._record(f"{fault.kind.name.lower()} {','.join(others)}", target)
         elif fault.kind in (FaultKind.PAUSE_REPLICA, FaultKind.PAUSE_ZOOKEEPER):
             for target in fault.targets:
                 self._signal(target, signal.SIGSTOP)
@@ -184,7 +201,22 @@ class Nemesis:
         for target in sorted(self._killed):
             self.cluster.restart(target)
             self._record("restart", target)
+        # A restarted server takes a second or two to listen; the next fault may need it
+        # (a cut is told to the server itself).
+        for target in sorted(self._killed):
+            self._wait_listening(target)
         self._killed.clear()
+
+    def _wait_listening(self, name: str, timeout_s: float = 30.0) -> None:
+        host, port = self._address(name).rsplit(":", 1)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+                return
+            except OSError:
+                assert time.monotonic() < deadline, f"{name} not listening after {timeout_s} s"
+                time.sleep(0.1)
 
     def _address(self, name: str) -> str:
         if name.startswith("meta"):
