@@ -15,14 +15,27 @@ import random
 import signal
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 from pegasus_log.client.sync import Admin
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.transport.faults import COMMAND
-from tests.cluster import ZkCluster
+from tests.cluster import ZkCluster, zk_cluster_up
+
+
+@contextmanager
+def fault_injection_cluster(root: Path, zookeeper: str, prefix: str) -> Iterator[ZkCluster]:
+    """2 metas and 3 replica servers started with ``--fault-injection`` (so the nemesis
+    can cut them apart)."""
+    flag = ["--fault-injection"]
+    with zk_cluster_up(
+        root, zookeeper, metas=2, replicas=3, prefix=prefix, replica_args=flag, meta_args=flag
+    ) as c:
+        yield c
 
 
 class FaultKind(StrEnum):

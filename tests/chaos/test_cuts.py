@@ -14,8 +14,8 @@ from pegasus_log.client.sync import Client
 from pegasus_log.rpc import messages as m
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.schema import encode_key
-from tests.chaos.nemesis import Fault, FaultKind, Nemesis
-from tests.cluster import ZkCluster, zk_cluster_up
+from tests.chaos.nemesis import Fault, FaultKind, Nemesis, fault_injection_cluster
+from tests.cluster import ZkCluster
 from tests.integration.test_meta import eventually
 from tests.integration.test_replication import (
     _keys_of_partition,
@@ -33,15 +33,7 @@ pytestmark = pytest.mark.integration
 def cluster(
     zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ZkCluster]:
-    with zk_cluster_up(
-        tmp_path_factory.mktemp("cuts"),
-        zookeeper.address,
-        metas=2,
-        replicas=3,
-        prefix="cuts",
-        replica_args=["--fault-injection"],
-        meta_args=["--fault-injection"],
-    ) as c:
+    with fault_injection_cluster(tmp_path_factory.mktemp("cuts"), zookeeper.address, "cuts") as c:
         yield c
 
 
