@@ -155,6 +155,26 @@ def test_an_unknown_write_nobody_saw_may_still_explain_a_failed_check(
     assert "nobody saw" not in output
 
 
+def test_only_the_unseen_writes_near_where_the_check_got_stuck_are_put_back(
+    binary: Path, tmp_path: Path
+) -> None:
+    s = 1_000_000_000  # ns
+    ops = [
+        op(0, SET, 0, 10, value="a"),
+        op(1, SET, 1 * s, None, value="x1", outcome=UNKNOWN),  # nobody reads x1
+        op(3, GET, 2 * s, 2 * s + 100, value="a"),
+        op(0, SET, 3 * s, 3 * s + 100, value="b"),
+        op(2, SET, 20 * s, None, value="w", outcome=UNKNOWN),  # nor w
+        # Only an unseen write can have made this check fail. The check without them
+        # gets stuck here; the writes invoked in the 5 s before are none, in the 20 s
+        # before just w, which explains it: x1 stays left out.
+        op(4, CAS, 30 * s, 31 * s, expected="b", value="z", outcome=FAIL),
+    ]
+    found, output = _report(binary, tmp_path, ops)
+    assert found == Verdict.LINEARIZABLE
+    assert "1 writes of unknown outcome whose value nobody saw left out" in output
+
+
 def test_leaving_unseen_writes_out_does_not_hide_a_stale_read(binary: Path, tmp_path: Path) -> None:
     ops = [
         op(0, SET, 0, 10, value="a"),

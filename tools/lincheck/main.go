@@ -125,11 +125,12 @@ func checkKeys(w io.Writer, ops []porcupine.Operation, timeout time.Duration) po
 		}
 		single := RegisterModel
 		single.Partition = nil
-		if kept, dropped := withoutUnseenWrites(part); dropped > 0 {
+		if dropped := unseenWrites(part); len(dropped) > 0 {
 			started := time.Now()
-			if porcupine.CheckOperationsTimeout(single, kept, left) == porcupine.Ok {
+			ok, left_out := checkLeavingOut(single, part, dropped, left)
+			if ok {
 				fmt.Fprintf(w, "key %q: linearizable (%d operations; %d writes of unknown outcome whose value nobody saw left out)\n",
-					key, len(part), dropped)
+					key, len(part), left_out)
 				continue
 			}
 			if timeout > 0 {
@@ -156,16 +157,10 @@ func checkKeys(w io.Writer, ops []porcupine.Operation, timeout time.Duration) po
 	return verdict
 }
 
-// withoutUnseenWrites is one key's operations less the writes (set, check_and_set) of
-// unknown outcome whose value no operation saw: no get returned it and no
-// check_and_set that may have passed expected it. Each such write stays pending to the
-// end of the history, and porcupine's search grows with the writes pending at once, so a
-// long history with many of them may not finish. Leaving operations of unknown outcome
-// out can only turn a linearizable history into one that is not, never the reverse: a
-// linearization without them is one with them placed after every other operation,
-// which unknown outcomes allow. So a check of what is kept that passes is a verdict for
-// the whole history; one that does not pass says nothing, and the whole is checked.
-func withoutUnseenWrites(ops []porcupine.Operation) ([]porcupine.Operation, int) {
+// unseenWrites are the writes (set, check_and_set) of unknown outcome in one key's
+// operations whose value no operation saw: no get returned it and no check_and_set that
+// may have passed expected it.
+func unseenWrites(ops []porcupine.Operation) map[int]bool {
 	seen := map[Value]bool{}
 	for _, op := range ops {
 		in, out := op.Input.(Input), op.Output.(Output)
@@ -176,15 +171,99 @@ func withoutUnseenWrites(ops []porcupine.Operation) ([]porcupine.Operation, int)
 			seen[in.Expected] = true
 		}
 	}
-	kept := make([]porcupine.Operation, 0, len(ops))
-	for _, op := range ops {
+	unseen := map[int]bool{}
+	for i, op := range ops {
 		in, out := op.Input.(Input), op.Output.(Output)
 		if in.Op != opGet && !out.Known && !seen[Value{Present: true, Data: in.Value}] {
-			continue
+			unseen[i] = true
 		}
-		kept = append(kept, op)
 	}
-	return kept, len(ops) - len(kept)
+	return unseen
+}
+
+// checkLeavingOut checks one key's operations without some of the “unseen“ writes, and
+// says whether that passed and how many it left out. Each write of unknown outcome stays
+// pending to the end of the history, and porcupine's search grows with the writes
+// pending at once, so a long history with many of them may not finish. Leaving
+// operations of unknown outcome out can only turn a linearizable history into one that
+// is not, never the reverse: a linearization without them is one with them placed after
+// every other operation, which unknown outcomes allow. So a pass is a verdict for the
+// whole history; anything else says nothing, and the caller checks the whole.
+//
+// It starts with all of them left out. When that does not linearize (a failed
+// check_and_set, say, that only an unseen write explains), it puts back the unseen writes
+// invoked in the refineWindow before the point where the search got stuck, and tries
+// again, widening the window when there are none, until all are back.
+func checkLeavingOut(model porcupine.Model, ops []porcupine.Operation, unseen map[int]bool, budget time.Duration) (bool, int) {
+	deadline := time.Now().Add(budget)
+	window := int64(refineWindow)
+	for {
+		var kept []porcupine.Operation
+		for i, op := range ops {
+			if !unseen[i] {
+				kept = append(kept, op)
+			}
+		}
+		left := time.Duration(0)
+		if budget > 0 {
+			left = time.Until(deadline)
+			if left <= 0 {
+				return false, 0
+			}
+		}
+		res, info := porcupine.CheckOperationsVerbose(model, kept, left)
+		if res == porcupine.Ok {
+			return true, len(unseen)
+		}
+		if res != porcupine.Illegal || len(unseen) == 0 {
+			return false, 0
+		}
+		stuck := stuckAt(kept, info)
+		for {
+			back := 0
+			for i := range unseen {
+				if call := ops[i].Call; call <= stuck && call >= stuck-window {
+					delete(unseen, i)
+					back++
+				}
+			}
+			if back > 0 || len(unseen) == 0 {
+				break
+			}
+			window *= 4
+		}
+		if len(unseen) == 0 {
+			return false, 0 // nothing left out: the caller checks the whole
+		}
+	}
+}
+
+// How far before the stuck point checkLeavingOut first looks for writes to put back: a
+// little over the workload's 4 s deadline per operation.
+const refineWindow = 5 * time.Second
+
+// stuckAt is the invocation time of the earliest operation that the longest partial
+// linearization porcupine found could not place.
+func stuckAt(ops []porcupine.Operation, info porcupine.LinearizationInfo) int64 {
+	var longest []porcupine.Operation
+	for _, p := range info.PartialLinearizationsOperations() {
+		for _, l := range p {
+			if len(l) > len(longest) {
+				longest = l
+			}
+		}
+	}
+	placed := map[[2]int64]bool{}
+	for _, op := range longest {
+		placed[[2]int64{int64(op.ClientId), op.Call}] = true
+	}
+	stuck := int64(math.MaxInt64)
+	for _, op := range ops {
+		if !placed[[2]int64{int64(op.ClientId), op.Call}] && op.Call < stuck {
+			stuck = op.Call
+		}
+	}
+	return stuck
 }
 
 func worse(a, b porcupine.CheckResult) porcupine.CheckResult {
