@@ -245,18 +245,7 @@ const refineWindow = 5 * time.Second
 // stuckAt is the invocation time of the earliest operation that the longest partial
 // linearization porcupine found could not place.
 func stuckAt(ops []porcupine.Operation, info porcupine.LinearizationInfo) int64 {
-	var longest []porcupine.Operation
-	for _, p := range info.PartialLinearizationsOperations() {
-		for _, l := range p {
-			if len(l) > len(longest) {
-				longest = l
-			}
-		}
-	}
-	placed := map[[2]int64]bool{}
-	for _, op := range longest {
-		placed[[2]int64{int64(op.ClientId), op.Call}] = true
-	}
+	_, placed := longestPrefix(info)
 	stuck := int64(math.MaxInt64)
 	for _, op := range ops {
 		if !placed[[2]int64{int64(op.ClientId), op.Call}] && op.Call < stuck {
@@ -277,10 +266,11 @@ func worse(a, b porcupine.CheckResult) porcupine.CheckResult {
 // excerpt prints the end of the longest linearizable prefix found and the operations
 // that could not be placed after it, earliest first.
 // Times are in ms from origin, the first invocation of the whole history.
-func excerpt(w io.Writer, part []porcupine.Operation, info porcupine.LinearizationInfo, origin int64) {
-	partials := info.PartialLinearizationsOperations()
+// longestPrefix is the longest partial linearization porcupine found, and its operations
+// by (client, invocation time).
+func longestPrefix(info porcupine.LinearizationInfo) ([]porcupine.Operation, map[[2]int64]bool) {
 	var longest []porcupine.Operation
-	for _, p := range partials {
+	for _, p := range info.PartialLinearizationsOperations() {
 		for _, l := range p {
 			if len(l) > len(longest) {
 				longest = l
@@ -291,6 +281,11 @@ func excerpt(w io.Writer, part []porcupine.Operation, info porcupine.Linearizati
 	for _, op := range longest {
 		placed[[2]int64{int64(op.ClientId), op.Call}] = true
 	}
+	return longest, placed
+}
+
+func excerpt(w io.Writer, part []porcupine.Operation, info porcupine.LinearizationInfo, origin int64) {
+	longest, placed := longestPrefix(info)
 	fmt.Fprintf(w, "  longest linearizable prefix: %d of %d operations; it ends with:\n", len(longest), len(part))
 	from := len(longest) - excerptOps
 	if from < 0 {
