@@ -185,6 +185,21 @@ def test_leaving_unseen_writes_out_does_not_hide_a_stale_read(binary: Path, tmp_
     assert verdict(binary, tmp_path, ops) == Verdict.NOT_LINEARIZABLE
 
 
+def test_an_unseen_write_after_the_stale_read_is_not_put_back_forever(
+    binary: Path, tmp_path: Path
+) -> None:
+    # The only unseen write comes after the point where the check gets stuck, so it
+    # cannot explain it: the checker must go on to the whole check (it once widened its
+    # window for good here).
+    ops = [
+        op(0, SET, 0, 10, value="a"),
+        op(0, SET, 11, 20, value="b"),
+        op(1, GET, 21, 25, value="a"),
+        op(2, SET, 30, None, value="late", outcome=UNKNOWN),
+    ]
+    assert verdict(binary, tmp_path, ops) == Verdict.NOT_LINEARIZABLE
+
+
 def test_bad_input_exits_2(binary: Path, tmp_path: Path) -> None:
     path = tmp_path / "bad.jsonl"
     path.write_text('{"client": 0, "key": "k", "op": "put", "invoke_ns": 0, "outcome": "ok"}\n')

@@ -193,7 +193,8 @@ func unseenWrites(ops []porcupine.Operation) map[int]bool {
 // It starts with all of them left out. When that does not linearize (a failed
 // check_and_set, say, that only an unseen write explains), it puts back the unseen writes
 // invoked in the refineWindow before the point where the search got stuck, and tries
-// again, widening the window when there are none, until all are back.
+// again, widening the window when there are none, until all are back or none is left
+// before the stuck point.
 func checkLeavingOut(model porcupine.Model, ops []porcupine.Operation, unseen map[int]bool, budget time.Duration) (bool, int) {
 	deadline := time.Now().Add(budget)
 	window := int64(refineWindow)
@@ -218,19 +219,25 @@ func checkLeavingOut(model porcupine.Model, ops []porcupine.Operation, unseen ma
 		if res != porcupine.Illegal || len(unseen) == 0 {
 			return false, 0
 		}
+		// Only a write invoked before the stuck point can explain it; with none left
+		// there, putting writes back cannot help: the caller checks the whole.
 		stuck := stuckAt(kept, info)
-		for {
-			back := 0
-			for i := range unseen {
-				if call := ops[i].Call; call <= stuck && call >= stuck-window {
-					delete(unseen, i)
-					back++
-				}
+		nearest := int64(math.MinInt64)
+		for i := range unseen {
+			if call := ops[i].Call; call <= stuck && call > nearest {
+				nearest = call
 			}
-			if back > 0 || len(unseen) == 0 {
-				break
-			}
+		}
+		if nearest == math.MinInt64 {
+			return false, 0
+		}
+		for stuck-window > nearest {
 			window *= 4
+		}
+		for i := range unseen {
+			if call := ops[i].Call; call <= stuck && call >= stuck-window {
+				delete(unseen, i)
+			}
 		}
 		if len(unseen) == 0 {
 			return false, 0 // nothing left out: the caller checks the whole
