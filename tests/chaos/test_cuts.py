@@ -18,6 +18,7 @@ from tests.chaos.nemesis import Fault, FaultKind, Nemesis, fault_injection_clust
 from tests.cluster import ZkCluster
 from tests.integration.test_meta import eventually
 from tests.integration.test_replication import (
+    _assert_refuses_write,
     _keys_of_partition,
     _member_everywhere,
     _new_table,
@@ -68,9 +69,7 @@ def test_primary_cut_off_from_the_metas_is_replaced_and_serves_nothing(
                 _raw_request(old_primary, m.RRDB_GET, encode_key(keys[0], b"s"), keys[0], app_id)
             )
             assert get.error_name != "ERR_OK", "the cut-off primary answered a read"
-            put = m.UpdateRequest(key=encode_key(keys[1], b"s"), value=b"x")
-            write = _raw_reply(_raw_request(old_primary, m.RRDB_PUT, put, keys[1], app_id))
-            assert write.error_name != "ERR_OK", "the cut-off primary acknowledged a write"
+            _assert_refuses_write(old_primary, keys[1], app_id)
         finally:
             nemesis.heal()
         eventually(
