@@ -1,6 +1,7 @@
 """Python function calls per replicated put, by function, over the three replica servers.
 
     PYTHONPATH=$PWD python bench/replica_calls.py [--clients 16] [--seconds 6] [--functions 30]
+        [--sort calls|time]
 
 Starts ZooKeeper, 2 metas and 3 replica servers with table ``temp`` (8 partitions x 3
 replicas), each Python process carrying a ``sitecustomize`` (from a scratch directory put
@@ -58,6 +59,9 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--functions", type=int, default=30)
+    p.add_argument(
+        "--sort", choices=("calls", "time"), default="calls", help="rank functions by"
+    )
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="replica-calls-"))
     site = tmp / "site"
@@ -127,7 +131,8 @@ def _report(stats: pstats.Stats, puts: float, args: argparse.Namespace, rate: fl
     for where, (calls, own) in sorted(by_file.items(), key=lambda kv: -kv[1][1])[:25]:
         print(f"{calls / puts:>9.1f} {100 * own / total_time:>10.1f}  {where}")
     print(f"{'calls/put':>9} {'own time %':>10}  function")
-    rows = sorted(table.items(), key=lambda item: item[1][1], reverse=True)
+    column = 1 if args.sort == "calls" else 2
+    rows = sorted(table.items(), key=lambda item: item[1][column], reverse=True)
     for (filename, line, name), entry in rows[: args.functions]:
         where = _short(filename)
         label = f"{name} ({where}:{line})" if where else name
