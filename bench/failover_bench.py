@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ from pegasus_log.services.zookeeper import ZooKeeperServer  # noqa: E402
 from tests.cluster import ZkCluster  # noqa: E402
 
 
-def _wait(check, timeout_s: float = 60.0, step_s: float = 0.02) -> float:  # type: ignore[no-untyped-def]
+def _wait(check: Callable[[], object], timeout_s: float = 60.0, step_s: float = 0.02) -> float:
     start = time.monotonic()
     while time.monotonic() - start < timeout_s:
         try:
@@ -42,6 +43,12 @@ def _wait(check, timeout_s: float = 60.0, step_s: float = 0.02) -> float:  # typ
             pass
         time.sleep(step_s)
     raise TimeoutError("condition not reached")
+
+
+def _done(action: Callable[..., object], *args: object) -> bool:
+    """``action(*args)`` for ``_wait``: True once it returns (it raises until then)."""
+    action(*args)
+    return True
 
 
 def _leader(cluster: ZkCluster) -> str:
@@ -110,7 +117,7 @@ def primary_failover(cluster: ZkCluster, admin: Admin, table: str) -> float:
         )
         keys = [b"f%d" % i for i in range(200) if partition_hash(b"f%d" % i, b"s") % 8 == 0]
         t = client.open_table(table)
-        _wait(lambda: t.set(keys[0], b"s", b"v") or True)
+        _wait(lambda: _done(t.set, keys[0], b"s", b"v"))
         cluster.kill(victim)
         killed = time.monotonic()
         i = 0

@@ -250,7 +250,9 @@ def main() -> int:
     ):
         etcd_pids = [proc.pid for proc in etcd.processes]
 
-        def at_rest(side: str, side_pids: list[int], run: Callable[[], Any]) -> Any:
+        def at_rest(
+            side: str, side_pids: list[int], run: Callable[[], dict[str, Any]]
+        ) -> dict[str, Any]:
             started = time.monotonic()
             result, cpu, _ = cpu_ms(side_pids, run)
             idle[side][0] += cpu

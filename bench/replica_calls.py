@@ -59,9 +59,7 @@ def main() -> int:
     p.add_argument("--clients", type=int, default=16)
     p.add_argument("--seconds", type=float, default=6.0)
     p.add_argument("--functions", type=int, default=30)
-    p.add_argument(
-        "--sort", choices=("calls", "time"), default="calls", help="rank functions by"
-    )
+    p.add_argument("--sort", choices=("calls", "time"), default="calls", help="rank functions by")
     args = p.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="replica-calls-"))
     site = tmp / "site"

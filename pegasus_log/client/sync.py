@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Coroutine, Iterable, Iterator, Sequence
+from collections.abc import Coroutine, Generator, Iterable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from pegasus_log.client.admin import DEFAULT_TIMEOUT_S as ADMIN_TIMEOUT_S
@@ -201,8 +201,9 @@ class Table:
         start_sort_key: bytes = b"",
         stop_sort_key: bytes = b"",
         options: ScanOptions | None = None,
-    ) -> Iterator[ScanItem]:
-        """Records of one hash key in sort-key order."""
+    ) -> Generator[ScanItem, None, None]:
+        """Records of one hash key in sort-key order (``close()`` it to stop early: the
+        server's scanner is cleared)."""
         return self._iterate(self._t.get_scanner(hash_key, start_sort_key, stop_sort_key, options))
 
     def full_scan(
@@ -223,7 +224,7 @@ class Table:
             total += scanner.count
         return total
 
-    def _iterate(self, scanner: Scanner) -> Iterator[ScanItem]:
+    def _iterate(self, scanner: Scanner) -> Generator[ScanItem, None, None]:
         try:
             while True:
                 batch = self._client.run(scanner.next_batch())

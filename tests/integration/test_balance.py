@@ -295,8 +295,8 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
         )
         table = client.open_table(name)
         before = [b"before-%d" % i for i in range(200)]
-        for k in before:
-            table.set(k, b"s", k)
+        for key in before:
+            table.set(key, b"s", key)
         app_id = client.route(name).app_id
 
         new = cluster.add_replica()
@@ -347,8 +347,8 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
         assert grown == removed + len(handed) and removed >= len(handed)
         assert primaries[2] >= 2 and replicas[2] >= 5
 
-        for k in before:
-            assert table.get(k, b"s") == k
+        for key in before:
+            assert table.get(key, b"s") == key
         table.set(b"after", b"s", b"ok")
         assert table.get(b"after", b"s") == b"ok"
 

@@ -176,7 +176,10 @@ def test_check_and_mutate(table: Table, hk: bytes) -> None:
 
 def test_range_reads(table: Table, hk: bytes) -> None:
     table.multi_set(hk, {b"%02d" % i: b"v%d" % i for i in range(20)})
-    sk = lambda rows: [k for k, _ in rows]  # noqa: E731
+
+    def sk(rows: list[tuple[bytes, bytes]]) -> list[bytes]:
+        return [k for k, _ in rows]
+
     rows, done = table.multi_get_range(hk, b"05", b"10")
     assert done and sk(rows) == [b"05", b"06", b"07", b"08", b"09"]
     rows, _ = table.multi_get_range(

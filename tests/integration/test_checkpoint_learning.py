@@ -18,7 +18,7 @@ from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually
+from tests.integration.test_meta import eventually, eventually_done
 
 pytestmark = pytest.mark.integration
 
@@ -63,7 +63,7 @@ def _value(i: int) -> bytes:
 def _write(table: Table, i: int) -> None:
     """Write key i until acknowledged: a write refused while a primary moves (the lively
     meta's balancer) or a member is replaced is simply sent again."""
-    eventually(f"k{i} acknowledged", lambda: table.set(b"k%d" % i, b"s", _value(i)) or True, 30.0)
+    eventually_done(f"k{i} acknowledged", lambda: table.set(b"k%d" % i, b"s", _value(i)), 30.0)
 
 
 def _read(table: Table, i: int) -> bytes | None:
@@ -147,7 +147,7 @@ def test_a_replica_behind_the_collected_log_learns_from_a_checkpoint(cluster: Zk
         # every record the dead replica holds is in this segment of the primary or before
         current_at_kill = max(int(p.name.split(".")[1]) for p in _segments(cluster, primary))
         # writes stall until the meta drops the dead secondary, then go on
-        eventually("writes continue", lambda: table.set(b"k10", b"s", _value(10)) or True, WAIT_S)
+        eventually_done("writes continue", lambda: table.set(b"k10", b"s", _value(10)), WAIT_S)
         acked.append(10)
         for i in range(11, 11 + WRITES_AFTER_KILL):
             _write(table, i)

@@ -28,7 +28,7 @@ from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.test_checkpoint_learning import _metrics, _server_of
-from tests.integration.test_meta import eventually
+from tests.integration.test_meta import eventually, eventually_done
 from tests.integration.test_shell_meta import _http_get
 
 pytestmark = pytest.mark.integration
@@ -42,7 +42,7 @@ def _value(i: int) -> bytes:
 
 
 def _write(table: Table, i: int) -> None:
-    eventually(f"k{i} acknowledged", lambda: table.set(b"k%d" % i, b"s", _value(i)) or True, 30.0)
+    eventually_done(f"k{i} acknowledged", lambda: table.set(b"k%d" % i, b"s", _value(i)), 30.0)
 
 
 def _lost(table: Table, keys: list[int]) -> list[int]:

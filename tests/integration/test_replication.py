@@ -21,7 +21,7 @@ from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.keyhash import partition_hash
 from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually
+from tests.integration.test_meta import eventually, eventually_done
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -144,9 +144,9 @@ def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> 
             table.set(k, b"s", k)
         cluster.kill(victim)
         # writes stall until the meta drops the dead secondary, then go on
-        eventually(
+        eventually_done(
             "writes continue without the secondary",
-            lambda: table.set(keys[50], b"s", keys[50]) or True,
+            lambda: table.set(keys[50], b"s", keys[50]),
         )
         for k in keys[51:150]:
             table.set(k, b"s", k)
@@ -228,9 +228,9 @@ def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCl
             # The table's cached route still names the paused primary: the first write
             # goes there, times out with an unknown outcome (a write is not sent twice)
             # and refreshes the route; the next one reaches the new primary.
-            eventually(
+            eventually_done(
                 "a write through the new primary",
-                lambda: table.set(keys[0], b"s", b"after") or True,
+                lambda: table.set(keys[0], b"s", b"after"),
             )
             # A read that reaches the old primary while it is paused waits in its socket:
             # it is handled on resume, before the tick that sees the lease lapsed.

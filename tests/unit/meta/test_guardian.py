@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from hypothesis import given
 from hypothesis import strategies as hs
 
@@ -23,7 +25,13 @@ A, B, C, D = (RpcAddress("127.0.0.1", p) for p in (34801, 34802, 34803, 34804))
 PID = Gpid(1, 0)
 
 
-def pc(primary=NO_NODE, secondaries=(), last_drops=(), ballot=1, replicas=3):
+def pc(
+    primary: RpcAddress = NO_NODE,
+    secondaries: Iterable[RpcAddress] = (),
+    last_drops: Iterable[RpcAddress] = (),
+    ballot: int = 1,
+    replicas: int = 3,
+) -> PartitionConfiguration:
     return PartitionConfiguration(
         pid=PID,
         ballot=ballot,
@@ -34,7 +42,12 @@ def pc(primary=NO_NODE, secondaries=(), last_drops=(), ballot=1, replicas=3):
     )
 
 
-def view(*alive, dead=(), primaries=None, partitions=None):
+def view(
+    *alive: RpcAddress,
+    dead: Iterable[RpcAddress] = (),
+    primaries: dict[RpcAddress, int] | None = None,
+    partitions: dict[RpcAddress, int] | None = None,
+) -> dict[RpcAddress, NodeView]:
     primaries = primaries or {}
     partitions = partitions or {}
     out = {a: NodeView(a, True, primaries.get(a, 0), partitions.get(a, 0)) for a in alive}
@@ -42,7 +55,7 @@ def view(*alive, dead=(), primaries=None, partitions=None):
     return out
 
 
-def info(ballot=1):
+def info(ballot: int = 1) -> ReplicaInfo:
     return ReplicaInfo(pid=PID, ballot=ballot)
 
 
@@ -78,7 +91,9 @@ def test_non_member_death_changes_nothing() -> None:
 
 
 def test_all_dead_waits_for_the_last_dropped_node() -> None:
-    config = drop_node(drop_node(pc(A, [B], replicas=2), B), A)  # B died, then A
+    first = drop_node(pc(A, [B], replicas=2), B)  # B died, then A
+    assert first is not None
+    config = drop_node(first, A)
     assert config is not None and config.last_drops == [B, A] and not members(config)
     # B is back and reported, but A (the last to leave) holds every committed write
     assert cure(config, nodes=view(B, dead=[A]), reported={B: info()}) is None

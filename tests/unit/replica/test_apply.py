@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -50,8 +52,8 @@ class _Pair:
         self.decree = 0
 
     def apply(
-        self, updates: list[MutationUpdate], decoded: list[object | None]
-    ) -> tuple[list[object], list[object]]:
+        self, updates: list[MutationUpdate], decoded: Sequence[Any | None]
+    ) -> tuple[list[Any], list[Any]]:
         self.decree += 1
         mu = Mutation(
             Gpid(1, 0), 1, self.decree, self.decree - 1, 1_700_000_000_123_456, tuple(updates)

@@ -22,6 +22,7 @@ from pegasus_log.replica.peer_codec import (
     encode_message,
 )
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
+from pegasus_log.rpc.admin import PartitionStatus
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress, ThriftDecodeError
 
@@ -152,7 +153,9 @@ def test_damaged_fast_messages_are_decided_as_the_generic_decoder_does(
 
 def test_unknown_enum_value_is_a_decode_error() -> None:
     mutation = Mutation(Gpid(1, 0), 2, 3, 2, 4, ())
-    raw = bytearray(encode_message(cm.Prepare(mutation, RpcAddress("127.0.0.1", 1), 3)))
+    raw = bytearray(
+        encode_message(cm.Prepare(mutation, RpcAddress("127.0.0.1", 1), PartitionStatus.PS_PRIMARY))
+    )
     # the status value (i32) ends 12 bytes before the end: signature's header and value
     # (3 + 8 bytes), then STOP
     raw[-16:-12] = (99).to_bytes(4, "big")

@@ -56,7 +56,10 @@ def test_a_read_after_the_lease_lapsed_is_refused_before_any_tick(tmp_path: Path
                 result = read(_get(b"k"))
                 if not asyncio.isfuture(result) and not asyncio.iscoroutine(result):
                     break
-                result.close()
+                if asyncio.iscoroutine(result):
+                    result.close()
+                else:
+                    result.cancel()
                 await asyncio.sleep(0.01)
             assert result.error == 1  # served: kNotFound
             lease[0] = False  # lapsed, and no tick has run since

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -50,7 +50,7 @@ def test_a_refused_write_fails_alone(tmp_path: Path) -> None:
     assert put(_put(b"a")).error == 0
     rocks = stub._replicas[(1, 0)].store._store  # the partition's RocksStore
     healthy = rocks._db
-    rocks._db = _FullDisk(healthy)
+    rocks._db = cast(Any, _FullDisk(healthy))
     with pytest.raises(RpcError) as refused:
         put(_put(b"b"))
     assert refused.value.code == ErrorCode.ERR_FILE_OPERATION_FAILED

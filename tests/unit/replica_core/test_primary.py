@@ -9,6 +9,7 @@ import pytest
 
 from pegasus_log.replica.core import (
     AppendLog,
+    Apply,
     ClientRead,
     ClientWrite,
     ClientWrites,
@@ -27,6 +28,7 @@ from pegasus_log.replica.core import status as st
 from pegasus_log.replica.core.config import ReplicaCoreConfig, ReplicaCoreConfigError
 from pegasus_log.rpc.admin import ConfigType
 from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.thrift import RpcAddress
 
 from .helpers import (
     CFG,
@@ -47,7 +49,7 @@ from .helpers import (
 )
 
 
-def ack(node, decree, ballot=1):  # type: ignore[no-untyped-def]
+def ack(node: RpcAddress, decree: int, ballot: int = 1) -> PrepareAck:
     return PrepareAck(GPID, ballot, decree, node)
 
 
@@ -84,8 +86,8 @@ def test_commit_needs_the_local_log_and_every_ack() -> None:
     assert applied(log_all(c, effects)) == []  # C has not acked: all members, no quorum
     done = c.step(ack(C, 1))
     assert applied(done) == [1]
-    [apply] = [e for e in done if hasattr(e, "request_ids")]
-    assert apply.request_ids == (7,)  # type: ignore[attr-defined]
+    [apply] = [e for e in done if isinstance(e, Apply)]
+    assert apply.request_ids == (7,)
     assert c.last_committed_decree == 1
 
 
@@ -262,7 +264,7 @@ def test_the_new_configuration_re_prepares_the_tail_without_the_failed_member() 
     log_all(c, effects)
     done = c.step(ack(C, 1, ballot=2))
     assert applied(done) == [1]
-    assert [e.request_ids for e in done if hasattr(e, "request_ids")] == [(1,)]  # type: ignore[attr-defined]
+    assert [e.request_ids for e in done if isinstance(e, Apply)] == [(1,)]
     assert c.serving
 
 

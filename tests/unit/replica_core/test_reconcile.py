@@ -10,6 +10,7 @@ from pegasus_log.replica.core import (
     LogAppended,
     Prepare,
     PrepareAck,
+    ReplicaCore,
 )
 from pegasus_log.replica.core import status as st
 from pegasus_log.rpc.error_code import ErrorCode
@@ -18,7 +19,7 @@ from .helpers import GPID, A, B, C, applied, core, log_all, of, pc, replies, sen
 from .helpers import mutation as mu
 
 
-def secondary_with_tail():  # type: ignore[no-untyped-def]
+def secondary_with_tail() -> ReplicaCore:
     """B, secondary of A at ballot 1, holding decrees 1-3 with 1 committed."""
     c = core(B, ballot=1)
     c._status = st.SECONDARY

@@ -6,6 +6,7 @@ import pytest
 
 from pegasus_log.replica.core import status as st
 from pegasus_log.replica.core.status import ALLOWED, IllegalTransition, allowed, transition
+from pegasus_log.rpc.admin import PartitionStatus
 
 ALL = (st.INACTIVE, st.ERROR, st.PRIMARY, st.SECONDARY, st.POTENTIAL_SECONDARY)
 
@@ -21,7 +22,7 @@ ALL = (st.INACTIVE, st.ERROR, st.PRIMARY, st.SECONDARY, st.POTENTIAL_SECONDARY)
         (st.POTENTIAL_SECONDARY, st.SECONDARY),
     ],
 )
-def test_allowed_edges(old: st.PartitionStatus, new: st.PartitionStatus) -> None:
+def test_allowed_edges(old: PartitionStatus, new: PartitionStatus) -> None:
     assert transition(old, new) == new
 
 
@@ -35,7 +36,7 @@ def test_allowed_edges(old: st.PartitionStatus, new: st.PartitionStatus) -> None
         (st.PRIMARY, st.POTENTIAL_SECONDARY),
     ],
 )
-def test_forbidden_edges(old: st.PartitionStatus, new: st.PartitionStatus) -> None:
+def test_forbidden_edges(old: PartitionStatus, new: PartitionStatus) -> None:
     assert not allowed(old, new)
     with pytest.raises(IllegalTransition):
         transition(old, new)

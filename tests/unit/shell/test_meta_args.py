@@ -249,8 +249,8 @@ def test_remote_command_names_its_command_and_arguments() -> None:
     assert parse_remote_command(a("server_stat")).command == "server-stat"
     assert parse_remote_command(a("flush_log")).command == "flush-log"
     # arguments that look like flags come after --
-    got = parse_remote_command(a("-l 127.0.0.1:1 -- no-such -x")).arguments
-    assert got == ("-x",)
+    arguments = parse_remote_command(a("-l 127.0.0.1:1 -- no-such -x")).arguments
+    assert arguments == ("-x",)
     assert parse_remote_command(a("-l 127.0.0.1:1 -- no-such -x")).command == "no-such"
     with pytest.raises(UsageError, match="missing <command>"):
         parse_remote_command(a("-t all"))

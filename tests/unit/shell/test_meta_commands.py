@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,10 @@ METAS = ["127.0.0.1:34601", "127.0.0.1:34602"]
 SERVER_INFO = {
     n: json.dumps({"version": "0.1.0", "git_SHA": f"sha-{i}"}) for i, n in enumerate(METAS + NODES)
 }
+
+
+def _server_info(node: str, _arguments: list[str]) -> str:
+    return SERVER_INFO[node]
 
 
 class FakeAdmin:
@@ -127,7 +132,7 @@ class FakeAdmin:
                 continue
             manager = CommandManager()
             manager.register(
-                ("server-info",), help="info", args="", handler=lambda _a, n=node: SERVER_INFO[n]
+                ("server-info",), help="info", args="", handler=partial(_server_info, node)
             )
             manager.register(
                 ("server-stat",),
