@@ -27,6 +27,7 @@ from pegasus_log.rpc.admin import CONFIG_PROPOSAL
 from pegasus_log.rpc.frame import FrameLimits
 from pegasus_log.rpc.remote_command import CLI_CLI_CALL
 from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.transport.loops import run_on
 from pegasus_log.transport.server import RpcServer
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ def run_replica(args: argparse.Namespace) -> int:
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # 3: the disk failed the server (see on_disk_failed in _serve)
-    failed = asyncio.run(
+    failed = run_on(
+        args.event_loop,
         _serve(
             address,
             data_dir,
@@ -76,7 +78,7 @@ def run_replica(args: argparse.Namespace) -> int:
             metas,
             started_at_s,
             fault_injection=args.fault_injection,
-        )
+        ),
     )
     return 3 if failed else 0
 

@@ -7,6 +7,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from pegasus_log.transport.loops import EVENT_LOOPS
+
 DEFAULT_META_PORT = 34601
 DEFAULT_REPLICA_PORT = 34801
 
@@ -91,6 +93,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("loop", "thread"),
         default=None,
         help="where the mutation log writes and fsyncs (default loop; see docs/durability.md)",
+    )
+    rep.add_argument(
+        "--event-loop",
+        choices=EVENT_LOOPS,
+        default="uvloop",
+        help="the event loop the server runs on (default uvloop; asyncio: the standard library's)",
     )
     rep.add_argument(
         "--gc-close-delay-s",

@@ -18,7 +18,7 @@ import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from prometheus_client import CONTENT_TYPE_LATEST
 
@@ -281,9 +281,9 @@ class _ServerConnection(asyncio.Protocol):
     # ---- transport callbacks ----
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._outbox = Outbox(transport)
+        # asyncio's or uvloop's TCP transport (uvloop's does not subclass asyncio's)
+        self._transport = cast(asyncio.Transport, transport)
+        self._outbox = Outbox(self._transport)
         self._peer = _peer_name(transport)
         self._server._connections.add(self)
 
