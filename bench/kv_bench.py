@@ -134,11 +134,16 @@ def _single(tmp: Path) -> Iterator[tuple[str, list[int], list[int], list[str]]]:
 
 @contextmanager
 def replicated_temp(
-    tmp: Path, zk_pids: list[int] | None = None, *, partitions: int = 8
+    tmp: Path,
+    zk_pids: list[int] | None = None,
+    *,
+    partitions: int = 8,
+    event_loop: str = "uvloop",
 ) -> Iterator[Any]:
     """ZooKeeper, 2 metas and 3 replica servers (a ``tests.cluster.ZkCluster``) with table
-    temp of ``partitions`` (8, as upstream's onebox makes it) x 3 replicas; everything
-    stopped on exit. ZooKeeper's pid is appended to ``zk_pids`` when given."""
+    temp of ``partitions`` (8, as upstream's onebox makes it) x 3 replicas, the replica
+    servers on ``event_loop``; everything stopped on exit. ZooKeeper's pid is appended to
+    ``zk_pids`` when given."""
     from pegasus_log.client.sync import Admin
     from pegasus_log.services.zookeeper import ZooKeeperServer
     from tests.cluster import zk_cluster_up
@@ -150,7 +155,13 @@ def replicated_temp(
         zk_pids.append(zk_pid)
     try:
         with zk_cluster_up(
-            tmp / "pegasus", zk.address, metas=2, replicas=3, prefix="bench", timeout_s=60
+            tmp / "pegasus",
+            zk.address,
+            metas=2,
+            replicas=3,
+            prefix="bench",
+            timeout_s=60,
+            replica_args=["--event-loop", event_loop],
         ) as cluster:
             with Admin(cluster.meta_list) as admin:
                 admin.create_table("temp", partition_count=partitions, replica_count=3)

@@ -1,7 +1,7 @@
 """CPU the replica servers spend per replicated put.
 
     python bench/replica_cpu_bench.py [--clients 16,64] [--rounds 3] [--seconds 8]
-                                      [--partitions 8]
+                                      [--partitions 8] [--event-loop uvloop|asyncio]
 
 Starts ZooKeeper, 2 metas and 3 replica servers, creates table ``temp`` (8 partitions, or
 ``--partitions``, x 3 replicas), then for each round and each client count drives puts
@@ -39,6 +39,7 @@ from kv_bench import (  # noqa: E402
     replicated_temp,
 )
 
+from pegasus_log.transport.loops import EVENT_LOOPS  # noqa: E402
 from tests.cluster import ZkCluster  # noqa: E402
 
 _TICKS_PER_S = os.sysconf("SC_CLK_TCK")
@@ -72,13 +73,18 @@ def main() -> int:
     p.add_argument("--value-size", type=int, default=100)
     p.add_argument("--keys", type=int, default=100000)
     p.add_argument("--partitions", type=int, default=8, help="partitions of table temp")
+    p.add_argument(
+        "--event-loop", choices=EVENT_LOOPS, default="uvloop", help="the replica servers' loop"
+    )
     args = p.parse_args()
     counts = [int(c) for c in args.clients.split(",")]
 
     tmp = Path(tempfile.mkdtemp(prefix="replica-cpu-bench-"))
     loader = _go_loader(tmp)
     try:
-        with replicated_temp(tmp, partitions=args.partitions) as cluster:
+        with replicated_temp(
+            tmp, partitions=args.partitions, event_loop=args.event_loop
+        ) as cluster:
             _measure(cluster, loader, counts, args)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
