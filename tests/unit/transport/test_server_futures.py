@@ -1,6 +1,7 @@
 """A handler that returns an asyncio future is answered when the future is done, from
 its callback: results, RpcErrors and out-of-order completions reach the right callers.
-Writes reach the handler with their argument's encoding as it came."""
+Writes reach the handler with their argument's encoding as it came. Each runs on both
+event loops a server may run on (asyncio's and uvloop's)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.frame import FrameLimits
 from pegasus_log.rpc.thrift import decode, encode
 from pegasus_log.transport.connection import CallFailed, Connection
+from pegasus_log.transport.loops import EVENT_LOOPS, run_on
 from pegasus_log.transport.server import Call, RpcError, RpcServer
 
 
@@ -21,7 +23,8 @@ def _request(i: int) -> m.UpdateRequest:
     return m.UpdateRequest(key=b"\x00\x01h" + str(i).encode(), value=b"v" * i)
 
 
-def test_future_answers_reach_their_callers_in_any_order() -> None:
+@pytest.mark.parametrize("loop", EVENT_LOOPS)
+def test_future_answers_reach_their_callers_in_any_order(loop: str) -> None:
     futures: dict[bytes, asyncio.Future[Any]] = {}
     calls: list[Call] = []
 
@@ -63,10 +66,11 @@ def test_future_answers_reach_their_callers_in_any_order() -> None:
             assert call.arg_encoded == encode(m.UpdateRequest, call.arg)
             assert decode(m.UpdateRequest, call.arg_encoded) == call.arg
 
-    asyncio.run(scenario())
+    run_on(loop, scenario())
 
 
-def test_a_cancelled_future_sends_nothing_and_the_connection_goes_on() -> None:
+@pytest.mark.parametrize("loop", EVENT_LOOPS)
+def test_a_cancelled_future_sends_nothing_and_the_connection_goes_on(loop: str) -> None:
     def handler(call: Call) -> Any:
         fut: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         if call.arg.key.endswith(b"1"):
@@ -90,4 +94,4 @@ def test_a_cancelled_future_sends_nothing_and_the_connection_goes_on() -> None:
             await conn.close()
             await server.stop()
 
-    asyncio.run(scenario())
+    run_on(loop, scenario())
