@@ -1,7 +1,7 @@
 """Get and put: pegasus-log beside etcd, same machine, same run.
 
     python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100] [--replicas 3]
-                             [--rounds 3] [--partitions 8]
+                             [--rounds 3] [--partitions 8] [--event-loop uvloop|asyncio]
 
 ``--replicas 1`` (default): one replica server beside a single-member etcd.
 ``--replicas 3``: a table of three replicas on three replica servers (ZooKeeper meta,
@@ -172,12 +172,12 @@ def replicated_temp(
 
 @contextmanager
 def _replicated(
-    tmp: Path, partitions: int
+    tmp: Path, partitions: int, event_loop: str
 ) -> Iterator[tuple[str, list[int], list[int], list[str]]]:
     """``replicated_temp``: (its metas, the three replica servers' pids, every process's
     pid: ZooKeeper, metas and replica servers, the replica servers' addresses)."""
     every: list[int] = []
-    with replicated_temp(tmp, every, partitions=partitions) as cluster:
+    with replicated_temp(tmp, every, partitions=partitions, event_loop=event_loop) as cluster:
         pids = [cluster.processes[f"replica{i + 1}"].proc.pid for i in range(3)]
         every += [p.proc.pid for p in cluster.processes.values() if p.proc is not None]
         addresses = [cluster.replica_address(f"replica{i + 1}") for i in range(3)]
@@ -237,6 +237,12 @@ def main() -> int:
         help="with --replicas 3: partitions of table temp (8, as upstream's onebox)",
     )
     p.add_argument(
+        "--event-loop",
+        choices=("uvloop", "asyncio"),
+        default="uvloop",
+        help="with --replicas 3: the replica servers' event loop",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -251,7 +257,9 @@ def main() -> int:
     driver = "Go client (bench/pegasusload)" if loader else "Python client (bench/pyload.py)"
     # Both sides stay up for the whole run and take turns, the first turn alternating
     # from round to round, so that a slow phase of the machine falls on both sides.
-    ours_cluster = _single(tmp) if args.replicas == 1 else _replicated(tmp, args.partitions)
+    ours_cluster = (
+        _single(tmp) if args.replicas == 1 else _replicated(tmp, args.partitions, args.event_loop)
+    )
     rounds: list[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = []
     # CPU the side at rest spent while the other side ran, and those runs' wall time (ms)
     idle = {"ours": [0.0, 0.0], "etcd": [0.0, 0.0]}
