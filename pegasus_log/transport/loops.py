@@ -3,8 +3,10 @@
 uvloop (libuv under asyncio's API) is the replica servers' default: the same code spends
 about a tenth less CPU per replicated put on it (docs/benchmarks.md, "uvloop"), most of
 a put being socket and callback work. ``asyncio`` keeps the standard library's loop, for
-comparison and for debugging with asyncio's own tools. Everything in the package runs on
-both; the in-process tests run on asyncio's.
+comparison and for debugging with asyncio's own tools. The replica servers the
+integration tests start run on uvloop; the in-process tests run on asyncio's loop, and
+the RPC server's own tests on both. Meta servers stay on asyncio's loop: they are not on
+the write path.
 """
 
 from __future__ import annotations
