@@ -43,6 +43,7 @@ from etcd_peer import ensure_installed, etcd_cluster, run_load, versions  # noqa
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from pegasus_log.replica.runtime import PEER  # noqa: E402
+from pegasus_log.transport.loops import EVENT_LOOPS  # noqa: E402
 from tests.cluster import StaticCluster  # noqa: E402
 
 
@@ -238,7 +239,7 @@ def main() -> int:
     )
     p.add_argument(
         "--event-loop",
-        choices=("uvloop", "asyncio"),
+        choices=EVENT_LOOPS,
         default="uvloop",
         help="with --replicas 3: the replica servers' event loop",
     )

@@ -127,10 +127,10 @@ func checkKeys(w io.Writer, ops []porcupine.Operation, timeout time.Duration) po
 		single.Partition = nil
 		if dropped := unseenWrites(part); len(dropped) > 0 {
 			started := time.Now()
-			ok, left_out := checkLeavingOut(single, part, dropped, left)
+			ok, leftOut := checkLeavingOut(single, part, dropped, left)
 			if ok {
 				fmt.Fprintf(w, "key %q: linearizable (%d operations; %d writes of unknown outcome whose value nobody saw left out)\n",
-					key, len(part), left_out)
+					key, len(part), leftOut)
 				continue
 			}
 			if timeout > 0 {
@@ -181,7 +181,7 @@ func unseenWrites(ops []porcupine.Operation) map[int]bool {
 	return unseen
 }
 
-// checkLeavingOut checks one key's operations without some of the “unseen“ writes, and
+// checkLeavingOut checks one key's operations without some of the unseen writes, and
 // says whether that passed and how many it left out. Each write of unknown outcome stays
 // pending to the end of the history, and porcupine's search grows with the writes
 // pending at once, so a long history with many of them may not finish. Leaving
@@ -270,9 +270,6 @@ func worse(a, b porcupine.CheckResult) porcupine.CheckResult {
 	return a
 }
 
-// excerpt prints the end of the longest linearizable prefix found and the operations
-// that could not be placed after it, earliest first.
-// Times are in ms from origin, the first invocation of the whole history.
 // longestPrefix is the longest partial linearization porcupine found, and its operations
 // by (client, invocation time).
 func longestPrefix(info porcupine.LinearizationInfo) ([]porcupine.Operation, map[[2]int64]bool) {
@@ -291,6 +288,9 @@ func longestPrefix(info porcupine.LinearizationInfo) ([]porcupine.Operation, map
 	return longest, placed
 }
 
+// excerpt prints the end of the longest linearizable prefix found and the operations
+// that could not be placed after it, earliest first.
+// Times are in ms from origin, the first invocation of the whole history.
 func excerpt(w io.Writer, part []porcupine.Operation, info porcupine.LinearizationInfo, origin int64) {
 	longest, placed := longestPrefix(info)
 	fmt.Fprintf(w, "  longest linearizable prefix: %d of %d operations; it ends with:\n", len(longest), len(part))
