@@ -21,11 +21,13 @@ from pegasus_log.rpc import admin as a
 from pegasus_log.rpc.error_code import RETRIABLE, ErrorCode, error_from_name
 from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.remote_command import CLI_CLI_CALL, RemoteCommand
-from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.rpc.thrift import Gpid, HostPort, RpcAddress
 from pegasus_log.transport.connection import CallFailed
 
 DEFAULT_TIMEOUT_S = 15.0
 _PAUSE_S = 0.1  # between rounds over every meta
+# ``balance`` types, as upstream's shell names them.
+BALANCE_TYPES = ("move_pri", "copy_pri", "copy_sec")
 # Upstream's shell gives each remote command 5 s.
 REMOTE_COMMAND_TIMEOUT_S = 5.0
 
@@ -202,6 +204,51 @@ class AsyncAdmin:
         )
         self._check("set_meta_level", resp.err, level)
         return a.MetaFunctionLevel(resp.old_level).name
+
+    async def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
+        """Ask the meta to move one partition (upstream's shell ``balance``): ``kind`` is
+        move_pri (the primary role to a secondary), copy_pri (the primary to a node that is
+        no member) or copy_sec (a secondary to a node that is no member); ``source`` and
+        ``destination`` are replica servers as ``ip:port``."""
+        req = self.balance_request(gpid, kind, source, destination)
+        resp: a.ConfigurationBalancerResponse = await self._call(a.CM_PROPOSE_BALANCER, req)
+        self._check("balance", resp.err, f"{gpid.app_id}.{gpid.partition_index}")
+
+    @staticmethod
+    def balance_request(
+        gpid: Gpid, kind: str, source: str, destination: str
+    ) -> a.ConfigurationBalancerRequest:
+        """The request ``balance`` sends: the actions upstream's shell writes for ``kind``
+        (the copy_sec ones name no target; the meta asks the primary)."""
+        frm, to = RpcAddress.parse(source), RpcAddress.parse(destination)
+        none = RpcAddress("", 0)
+        t = a.ConfigType
+        steps = {
+            "move_pri": [
+                (frm, frm, t.CT_DOWNGRADE_TO_SECONDARY),
+                (to, to, t.CT_UPGRADE_TO_PRIMARY),
+            ],
+            "copy_pri": [
+                (frm, to, t.CT_ADD_SECONDARY_FOR_LB),
+                (frm, frm, t.CT_DOWNGRADE_TO_SECONDARY),
+                (to, to, t.CT_UPGRADE_TO_PRIMARY),
+            ],
+            "copy_sec": [
+                (none, to, t.CT_ADD_SECONDARY_FOR_LB),
+                (none, frm, t.CT_DOWNGRADE_TO_INACTIVE),
+            ],
+        }[kind]
+        actions = [
+            a.ConfigurationProposalAction(
+                target=target,
+                node=node,
+                type=int(step),
+                hp_target=None if target.is_invalid else HostPort(target.host, target.port),
+                hp_node=HostPort(node.host, node.port),
+            )
+            for target, node, step in steps
+        ]
+        return a.ConfigurationBalancerRequest(gpid=gpid, action_list=actions)
 
     async def remote_command(
         self,

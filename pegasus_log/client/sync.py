@@ -29,6 +29,7 @@ from pegasus_log.client.aio import (
 from pegasus_log.client.routing import Route
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc.messages import CasCheckType
+from pegasus_log.rpc.thrift import Gpid
 
 T = TypeVar("T")
 
@@ -285,6 +286,9 @@ class Admin:
 
     def set_meta_level(self, level: str) -> str:
         return self._runner.run(self._aio.set_meta_level(level))
+
+    def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
+        self._runner.run(self._aio.balance(gpid, kind, source, destination))
 
     def remote_command(self, node: str, command: str, arguments: Sequence[str] = ()) -> str:
         return self._runner.run(self._aio.remote_command(node, command, arguments))

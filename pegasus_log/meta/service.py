@@ -43,7 +43,7 @@ from pegasus_log.meta.state.store import BadVersion, StoreError
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
-from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.rpc.thrift import HostPort, RpcAddress
 from pegasus_log.transport.connection import CallFailed, Connection
 from pegasus_log.transport.server import Call, Handler
 
@@ -208,6 +208,7 @@ class MetaService:
             (a.CM_LIST_NODES, self.on_list_nodes),
             (a.CM_CLUSTER_INFO, self.on_cluster_info),
             (a.CM_CONTROL_META, self.on_control_meta),
+            (a.CM_PROPOSE_BALANCER, self.on_propose_balancer),
             (a.FD_BEACON, self.on_beacon),
             (a.CM_CONFIG_SYNC, self.on_config_sync),
             (a.CM_UPDATE_PARTITION_CONFIGURATION, self.on_update_partition_configuration),
@@ -499,6 +500,60 @@ class MetaService:
             )
         log.info("meta function level %s -> %s", old.name, self.level.name)
         return a.MetaControlResponse(err=ErrorCode.ERR_OK.name, old_level=int(old))
+
+    async def on_propose_balancer(self, call: Call) -> a.ConfigurationBalancerResponse:
+        """An operator's move of one partition (the shell's ``balance``): move_pri,
+        copy_pri or copy_sec, carried out as the balancer's own moves are, at meta level
+        steady or lively (at lively the balancer may later move it back, as upstream)."""
+        req: a.ConfigurationBalancerRequest = call.arg
+        if not self.leader:
+            return a.ConfigurationBalancerResponse(err=self._forward())
+        err, why = await self._propose_balancer(req)
+        if err != ErrorCode.ERR_OK:
+            g = req.gpid
+            log.warning(
+                "balance of %d.%d refused (%s): %s", g.app_id, g.partition_index, err.name, why
+            )
+        return a.ConfigurationBalancerResponse(err=err.name)
+
+    async def _propose_balancer(self, req: a.ConfigurationBalancerRequest) -> tuple[ErrorCode, str]:
+        invalid = ErrorCode.ERR_INVALID_PARAMETERS
+        if self.level < a.MetaFunctionLevel.fl_steady:
+            level = a.MetaFunctionLevel(self.level).name
+            return ErrorCode.ERR_STATE_FREEZED, f"meta level {level}: partitions are not moved"
+        if req.force:
+            return ErrorCode.ERR_NOT_IMPLEMENTED, "forced proposals (propose -f) are not served"
+        gpid = (req.gpid.app_id, req.gpid.partition_index)
+        app = self._apps.get(gpid[0])
+        if app is None or app.value.status != AppStatus.AS_AVAILABLE:
+            return invalid, "no available table of that app_id"
+        if gpid not in self._partitions:
+            return invalid, "the table has no partition of that index"
+        spelled = balancer.requested(_steps(req.action_list))
+        if spelled is None:
+            return invalid, "the actions spell no move_pri, copy_pri or copy_sec"
+        kind, source, destination = spelled
+        if req.balance_type is not None and _BALANCE_TYPES.get(req.balance_type) != kind:
+            return invalid, f"balance_type {req.balance_type} does not match the actions"
+        if gpid in self._copies:
+            return ErrorCode.ERR_BUSY, "a copy of the partition is under way"
+        pc = config_to_wire(self._partitions[gpid].value)
+        if kind == balancer.COPY_SECONDARY and any(
+            not s.target.is_invalid and s.target != pc.primary for s in _steps(req.action_list)
+        ):
+            return invalid, f"copy_sec steps are asked of the primary, {pc.primary}"
+        proposal = balancer.manual_proposal(pc, kind, source, destination, self._alive())
+        if isinstance(proposal, str):
+            return invalid, proposal
+        log.info("balance (operator): %s %d.%d from %s to %s", kind, *gpid, source, destination)
+        if kind == balancer.MOVE_PRIMARY:
+            moved = balancer.move_primary(pc, proposal)
+            if not await self._write_partition(gpid, moved, reason="operator move_primary"):
+                return ErrorCode.ERR_BUSY, "the partition changed meanwhile"
+            return ErrorCode.ERR_OK, ""
+        self._copies[gpid] = (proposal, self._clock())
+        await self._advance_copies()
+        return ErrorCode.ERR_OK, ""
 
     # ---- replica servers ---------------------------------------------------------------
 
@@ -902,11 +957,25 @@ class MetaService:
 
     async def _write_partition(
         self, gpid: tuple[int, int], wire: m.PartitionConfiguration, *, reason: str
-    ) -> None:
+    ) -> bool:
+        """Write the meta's own next configuration of ``gpid``; whether it was written.
+        ``wire`` was worked out from the stored configuration, ballot + 1; if another write
+        got in first while this one waited for the lock (a primary's proposal, a manual
+        balance), it is stale and dropped: the next tick works from the new one."""
         async with self._write_lock:
             stored = self._partitions.get(gpid)
             if stored is None or not self.leader:
-                return
+                return False
+            if wire.ballot != stored.value.ballot + 1:
+                log.info(
+                    "partition %d.%d: %s worked out at ballot %d, now %d: dropped",
+                    gpid[0],
+                    gpid[1],
+                    reason,
+                    wire.ballot - 1,
+                    stored.value.ballot,
+                )
+                return False
             new = config_from_wire(stored.value, wire)
             await self._store_partition(gpid, new, stored.version)
         log.info(
@@ -919,6 +988,7 @@ class MetaService:
             reason,
         )
         await self._push(gpid)
+        return True
 
     async def _store_partition(
         self, gpid: tuple[int, int], new: PartitionConfig, expected_version: int
@@ -1026,3 +1096,35 @@ def _name_matcher(pattern: str | None, match_type: int | None) -> Callable[[str]
             return None
         return lambda name: compiled.fullmatch(name) is not None
     return None
+
+
+# The wire's balancer_request_type, as the balancer's kinds.
+_BALANCE_TYPES: dict[int, str] = {
+    a.BalancerRequestType.move_primary: balancer.MOVE_PRIMARY,
+    a.BalancerRequestType.copy_primary: balancer.COPY_PRIMARY,
+    a.BalancerRequestType.copy_secondary: balancer.COPY_SECONDARY,
+}
+
+
+def _steps(actions: list[a.ConfigurationProposalAction]) -> list[balancer.Step]:
+    """A manual proposal's actions as steps; an action of an unknown type or address
+    becomes an invalid step, which no move spells."""
+
+    def address(rpc: RpcAddress, hp: HostPort | None) -> RpcAddress:
+        if not rpc.is_invalid or hp is None:
+            return rpc
+        try:
+            return RpcAddress.parse(str(hp))
+        except ValueError:
+            return RpcAddress("", 0)
+
+    out = []
+    for act in actions:
+        try:
+            kind = a.ConfigType(act.type)
+        except ValueError:
+            kind = a.ConfigType.CT_INVALID
+        out.append(
+            balancer.Step(kind, address(act.target, act.hp_target), address(act.node, act.hp_node))
+        )
+    return out

@@ -496,6 +496,54 @@ class ConfigurationQueryByNodeResponse:
     )
 
 
+# ---- manual balancing (meta_admin.thrift) ----------------------------------------------
+
+
+class BalancerRequestType(IntEnum):
+    move_primary = 0
+    copy_primary = 1
+    copy_secondary = 2
+
+
+@frozen
+class ConfigurationProposalAction:
+    """One step of a manual balancer proposal: ``target`` carries it out, ``node`` is the
+    node it is about (field 4, a period, is retired upstream)."""
+
+    target: RpcAddress = _NO_ADDRESS
+    node: RpcAddress = _NO_ADDRESS
+    type: int = ConfigType.CT_INVALID
+    hp_target: HostPort | None = None
+    hp_node: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "target", RPC_ADDRESS),
+        Field(2, "node", RPC_ADDRESS),
+        Field(3, "type", I32),
+        Field(5, "hp_target", HOST_PORT, optional=True),
+        Field(6, "hp_node", HOST_PORT, optional=True),
+    )
+
+
+@frozen
+class ConfigurationBalancerRequest:
+    gpid: Gpid = Gpid(0, 0)
+    action_list: list[ConfigurationProposalAction] = field(default_factory=list)
+    force: bool | None = None
+    balance_type: int | None = None
+    THRIFT: ClassVar = (
+        Field(1, "gpid", GPID),
+        Field(2, "action_list", ListOf(ConfigurationProposalAction)),
+        Field(3, "force", BOOL, optional=True),
+        Field(4, "balance_type", I32, optional=True),
+    )
+
+
+@frozen
+class ConfigurationBalancerResponse:
+    err: str = "ERR_OK"
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE),)
+
+
 # ---- the RPC table ---------------------------------------------------------------------
 
 CM_CREATE_APP = RpcSpec("RPC_CM_CREATE_APP", CreateAppRequest, CreateAppResponse)
@@ -518,3 +566,6 @@ CM_UPDATE_PARTITION_CONFIGURATION = RpcSpec(
     ConfigurationUpdateResponse,
 )
 CONFIG_PROPOSAL = RpcSpec("RPC_CONFIG_PROPOSAL", ConfigurationUpdateRequest, None, oneway=True)
+CM_PROPOSE_BALANCER = RpcSpec(
+    "RPC_CM_PROPOSE_BALANCER", ConfigurationBalancerRequest, ConfigurationBalancerResponse
+)

@@ -377,3 +377,65 @@ def advance(
         if step is not None:
             out[gpid] = step
     return out
+
+
+# ---- manual proposals (the shell's ``balance``, RPC_CM_PROPOSE_BALANCER) -----------------
+
+
+def requested(actions: Sequence[Step]) -> tuple[str, RpcAddress, RpcAddress] | None:
+    """The (kind, source, destination) an operator's action list spells, as upstream's
+    shell writes it for ``balance -p move_pri|copy_pri|copy_sec -f source -t destination``;
+    None for any other list.
+
+    - move_pri: DOWNGRADE_TO_SECONDARY of the source, UPGRADE_TO_PRIMARY of the destination,
+      each its own target;
+    - copy_pri: ADD_SECONDARY_FOR_LB of the destination asked of the source, then the same
+      two steps as move_pri;
+    - copy_sec: ADD_SECONDARY_FOR_LB of the destination, then DOWNGRADE_TO_INACTIVE (or
+      REMOVE) of the source, both asked of the primary, whose address the shell leaves
+      empty (the meta fills it in, upstream too)."""
+    types = tuple(a.type for a in actions)
+    add, down, up, drop = (
+        ConfigType.CT_ADD_SECONDARY_FOR_LB,
+        ConfigType.CT_DOWNGRADE_TO_SECONDARY,
+        ConfigType.CT_UPGRADE_TO_PRIMARY,
+        ConfigType.CT_DOWNGRADE_TO_INACTIVE,
+    )
+    if types == (down, up) and all(a.target == a.node for a in actions):
+        return MOVE_PRIMARY, actions[0].node, actions[1].node
+    if types == (add, down, up) and all(a.target == a.node for a in actions[1:]):
+        source, destination = actions[1].node, actions[2].node
+        if actions[0].target == source and actions[0].node == destination:
+            return COPY_PRIMARY, source, destination
+    if types in ((add, drop), (add, ConfigType.CT_REMOVE)):
+        return COPY_SECONDARY, actions[1].node, actions[0].node
+    return None
+
+
+def manual_proposal(
+    pc: PartitionConfiguration,
+    kind: str,
+    source: RpcAddress,
+    destination: RpcAddress,
+    alive: frozenset[RpcAddress],
+) -> Proposal | str:
+    """The proposal for an operator's ``kind`` move of ``pc`` from ``source`` to
+    ``destination``, carried out exactly as the balancer's own; or, as text, why it cannot
+    be. The balancer's rules hold: only a healthy partition moves, and nothing lowers its
+    redundancy."""
+    if not _healthy(pc, alive):
+        return "the partition is not healthy (a primary and all its members alive, none missing)"
+    if destination not in alive:
+        return f"{destination} is not an alive replica server"
+    if kind == MOVE_PRIMARY:
+        if not _fits_move(pc, source, destination):
+            return f"move_pri needs {source} to be the primary and {destination} a secondary"
+        return _make_move(pc, source, destination)
+    if kind == COPY_PRIMARY:
+        if not _fits_copy_primary(pc, source, destination):
+            return f"copy_pri needs {source} to be the primary and {destination} no member"
+        return _make_copy_primary(pc, source, destination)
+    assert kind == COPY_SECONDARY, kind
+    if not _fits_copy(pc, source, destination):
+        return f"copy_sec needs {source} to be a secondary and {destination} no member"
+    return _make_copy(pc, source, destination)

@@ -1,8 +1,8 @@
 """Pure parsers of the table and cluster commands (``ls``, ``app``, ``create``, ``drop``,
 ``recall``, the app env commands, ``cluster_info``, ``nodes``, ``remote_command``,
-``server_info``, ``server_stat`` and the meta level commands), like ``commands`` for the
-data commands: byte arguments after the command name in, typed requests out,
-``UsageError`` for what upstream would refuse.
+``server_info``, ``server_stat``, the meta level commands and ``balance``), like
+``commands`` for the data commands: byte arguments after the command name in, typed
+requests out, ``UsageError`` for what upstream would refuse.
 """
 
 from __future__ import annotations
@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import field
 
+from pegasus_log.client.admin import BALANCE_TYPES
 from pegasus_log.frozen import frozen
 from pegasus_log.rpc.admin import AppStatus, MetaFunctionLevel
+from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.shell.shell.commands import parse_meta_list
 from pegasus_log.shell.shell.flags import (
     Flag,
@@ -417,3 +419,49 @@ def parse_meta_level(args: Sequence[bytes]) -> str:
     if level not in META_LEVELS:
         raise UsageError(f"parse {level} as meta function level failed")
     return "fl_" + level
+
+
+# ---- manual balancing --------------------------------------------------------------------
+
+
+@frozen
+class BalanceArgs:
+    app_id: int
+    partition_index: int
+    kind: str  # one of BALANCE_TYPES
+    source: str  # ip:port
+    destination: str
+
+
+_BALANCE_FLAGS = (
+    Flag("g", "gpid"),
+    Flag("p", "type"),
+    Flag("f", "from"),
+    Flag("t", "to"),
+)
+
+
+def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
+    """``balance -g appid.pidx -p move_pri|copy_pri|copy_sec -f ip:port -t ip:port``, with
+    upstream's messages for what is missing or malformed."""
+    parsed = parse_flags(args, _BALANCE_FLAGS)
+    _no_positional(parsed)
+    raw_gpid = parsed.last("gpid")
+    if raw_gpid is None:
+        raise UsageError("need set the gpid by -g")
+    app, dot, index = text(raw_gpid).partition(".")
+    if not (dot and app.isdigit() and index.isdigit()):
+        raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
+    kind = text(parsed.last("type") or b"")
+    if kind not in BALANCE_TYPES:
+        raise UsageError(f"parse {kind} as a balance type failed")
+    addresses = []
+    for flag, what in (("from", "from address by -f"), ("to", "target address by -t")):
+        raw = parsed.last(flag)
+        if raw is None:
+            raise UsageError(f"need set {what}")
+        try:
+            addresses.append(str(RpcAddress.parse(text(raw))))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    return BalanceArgs(int(app), int(index), kind, addresses[0], addresses[1])

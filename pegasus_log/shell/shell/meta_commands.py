@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.rpc.error_code import ErrorCode
+from pegasus_log.rpc.thrift import Gpid
 from pegasus_log.shell.shell.flags import CommandError, expect_count
 from pegasus_log.shell.shell.meta_args import (
     RemoteCommandArgs,
     parse_app,
+    parse_balance,
     parse_clear_app_envs,
     parse_cluster_info,
     parse_create,
@@ -67,6 +69,13 @@ _HINTS = {
     ("recall", ErrorCode.ERR_APP_NOT_EXIST): "no dropped table of that id, or its hold expired",
     ("recall", ErrorCode.ERR_INVALID_PARAMETERS): "a table of that name exists",
     ("app", ErrorCode.ERR_OBJECT_NOT_FOUND): "no available table of that name",
+    ("balance", ErrorCode.ERR_INVALID_PARAMETERS): (
+        "the partition must be healthy, and the move must fit it (move_pri: from the "
+        "primary to a secondary; copy_pri: from the primary, copy_sec: from a secondary, "
+        "each to a replica server that is no member); the meta's log says which"
+    ),
+    ("balance", ErrorCode.ERR_STATE_FREEZED): "the meta level is below steady",
+    ("balance", ErrorCode.ERR_BUSY): "a copy of the partition is under way",
 }
 
 # The admin client retries a meta that does not know the request until its deadline.
@@ -119,6 +128,7 @@ class MetaCommands:
             "server_stat": self.cmd_server_stat,
             "get_meta_level": self.cmd_get_meta_level,
             "set_meta_level": self.cmd_set_meta_level,
+            "balance": self.cmd_balance,
         }
 
     # ---- printing ------------------------------------------------------------------------
@@ -388,4 +398,15 @@ class MetaCommands:
         except PegasusError as e:
             raise _failed("control meta level", e) from None
         self._s.say(f"control meta level ok, the old level is {old}")
+        return True
+
+    def cmd_balance(self, args: list[bytes]) -> bool:
+        b = parse_balance(args)
+        gpid = Gpid(b.app_id, b.partition_index)
+        try:
+            self._s.client.admin.balance(gpid, b.kind, b.source, b.destination)
+        except PegasusError as e:
+            subject = f"{b.app_id}.{b.partition_index}"
+            raise _failed("send balance proposal", e, kind="balance", subject=subject) from None
+        self._s.say("send balance proposal result: ERR_OK")
         return True

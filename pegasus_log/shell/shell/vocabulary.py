@@ -98,11 +98,11 @@ COMMANDS: tuple[Command, ...] = (
         "set_meta_level", "<stopped|blind|freezed|steady|lively>", "set the meta function level"
     ),
     Command("get_meta_level", "", "print the meta function level"),
-    _later(
+    Command(
         "balance",
         "<-g|--gpid appid.pidx> <-p|--type move_pri|copy_pri|copy_sec> "
         "<-f|--from from_address> <-t|--to to_address>",
-        "move a replica",
+        "move a primary or a replica of one partition",
     ),
     _later(
         "propose",

@@ -9,6 +9,7 @@ from pegasus_log.shell.shell.flags import UsageError
 from pegasus_log.shell.shell.meta_args import (
     META_LEVELS,
     AppArgs,
+    BalanceArgs,
     CreateArgs,
     DropArgs,
     LsArgs,
@@ -18,6 +19,7 @@ from pegasus_log.shell.shell.meta_args import (
     ReportArgs,
     name_matches,
     parse_app,
+    parse_balance,
     parse_clear_app_envs,
     parse_cluster_info,
     parse_create,
@@ -265,3 +267,30 @@ def test_meta_levels() -> None:
         parse_meta_level(a("fl_steady"))
     with pytest.raises(UsageError):
         parse_meta_level([])
+
+
+def test_balance_takes_upstreams_flags_long_or_short() -> None:
+    want = BalanceArgs(2, 5, "copy_sec", "127.0.0.1:34801", "127.0.0.1:34803")
+    short = split_args("-g 2.5 -p copy_sec -f 127.0.0.1:34801 -t 127.0.0.1:34803")
+    assert parse_balance(short) == want
+    long = split_args("--to 127.0.0.1:34803 --type=copy_sec --gpid 2.5 --from 127.0.0.1:34801")
+    assert parse_balance(long) == want
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "need set the gpid by -g"),
+        ("-g 2 -p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "parse 2 as gpid failed"),
+        ("-g a.b -p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "parse a.b as gpid failed"),
+        ("-g 2.1 -p move -f 127.0.0.1:1 -t 127.0.0.1:2", "parse move as a balance type failed"),
+        ("-g 2.1 -f 127.0.0.1:1 -t 127.0.0.1:2", "parse  as a balance type failed"),
+        ("-g 2.1 -p move_pri -t 127.0.0.1:2", "need set from address by -f"),
+        ("-g 2.1 -p move_pri -f 127.0.0.1:1", "need set target address by -t"),
+        ("-g 2.1 -p move_pri -f host:1 -t 127.0.0.1:2", "is not IPV4:PORT"),
+        ("-g 2.1 -p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2 extra", "unexpected argument"),
+    ],
+)
+def test_balance_refuses_what_upstream_refuses(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        parse_balance(split_args(line))

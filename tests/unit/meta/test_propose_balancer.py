@@ -1,0 +1,126 @@
+"""The meta's RPC_CM_PROPOSE_BALANCER handler on the in-memory store: a move written or
+started, refusals, and a move worked out before another write got in, dropped."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from dataclasses import replace
+from typing import Any
+
+from pegasus_log.client.admin import AsyncAdmin
+from pegasus_log.meta.service import MetaOptions, MetaService, NodeRecord
+from pegasus_log.meta.state.layout import Layout
+from pegasus_log.meta.state.memory import MemoryStore
+from pegasus_log.meta.state.model import AppState, PartitionConfig
+from pegasus_log.meta.state.repository import MetaStateRepository
+from pegasus_log.rpc import admin as a
+from pegasus_log.rpc.thrift import Gpid, RpcAddress
+from pegasus_log.transport.server import Call
+
+# Nothing listens on these ports: configuration pushes fail at once (best effort).
+A, B, C = (RpcAddress("127.0.0.1", p) for p in (1, 2, 3))
+GPID = (1, 0)
+
+
+async def _leader(level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady) -> MetaService:
+    repo = MetaStateRepository(MemoryStore(), Layout.for_cluster("unit"))
+    repo.initialize()
+    app = AppState(app_id=1, app_name="t", partition_count=1, max_replica_count=2)
+    config = PartitionConfig(
+        1, 0, ballot=3, max_replica_count=2, primary=str(A), secondaries=(str(B),)
+    )
+    repo.create_app(app, [config])
+    # An hour between ticks: the test's steps are the only ones.
+    service = MetaService(
+        repo=repo,
+        address=RpcAddress("127.0.0.1", 4),
+        options=MetaOptions(tick_s=3600.0, initial_level=level, push_timeout_s=0.5),
+    )
+    await service.become_leader()
+    service._nodes = {n: NodeRecord(n) for n in (A, B, C)}
+    return service
+
+
+def _call(kind: str, source: RpcAddress, destination: RpcAddress) -> Call:
+    req = AsyncAdmin.balance_request(Gpid(*GPID), kind, str(source), str(destination))
+    return Call(a.CM_PROPOSE_BALANCER, None, 1, req, "test", 0)  # type: ignore[arg-type]
+
+
+def _run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    asyncio.run(test())
+
+
+def test_move_pri_is_written_at_once() -> None:
+    async def test() -> None:
+        service = await _leader()
+        resp = await service.on_propose_balancer(_call("move_pri", A, B))
+        assert resp.err == "ERR_OK"
+        stored = service._partitions[GPID].value
+        assert (stored.ballot, stored.primary, stored.secondaries) == (4, str(B), (str(A),))
+        again = await service.on_propose_balancer(_call("move_pri", A, B))
+        assert again.err == "ERR_INVALID_PARAMETERS"  # A is no longer the primary
+        await service.close()
+
+    _run(test)
+
+
+def test_copy_sec_starts_a_copy_and_a_second_move_waits_for_it() -> None:
+    async def test() -> None:
+        service = await _leader()
+        resp = await service.on_propose_balancer(_call("copy_sec", B, C))
+        assert resp.err == "ERR_OK"
+        assert GPID in service._copies
+        busy = await service.on_propose_balancer(_call("move_pri", A, B))
+        assert busy.err == "ERR_BUSY"
+        await service.close()
+
+    _run(test)
+
+
+def test_refusals() -> None:
+    async def test() -> None:
+        service = await _leader()
+        for kind, source, destination in [
+            ("copy_sec", A, C),  # from the primary
+            ("copy_pri", A, B),  # to a member
+            ("move_pri", A, C),  # to a node that is no member
+        ]:
+            resp = await service.on_propose_balancer(_call(kind, source, destination))
+            assert resp.err == "ERR_INVALID_PARAMETERS", (kind, source, destination)
+        service._nodes[C].alive = False
+        dead = await service.on_propose_balancer(_call("copy_sec", B, C))
+        assert dead.err == "ERR_INVALID_PARAMETERS"
+        forced = replace(_call("move_pri", A, B).arg, force=True)
+        resp = await service.on_propose_balancer(
+            Call(a.CM_PROPOSE_BALANCER, None, 1, forced, "test", 0)  # type: ignore[arg-type]
+        )
+        assert resp.err == "ERR_NOT_IMPLEMENTED"
+        assert service._partitions[GPID].value.ballot == 3  # nothing written
+        await service.close()
+
+        frozen = await _leader(a.MetaFunctionLevel.fl_freezed)
+        resp = await frozen.on_propose_balancer(_call("move_pri", A, B))
+        assert resp.err == "ERR_STATE_FREEZED"
+        await frozen.close()
+
+    _run(test)
+
+
+def test_a_move_worked_out_before_another_write_got_in_is_dropped() -> None:
+    async def test() -> None:
+        service = await _leader()
+        stored = service._partitions[GPID]
+        # Another write (a primary's proposal, say) holds the store lock meanwhile.
+        async with service._write_lock:
+            task = asyncio.create_task(service.on_propose_balancer(_call("move_pri", A, B)))
+            await asyncio.sleep(0.05)  # checked, worked out at ballot 4, waiting for the lock
+            assert not task.done()
+            other = replace(stored.value, ballot=4, secondaries=(str(C),))
+            await service._store_partition(GPID, other, stored.version)
+        resp = await task
+        assert resp.err == "ERR_BUSY"
+        assert service._partitions[GPID].value == other  # not written over
+        await service.close()
+
+    _run(test)
