@@ -16,6 +16,7 @@ from pegasus_log.rpc.admin import AppStatus, MetaFunctionLevel
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.shell.shell.commands import parse_meta_list
 from pegasus_log.shell.shell.flags import (
+    INT32_MAX,
     Flag,
     Parsed,
     UsageError,
@@ -450,7 +451,7 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
     if raw_gpid is None:
         raise UsageError("need set the gpid by -g")
     app, dot, index = text(raw_gpid).partition(".")
-    if not (dot and app.isdigit() and index.isdigit()):
+    if not (dot and app.isdigit() and index.isdigit()) or max(int(app), int(index)) > INT32_MAX:
         raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
     kind = text(parsed.last("type") or b"")
     if kind not in BALANCE_TYPES:

@@ -283,6 +283,7 @@ def test_balance_takes_upstreams_flags_long_or_short() -> None:
         ("-p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "need set the gpid by -g"),
         ("-g 2 -p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "parse 2 as gpid failed"),
         ("-g a.b -p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "parse a.b as gpid failed"),
+        ("-g 4294967297.0 -p move_pri -f 127.0.0.1:1 -t 127.0.0.1:2", "as gpid failed"),
         ("-g 2.1 -p move -f 127.0.0.1:1 -t 127.0.0.1:2", "parse move as a balance type failed"),
         ("-g 2.1 -f 127.0.0.1:1 -t 127.0.0.1:2", "parse  as a balance type failed"),
         ("-g 2.1 -p move_pri -t 127.0.0.1:2", "need set from address by -f"),
