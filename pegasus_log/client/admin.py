@@ -205,6 +205,16 @@ class AsyncAdmin:
         self._check("set_meta_level", resp.err, level)
         return a.MetaFunctionLevel(resp.old_level).name
 
+    async def ddd_diagnose(
+        self, app_id: int = -1, partition_index: int = -1
+    ) -> list[a.DddPartitionInfo]:
+        """The partitions whose every replica died and that have no primary yet (all
+        tables with app_id -1, all partitions of the table with partition_index -1)."""
+        req = a.DddDiagnoseRequest(pid=Gpid(app_id, partition_index))
+        resp: a.DddDiagnoseResponse = await self._call(a.CM_DDD_DIAGNOSE, req)
+        self._check("ddd_diagnose", resp.err)
+        return list(resp.partitions)
+
     async def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         """Ask the meta to move one partition (upstream's shell ``balance``): ``kind`` is
         move_pri (the primary role to a secondary), copy_pri (the primary to a node that is

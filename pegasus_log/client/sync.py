@@ -287,6 +287,9 @@ class Admin:
     def set_meta_level(self, level: str) -> str:
         return self._runner.run(self._aio.set_meta_level(level))
 
+    def ddd_diagnose(self, app_id: int = -1, partition_index: int = -1) -> list[a.DddPartitionInfo]:
+        return self._runner.run(self._aio.ddd_diagnose(app_id, partition_index))
+
     def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         self._runner.run(self._aio.balance(gpid, kind, source, destination))
 

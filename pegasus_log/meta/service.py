@@ -209,6 +209,7 @@ class MetaService:
             (a.CM_CLUSTER_INFO, self.on_cluster_info),
             (a.CM_CONTROL_META, self.on_control_meta),
             (a.CM_PROPOSE_BALANCER, self.on_propose_balancer),
+            (a.CM_DDD_DIAGNOSE, self.on_ddd_diagnose),
             (a.FD_BEACON, self.on_beacon),
             (a.CM_CONFIG_SYNC, self.on_config_sync),
             (a.CM_UPDATE_PARTITION_CONFIGURATION, self.on_update_partition_configuration),
@@ -555,6 +556,56 @@ class MetaService:
         await self._advance_copies()
         return ErrorCode.ERR_OK, ""
 
+    def on_ddd_diagnose(self, call: Call) -> a.DddDiagnoseResponse:
+        """The partitions whose every member died and that have no primary yet (upstream's
+        "DDD"), each with its dropped members as this meta knows them and why it waits
+        (``guardian.ddd_reason``). ``pid``: app_id -1 for every table, partition_index -1
+        for every partition of the table."""
+        req: a.DddDiagnoseRequest = call.arg
+        if not self.leader:
+            return a.DddDiagnoseResponse(err=self._forward())
+        views = self._node_views()
+        out = []
+        for gpid, stored in sorted(self._partitions.items()):
+            if req.pid.app_id not in (-1, gpid[0]) or req.pid.partition_index not in (-1, gpid[1]):
+                continue
+            if self._apps[gpid[0]].value.status != AppStatus.AS_AVAILABLE:
+                continue
+            reported = self._reported(gpid)
+            wire = config_to_wire(stored.value)
+            reason = guardian.ddd_reason(wire, nodes=views, reported=reported)
+            if reason is None:
+                continue
+            dropped = [self._ddd_node(gpid, node, reported) for node in wire.last_drops]
+            out.append(a.DddPartitionInfo(config=wire, dropped=dropped, reason=reason))
+        return a.DddDiagnoseResponse(err=ErrorCode.ERR_OK.name, partitions=out)
+
+    def _reported(self, gpid: tuple[int, int]) -> dict[RpcAddress, a.ReplicaInfo]:
+        """The replicas of ``gpid`` that alive replica servers said they store."""
+        return {
+            r.address: r.stored[gpid] for r in self._nodes.values() if r.alive and gpid in r.stored
+        }
+
+    def _ddd_node(
+        self, gpid: tuple[int, int], node: RpcAddress, reported: dict[RpcAddress, a.ReplicaInfo]
+    ) -> a.DddNodeInfo:
+        rec = self._nodes.get(node)
+        info = reported.get(node)
+        hp = HostPort(node.host, node.port)
+        alive = rec is not None and rec.alive
+        # Drop times are not stored (last_drops holds addresses only): 0, unknown.
+        if info is None:
+            return a.DddNodeInfo(node=node, is_alive=alive, hp_node=hp)
+        return a.DddNodeInfo(
+            node=node,
+            is_alive=alive,
+            is_collected=True,
+            ballot=info.ballot,
+            last_committed_decree=info.last_committed_decree,
+            last_prepared_decree=info.last_prepared_decree,
+            hp_node=hp,
+        )
+
     # ---- replica servers ---------------------------------------------------------------
 
     def on_beacon(self, call: Call) -> a.BeaconAck:
@@ -888,12 +939,7 @@ class MetaService:
                 continue
             if step.type == a.ConfigType.CT_DOWNGRADE_TO_SECONDARY:
                 pc = configs[proposal.gpid]
-                reported = {
-                    r.address: r.stored[gpid]
-                    for r in self._nodes.values()
-                    if r.alive and gpid in r.stored
-                }
-                if balancer.hand_over_ready(pc, proposal, reported):
+                if balancer.hand_over_ready(pc, proposal, self._reported(gpid)):
                     handed = balancer.hand_over(pc, proposal)
                     reason = "balancer copy_primary hand-over"
                     await self._write_partition(gpid, handed, reason=reason)
@@ -918,11 +964,7 @@ class MetaService:
             app = self._apps[gpid[0]].value
             if app.status != AppStatus.AS_AVAILABLE or gpid in self._copies:
                 continue  # a balancer copy under way is its partition's one action
-            reported = {
-                r.address: r.stored[gpid]
-                for r in self._nodes.values()
-                if r.alive and gpid in r.stored
-            }
+            reported = self._reported(gpid)
             wire = config_to_wire(stored.value)
             action = guardian.cure(wire, nodes=views, reported=reported)
             if action is None:

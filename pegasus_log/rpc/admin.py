@@ -544,6 +544,68 @@ class ConfigurationBalancerResponse:
     THRIFT: ClassVar = (Field(1, "err", ERROR_CODE),)
 
 
+# ---- partitions whose every replica died (meta_admin.thrift's ddd_diagnose) -----------
+
+# What a ddd_node_info carries for a replica server that has not reported (upstream's
+# invalid_ballot and invalid_decree).
+INVALID_BALLOT = -1
+INVALID_DECREE = -1
+
+
+@frozen
+class DddDiagnoseRequest:
+    """``pid``: app_id -1 for every table, partition_index -1 for every partition."""
+
+    pid: Gpid = Gpid(-1, -1)
+    THRIFT: ClassVar = (Field(1, "pid", GPID),)
+
+
+@frozen
+class DddNodeInfo:
+    """One dropped member of a partition with no member left, as the meta knows it."""
+
+    node: RpcAddress = _NO_ADDRESS
+    drop_time_ms: int = 0
+    is_alive: bool = False
+    is_collected: bool = False  # it reported a replica of the partition
+    ballot: int = INVALID_BALLOT
+    last_committed_decree: int = INVALID_DECREE
+    last_prepared_decree: int = INVALID_DECREE
+    hp_node: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "node", RPC_ADDRESS),
+        Field(2, "drop_time_ms", I64),
+        Field(3, "is_alive", BOOL),
+        Field(4, "is_collected", BOOL),
+        Field(5, "ballot", I64),
+        Field(6, "last_committed_decree", I64),
+        Field(7, "last_prepared_decree", I64),
+        Field(8, "hp_node", HOST_PORT, optional=True),
+    )
+
+
+@frozen
+class DddPartitionInfo:
+    config: PartitionConfiguration = PartitionConfiguration()
+    dropped: list[DddNodeInfo] = field(default_factory=list)
+    reason: str = ""
+    THRIFT: ClassVar = (
+        Field(1, "config", PartitionConfiguration),
+        Field(2, "dropped", ListOf(DddNodeInfo)),
+        Field(3, "reason", STRING),
+    )
+
+
+@frozen
+class DddDiagnoseResponse:
+    err: str = "ERR_OK"
+    partitions: list[DddPartitionInfo] = field(default_factory=list)
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "partitions", ListOf(DddPartitionInfo)),
+    )
+
+
 # ---- the RPC table ---------------------------------------------------------------------
 
 CM_CREATE_APP = RpcSpec("RPC_CM_CREATE_APP", CreateAppRequest, CreateAppResponse)
@@ -566,6 +628,7 @@ CM_UPDATE_PARTITION_CONFIGURATION = RpcSpec(
     ConfigurationUpdateResponse,
 )
 CONFIG_PROPOSAL = RpcSpec("RPC_CONFIG_PROPOSAL", ConfigurationUpdateRequest, None, oneway=True)
+CM_DDD_DIAGNOSE = RpcSpec("RPC_CM_DDD_DIAGNOSE", DddDiagnoseRequest, DddDiagnoseResponse)
 CM_PROPOSE_BALANCER = RpcSpec(
     "RPC_CM_PROPOSE_BALANCER", ConfigurationBalancerRequest, ConfigurationBalancerResponse
 )

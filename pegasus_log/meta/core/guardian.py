@@ -146,6 +146,27 @@ def _missing_primary(
     return None
 
 
+def ddd_reason(
+    pc: PartitionConfiguration,
+    *,
+    nodes: Mapping[RpcAddress, NodeView],
+    reported: Mapping[RpcAddress, ReplicaInfo],
+) -> str | None:
+    """Why a partition whose every member died ("DDD") has no primary, or None when it
+    is not one or the cure assigns its primary now (``_missing_primary``)."""
+    if not pc.primary.is_invalid or pc.secondaries or not pc.last_drops:
+        return None
+    last = pc.last_drops[-1]
+    if not _alive(nodes, last):
+        return (
+            f"waiting for the latest dropped replica server {last} to come back: only it "
+            "surely holds every committed write"
+        )
+    if last not in reported:
+        return f"waiting for the latest dropped replica server {last} to report its replica"
+    return None
+
+
 def _missing_secondary(
     pc: PartitionConfiguration, nodes: Mapping[RpcAddress, NodeView]
 ) -> Action | None:

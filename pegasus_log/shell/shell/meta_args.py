@@ -466,3 +466,40 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
         except ValueError as e:
             raise UsageError(str(e)) from None
     return BalanceArgs(int(app), int(index), kind, addresses[0], addresses[1])
+
+
+# ---- partitions whose every replica died ---------------------------------------------------
+
+
+@frozen
+class DddArgs:
+    app_id: int = -1  # every table
+    partition_index: int = -1  # every partition of the table
+    diagnose: bool = False
+    output: str | None = None
+
+
+_DDD_FLAGS = (
+    Flag("g", "gpid"),
+    Flag("d", "diagnose", takes_value=False),
+    Flag("a", "auto_diagnose", takes_value=False),
+    Flag("s", "skip_prompt", takes_value=False),
+    Flag("o", "output"),
+)
+
+
+def parse_ddd_diagnose(args: Sequence[bytes]) -> DddArgs:
+    """``ddd_diagnose [-g appid|appid.pidx] [-d] [-a] [-s] [-o file]``. ``-a`` and ``-s``
+    (upstream's answers to its prompt before proposing) are taken and change nothing:
+    nothing is proposed."""
+    parsed = parse_flags(args, _DDD_FLAGS)
+    _no_positional(parsed)
+    raw = parsed.last("gpid")
+    app_id, index = -1, -1
+    if raw is not None:
+        app, dot, pidx = text(raw).partition(".")
+        ok = app.isdigit() and (not dot or pidx.isdigit())
+        if not ok or max(int(app), int(pidx or 0)) > INT32_MAX:
+            raise UsageError(f"invalid gpid {text(raw)}")
+        app_id, index = int(app), int(pidx) if dot else -1
+    return DddArgs(app_id, index, parsed.has("diagnose"), _output(parsed))

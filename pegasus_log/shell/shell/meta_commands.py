@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import Gpid
+from pegasus_log.shell.shell.ddd import ddd_report
 from pegasus_log.shell.shell.flags import CommandError, expect_count
 from pegasus_log.shell.shell.meta_args import (
     RemoteCommandArgs,
@@ -23,6 +24,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_clear_app_envs,
     parse_cluster_info,
     parse_create,
+    parse_ddd_diagnose,
     parse_del_app_envs,
     parse_drop,
     parse_json_flag,
@@ -129,6 +131,7 @@ class MetaCommands:
             "get_meta_level": self.cmd_get_meta_level,
             "set_meta_level": self.cmd_set_meta_level,
             "balance": self.cmd_balance,
+            "ddd_diagnose": self.cmd_ddd_diagnose,
         }
 
     # ---- printing ------------------------------------------------------------------------
@@ -409,4 +412,14 @@ class MetaCommands:
             subject = f"{b.app_id}.{b.partition_index}"
             raise _failed("send balance proposal", e, kind="balance", subject=subject) from None
         self._s.say("send balance proposal result: ERR_OK")
+        return True
+
+    def cmd_ddd_diagnose(self, args: list[bytes]) -> bool:
+        d = parse_ddd_diagnose(args)
+        try:
+            partitions = self._s.client.admin.ddd_diagnose(d.app_id, d.partition_index)
+        except PegasusError as e:
+            raise _failed("DDD diagnose", e) from None
+        self._print(ddd_report(partitions, diagnose=d.diagnose), d.output)
+        self._s.say("Diagnose ddd done.")
         return True

@@ -310,7 +310,7 @@ COMMANDS: tuple[Command, ...] = (
     _env("set_app_envs", "<key> <value> [key value...]", "set envs of the current table"),
     _env("del_app_envs", "<key> [key...]", "delete envs of the current table"),
     _env("clear_app_envs", "[-a|--all] [-p|--prefix str]", "clear envs of the current table"),
-    _later(
+    Command(
         "ddd_diagnose",
         "[-g|--gpid appid|appid.pidx] [-d|--diagnose] "
         "[-a|--auto_diagnose] [-s|--skip_prompt] [-o|--output file_name]",

@@ -13,6 +13,7 @@ from pegasus_log.meta.core.guardian import (
     NodeView,
     apply,
     cure,
+    ddd_reason,
     drop_node,
     garbage,
     members,
@@ -162,3 +163,21 @@ def test_a_non_member_copy_is_garbage_only_beside_a_whole_living_group() -> None
     # every member dropped: D may be the last one standing with the data
     assert not garbage(pc(NO_NODE, [], last_drops=[C, D]), D, {A, B, C, D})
     assert not garbage(pc(NO_NODE, [B, C]), D, {A, B, C, D})  # no primary
+
+
+def test_ddd_reason_says_what_a_partition_whose_members_all_died_waits_for() -> None:
+    reported = {C: ReplicaInfo(pid=PID, ballot=3)}
+    ddd = pc(last_drops=[A, B, C], ballot=4)
+    assert "waiting for the latest dropped replica server 127.0.0.1:34803 to come back" in (
+        ddd_reason(ddd, nodes=view(A, B, dead=[C]), reported={}) or ""
+    )
+    assert ddd_reason(ddd, nodes=view(A, B, C), reported={}) == (
+        "waiting for the latest dropped replica server 127.0.0.1:34803 to report its replica"
+    )
+    # alive and reported: the cure assigns it now, nothing to diagnose
+    assert ddd_reason(ddd, nodes=view(C), reported=reported) is None
+    assert cure(ddd, nodes=view(C), reported=reported) == Action(ConfigType.CT_ASSIGN_PRIMARY, C, C)
+    # not a partition whose every member died
+    assert ddd_reason(pc(primary=A), nodes=view(A), reported={}) is None
+    assert ddd_reason(pc(secondaries=[B], last_drops=[A]), nodes=view(), reported={}) is None
+    assert ddd_reason(pc(), nodes=view(A), reported={}) is None  # a new table

@@ -1,5 +1,6 @@
-"""The meta's RPC_CM_PROPOSE_BALANCER handler on the in-memory store: a move written or
-started, refusals, and a move worked out before another write got in, dropped."""
+"""The meta's RPC_CM_PROPOSE_BALANCER and RPC_CM_DDD_DIAGNOSE handlers on the in-memory
+store: a move written or started, refusals, a move worked out before another write got
+in, dropped; the partitions whose every member died, listed with what the meta knows."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pegasus_log.meta.state.memory import MemoryStore
 from pegasus_log.meta.state.model import AppState, PartitionConfig
 from pegasus_log.meta.state.repository import MetaStateRepository
 from pegasus_log.rpc import admin as a
+from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.transport.server import Call
 
@@ -23,13 +25,17 @@ A, B, C = (RpcAddress("127.0.0.1", p) for p in (1, 2, 3))
 GPID = (1, 0)
 
 
-async def _leader(level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady) -> MetaService:
+HEALTHY = PartitionConfig(
+    1, 0, ballot=3, max_replica_count=2, primary=str(A), secondaries=(str(B),)
+)
+
+
+async def _leader(
+    level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady, config: PartitionConfig = HEALTHY
+) -> MetaService:
     repo = MetaStateRepository(MemoryStore(), Layout.for_cluster("unit"))
     repo.initialize()
     app = AppState(app_id=1, app_name="t", partition_count=1, max_replica_count=2)
-    config = PartitionConfig(
-        1, 0, ballot=3, max_replica_count=2, primary=str(A), secondaries=(str(B),)
-    )
     repo.create_app(app, [config])
     # An hour between ticks: the test's steps are the only ones.
     service = MetaService(
@@ -42,9 +48,13 @@ async def _leader(level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady) ->
     return service
 
 
+def _call_of(spec: RpcSpec, arg: object) -> Call:
+    return Call(spec, None, 1, arg, "test", 0)  # type: ignore[arg-type]  # no header needed
+
+
 def _call(kind: str, source: RpcAddress, destination: RpcAddress) -> Call:
     req = AsyncAdmin.balance_request(Gpid(*GPID), kind, str(source), str(destination))
-    return Call(a.CM_PROPOSE_BALANCER, None, 1, req, "test", 0)  # type: ignore[arg-type]
+    return _call_of(a.CM_PROPOSE_BALANCER, req)
 
 
 def _run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
@@ -92,9 +102,7 @@ def test_refusals() -> None:
         dead = await service.on_propose_balancer(_call("copy_sec", B, C))
         assert dead.err == "ERR_INVALID_PARAMETERS"
         forced = replace(_call("move_pri", A, B).arg, force=True)
-        resp = await service.on_propose_balancer(
-            Call(a.CM_PROPOSE_BALANCER, None, 1, forced, "test", 0)  # type: ignore[arg-type]
-        )
+        resp = await service.on_propose_balancer(_call_of(a.CM_PROPOSE_BALANCER, forced))
         assert resp.err == "ERR_NOT_IMPLEMENTED"
         assert service._partitions[GPID].value.ballot == 3  # nothing written
         await service.close()
@@ -122,5 +130,40 @@ def test_a_move_worked_out_before_another_write_got_in_is_dropped() -> None:
         assert resp.err == "ERR_BUSY"
         assert service._partitions[GPID].value == other  # not written over
         await service.close()
+
+    _run(test)
+
+
+def test_ddd_diagnose_lists_a_partition_whose_members_all_died() -> None:
+    async def test() -> None:
+        dead_all = PartitionConfig(1, 0, ballot=6, max_replica_count=2, last_drops=(str(A), str(B)))
+        service = await _leader(a.MetaFunctionLevel.fl_freezed, dead_all)
+        service._nodes[B].alive = False
+        service._nodes[A].stored[GPID] = a.ReplicaInfo(
+            pid=Gpid(*GPID), ballot=5, last_committed_decree=9, last_prepared_decree=10
+        )
+        for pid in (Gpid(-1, -1), Gpid(1, -1), Gpid(1, 0)):
+            req = a.DddDiagnoseRequest(pid=pid)
+            resp = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
+            assert resp.err == "ERR_OK"
+            (ddd,) = resp.partitions
+            assert ddd.config.pid == Gpid(1, 0) and ddd.config.last_drops == [A, B]
+            assert "latest dropped replica server 127.0.0.1:2 to come back" in ddd.reason
+            a_info, b_info = ddd.dropped
+            assert (a_info.node, a_info.is_alive, a_info.is_collected) == (A, True, True)
+            assert (a_info.ballot, a_info.last_committed_decree) == (5, 9)
+            assert (b_info.node, b_info.is_alive, b_info.is_collected) == (B, False, False)
+            assert b_info.ballot == a.INVALID_BALLOT
+        for pid in (Gpid(2, -1), Gpid(1, 1)):  # another table, another partition
+            req = a.DddDiagnoseRequest(pid=pid)
+            resp = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
+            assert resp.partitions == []
+        await service.close()
+
+        healthy = await _leader()
+        req = a.DddDiagnoseRequest()
+        resp = healthy.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
+        assert resp.partitions == []
+        await healthy.close()
 
     _run(test)
