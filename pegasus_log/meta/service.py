@@ -576,7 +576,7 @@ class MetaService:
             reason = guardian.ddd_reason(wire, nodes=views, reported=reported)
             if reason is None:
                 continue
-            dropped = [self._ddd_node(gpid, node, reported) for node in wire.last_drops]
+            dropped = [self._ddd_node(node, reported) for node in wire.last_drops]
             out.append(a.DddPartitionInfo(config=wire, dropped=dropped, reason=reason))
         return a.DddDiagnoseResponse(err=ErrorCode.ERR_OK.name, partitions=out)
 
@@ -587,8 +587,10 @@ class MetaService:
         }
 
     def _ddd_node(
-        self, gpid: tuple[int, int], node: RpcAddress, reported: dict[RpcAddress, a.ReplicaInfo]
+        self, node: RpcAddress, reported: dict[RpcAddress, a.ReplicaInfo]
     ) -> a.DddNodeInfo:
+        """What this meta knows of a dropped member: alive, and what it reported of the
+        partition (``is_collected``), if it did."""
         rec = self._nodes.get(node)
         info = reported.get(node)
         hp = HostPort(node.host, node.port)
