@@ -101,8 +101,10 @@ class MetaOptions:
 class NodeRecord:
     address: RpcAddress
     alive: bool = True
-    # gpid -> what the node said it stores (from config sync)
+    # gpid -> what the node said it stores, in its config syncs since it last came back
     stored: dict[tuple[int, int], a.ReplicaInfo] = field(default_factory=dict)
+    # Whether it has synced since it registered or last came back.
+    synced: bool = False
 
 
 class NotLeader(Exception):
@@ -565,6 +567,7 @@ class MetaService:
         if not self.leader:
             return a.DddDiagnoseResponse(err=self._forward())
         views = self._node_views()
+        synced = {r.address for r in self._nodes.values() if r.alive and r.synced}
         out = []
         for gpid, stored in sorted(self._partitions.items()):
             if req.pid.app_id not in (-1, gpid[0]) or req.pid.partition_index not in (-1, gpid[1]):
@@ -573,7 +576,7 @@ class MetaService:
                 continue
             reported = self._reported(gpid)
             wire = config_to_wire(stored.value)
-            reason = guardian.ddd_reason(wire, nodes=views, reported=reported)
+            reason = guardian.ddd_reason(wire, nodes=views, reported=reported, synced=synced)
             if reason is None:
                 continue
             dropped = [self._ddd_node(node, reported) for node in wire.last_drops]
@@ -589,19 +592,21 @@ class MetaService:
     def _ddd_node(
         self, node: RpcAddress, reported: dict[RpcAddress, a.ReplicaInfo]
     ) -> a.DddNodeInfo:
-        """What this meta knows of a dropped member: alive, and what it reported of the
-        partition (``is_collected``), if it did."""
+        """What this meta knows of a dropped member: whether it is alive, whether it has
+        synced since it came back (``is_collected``, as upstream), and what it reported of
+        the partition (ballot -1 when it holds no replica of it, or has not synced)."""
         rec = self._nodes.get(node)
         info = reported.get(node)
         hp = HostPort(node.host, node.port)
         alive = rec is not None and rec.alive
+        collected = alive and rec is not None and rec.synced
         # Drop times are not stored (last_drops holds addresses only): 0, unknown.
         if info is None:
-            return a.DddNodeInfo(node=node, is_alive=alive, hp_node=hp)
+            return a.DddNodeInfo(node=node, is_alive=alive, is_collected=collected, hp_node=hp)
         return a.DddNodeInfo(
             node=node,
             is_alive=alive,
-            is_collected=True,
+            is_collected=collected,
             ballot=info.ballot,
             last_committed_decree=info.last_committed_decree,
             last_prepared_decree=info.last_prepared_decree,
@@ -632,7 +637,9 @@ class MetaService:
             self._nodes[node] = NodeRecord(node, alive=True)
             log.info("replica server %s registered", node)
         elif not rec.alive:
-            rec.alive = True
+            # What it stored before it died counts again only once it says so: a server
+            # back with an empty disk must not be taken for one holding its replicas.
+            rec.alive, rec.stored, rec.synced = True, {}, False
             log.info("replica server %s is back", node)
         self._grace.on_beacon(str(node), now)
         return a.BeaconAck(
@@ -652,6 +659,7 @@ class MetaService:
         if rec is None or not rec.alive:
             return a.ConfigurationQueryByNodeResponse(err=ErrorCode.ERR_INVALID_STATE.name)
         rec.stored = {(r.pid.app_id, r.pid.partition_index): r for r in (req.stored_replicas or [])}
+        rec.synced = True
         garbage = [r for r in req.stored_replicas or [] if self._garbage(node, r)]
         if garbage:
             log.info(

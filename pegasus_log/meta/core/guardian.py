@@ -151,9 +151,11 @@ def ddd_reason(
     *,
     nodes: Mapping[RpcAddress, NodeView],
     reported: Mapping[RpcAddress, ReplicaInfo],
+    synced: Container[RpcAddress],
 ) -> str | None:
     """Why a partition whose every member died ("DDD") has no primary, or None when it
-    is not one or the cure assigns its primary now (``_missing_primary``)."""
+    is not one or the cure assigns its primary now (``_missing_primary``). ``synced``:
+    the alive nodes that reported what they store since they came back."""
     if not pc.primary.is_invalid or pc.secondaries or not pc.last_drops:
         return None
     last = pc.last_drops[-1]
@@ -162,9 +164,14 @@ def ddd_reason(
             f"waiting for the latest dropped replica server {last} to come back: only it "
             "surely holds every committed write"
         )
-    if last not in reported:
-        return f"waiting for the latest dropped replica server {last} to report its replica"
-    return None
+    if last in reported:
+        return None
+    if last in synced:
+        return (
+            f"the latest dropped replica server {last} came back without a replica of the "
+            "partition: what only it held is lost"
+        )
+    return f"waiting for the latest dropped replica server {last} to report its replica"
 
 
 def _missing_secondary(

@@ -168,16 +168,22 @@ def test_a_non_member_copy_is_garbage_only_beside_a_whole_living_group() -> None
 def test_ddd_reason_says_what_a_partition_whose_members_all_died_waits_for() -> None:
     reported = {C: ReplicaInfo(pid=PID, ballot=3)}
     ddd = pc(last_drops=[A, B, C], ballot=4)
-    assert "waiting for the latest dropped replica server 127.0.0.1:34803 to come back" in (
-        ddd_reason(ddd, nodes=view(A, B, dead=[C]), reported={}) or ""
+    dead_c = ddd_reason(ddd, nodes=view(A, B, dead=[C]), reported={}, synced={A, B})
+    assert dead_c == (
+        "waiting for the latest dropped replica server 127.0.0.1:34803 to come back: only it "
+        "surely holds every committed write"
     )
-    assert ddd_reason(ddd, nodes=view(A, B, C), reported={}) == (
+    assert ddd_reason(ddd, nodes=view(A, B, C), reported={}, synced={A, B}) == (
         "waiting for the latest dropped replica server 127.0.0.1:34803 to report its replica"
     )
+    # synced since it came back, but holds no replica of the partition: its disk was lost
+    assert ddd_reason(ddd, nodes=view(A, B, C), reported={}, synced={C}) == (
+        "the latest dropped replica server 127.0.0.1:34803 came back without a replica of "
+        "the partition: what only it held is lost"
+    )
     # alive and reported: the cure assigns it now, nothing to diagnose
-    assert ddd_reason(ddd, nodes=view(C), reported=reported) is None
+    assert ddd_reason(ddd, nodes=view(C), reported=reported, synced={C}) is None
     assert cure(ddd, nodes=view(C), reported=reported) == Action(ConfigType.CT_ASSIGN_PRIMARY, C, C)
     # not a partition whose every member died
-    assert ddd_reason(pc(primary=A), nodes=view(A), reported={}) is None
-    assert ddd_reason(pc(secondaries=[B], last_drops=[A]), nodes=view(), reported={}) is None
-    assert ddd_reason(pc(), nodes=view(A), reported={}) is None  # a new table
+    for not_ddd in (pc(primary=A), pc(secondaries=[B], last_drops=[A]), pc()):
+        assert ddd_reason(not_ddd, nodes=view(A), reported={}, synced={A}) is None

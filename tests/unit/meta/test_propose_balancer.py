@@ -139,9 +139,11 @@ def test_ddd_diagnose_lists_a_partition_whose_members_all_died() -> None:
         dead_all = PartitionConfig(1, 0, ballot=6, max_replica_count=2, last_drops=(str(A), str(B)))
         service = await _leader(a.MetaFunctionLevel.fl_freezed, dead_all)
         service._nodes[B].alive = False
-        service._nodes[A].stored[GPID] = a.ReplicaInfo(
+        replica = a.ReplicaInfo(
             pid=Gpid(*GPID), ballot=5, last_committed_decree=9, last_prepared_decree=10
         )
+        sync = a.ConfigurationQueryByNodeRequest(node=A, stored_replicas=[replica])
+        assert service.on_config_sync(_call_of(a.CM_CONFIG_SYNC, sync)).err == "ERR_OK"
         for pid in (Gpid(-1, -1), Gpid(1, -1), Gpid(1, 0)):
             req = a.DddDiagnoseRequest(pid=pid)
             resp = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
@@ -154,6 +156,18 @@ def test_ddd_diagnose_lists_a_partition_whose_members_all_died() -> None:
             assert (a_info.ballot, a_info.last_committed_decree) == (5, 9)
             assert (b_info.node, b_info.is_alive, b_info.is_collected) == (B, False, False)
             assert b_info.ballot == a.INVALID_BALLOT
+        # A dies and comes back: what it reported before counts again only once it syncs.
+        every = a.DddDiagnoseRequest()
+        service._nodes[A].alive = False
+        service.on_beacon(_call_of(a.FD_BEACON, a.BeaconMsg(from_node=A)))
+        (ddd,) = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, every)).partitions
+        a_info = ddd.dropped[0]
+        assert (a_info.is_alive, a_info.is_collected, a_info.ballot) == (True, False, -1)
+        assert service._reported(GPID) == {}
+        empty = a.ConfigurationQueryByNodeRequest(node=A, stored_replicas=[])
+        service.on_config_sync(_call_of(a.CM_CONFIG_SYNC, empty))
+        (ddd,) = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, every)).partitions
+        assert (ddd.dropped[0].is_collected, ddd.dropped[0].ballot) == (True, -1)
         for pid in (Gpid(2, -1), Gpid(1, 1)):  # another table, another partition
             req = a.DddDiagnoseRequest(pid=pid)
             resp = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
