@@ -77,7 +77,7 @@ _HINTS = {
         "each to a replica server that is no member); the meta's log says which"
     ),
     ("balance", ErrorCode.ERR_STATE_FREEZED): "the meta level is below steady",
-    ("balance", ErrorCode.ERR_BUSY): "a copy of the partition is under way",
+    ("balance", ErrorCode.ERR_BUSY): "a copy of the partition is under way, or it just changed",
 }
 
 # The admin client retries a meta that does not know the request until its deadline.
