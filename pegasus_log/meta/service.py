@@ -532,7 +532,8 @@ class MetaService:
             return invalid, "no available table of that app_id"
         if gpid not in self._partitions:
             return invalid, "the table has no partition of that index"
-        spelled = balancer.requested(_steps(req.action_list))
+        steps = _steps(req.action_list)
+        spelled = balancer.requested(steps)
         if spelled is None:
             return invalid, "the actions spell no move_pri, copy_pri or copy_sec"
         kind, source, destination = spelled
@@ -542,7 +543,7 @@ class MetaService:
             return ErrorCode.ERR_BUSY, "a copy of the partition is under way"
         pc = config_to_wire(self._partitions[gpid].value)
         if kind == balancer.COPY_SECONDARY and any(
-            not s.target.is_invalid and s.target != pc.primary for s in _steps(req.action_list)
+            not s.target.is_invalid and s.target != pc.primary for s in steps
         ):
             return invalid, f"copy_sec steps are asked of the primary, {pc.primary}"
         proposal = balancer.manual_proposal(pc, kind, source, destination, self._alive())
@@ -599,7 +600,7 @@ class MetaService:
         info = reported.get(node)
         hp = HostPort(node.host, node.port)
         alive = rec is not None and rec.alive
-        collected = alive and rec is not None and rec.synced
+        collected = rec is not None and rec.alive and rec.synced
         # Drop times are not stored (last_drops holds addresses only): 0, unknown.
         if info is None:
             return a.DddNodeInfo(node=node, is_alive=alive, is_collected=collected, hp_node=hp)

@@ -546,8 +546,8 @@ class ConfigurationBalancerResponse:
 
 # ---- partitions whose every replica died (meta_admin.thrift's ddd_diagnose) -----------
 
-# What a ddd_node_info carries for a replica server that has not reported (upstream's
-# invalid_ballot and invalid_decree).
+# What a ddd_node_info carries for a replica server that has not reported a replica of
+# the partition (upstream's invalid_ballot and invalid_decree).
 INVALID_BALLOT = -1
 INVALID_DECREE = -1
 
@@ -567,7 +567,7 @@ class DddNodeInfo:
     node: RpcAddress = _NO_ADDRESS
     drop_time_ms: int = 0
     is_alive: bool = False
-    is_collected: bool = False  # it reported a replica of the partition
+    is_collected: bool = False  # it has synced with the meta since it came back
     ballot: int = INVALID_BALLOT
     last_committed_decree: int = INVALID_DECREE
     last_prepared_decree: int = INVALID_DECREE

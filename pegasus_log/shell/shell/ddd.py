@@ -3,11 +3,11 @@ them, and the primary upstream's rule would recommend for each (pure: the meta's
 in, lines out).
 
 Upstream's rule (``diagnose_recommend``) looks at the last two members dropped, keeps
-those alive that reported a replica, and picks the one with the larger last committed
-decree (the larger ballot on a tie), provided it is not behind the decree the meta
-recorded. Our meta assigns the latest dropped member by itself as soon as it is alive and
-has reported, so what ``ddd_diagnose`` lists is waiting for that member; assigning
-another is not served (see docs/meta.md).
+those alive and collected (synced since they came back), and picks the one with the
+larger last committed decree (the larger ballot on a tie), provided it is not behind the
+decree the meta recorded. Our meta assigns the latest dropped member by itself as soon
+as it is alive and has reported, so what ``ddd_diagnose`` lists is waiting for that
+member; assigning another is not served (see docs/meta.md).
 """
 
 from __future__ import annotations

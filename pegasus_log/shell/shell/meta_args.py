@@ -425,6 +425,16 @@ def parse_meta_level(args: Sequence[bytes]) -> str:
 # ---- manual balancing --------------------------------------------------------------------
 
 
+def _gpid(raw: bytes, *, partition_needed: bool) -> tuple[int, int] | None:
+    """``app_id.partition_index`` (or ``app_id`` alone, partition -1, when the partition
+    is not needed), each a non-negative int32; None for anything else."""
+    app, dot, index = text(raw).partition(".")
+    if not app.isdigit() or ((dot or partition_needed) and not index.isdigit()):
+        return None
+    gpid = (int(app), int(index) if dot else -1)
+    return gpid if max(gpid) <= INT32_MAX else None
+
+
 @frozen
 class BalanceArgs:
     app_id: int
@@ -450,8 +460,8 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
     raw_gpid = parsed.last("gpid")
     if raw_gpid is None:
         raise UsageError("need set the gpid by -g")
-    app, dot, index = text(raw_gpid).partition(".")
-    if not (dot and app.isdigit() and index.isdigit()) or max(int(app), int(index)) > INT32_MAX:
+    gpid = _gpid(raw_gpid, partition_needed=True)
+    if gpid is None:
         raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
     kind = text(parsed.last("type") or b"")
     if kind not in BALANCE_TYPES:
@@ -465,7 +475,7 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
             addresses.append(str(RpcAddress.parse(text(raw))))
         except ValueError as e:
             raise UsageError(str(e)) from None
-    return BalanceArgs(int(app), int(index), kind, addresses[0], addresses[1])
+    return BalanceArgs(gpid[0], gpid[1], kind, addresses[0], addresses[1])
 
 
 # ---- partitions whose every replica died ---------------------------------------------------
@@ -495,11 +505,7 @@ def parse_ddd_diagnose(args: Sequence[bytes]) -> DddArgs:
     parsed = parse_flags(args, _DDD_FLAGS)
     _no_positional(parsed)
     raw = parsed.last("gpid")
-    app_id, index = -1, -1
-    if raw is not None:
-        app, dot, pidx = text(raw).partition(".")
-        ok = app.isdigit() and (not dot or pidx.isdigit())
-        if not ok or max(int(app), int(pidx or 0)) > INT32_MAX:
-            raise UsageError(f"invalid gpid {text(raw)}")
-        app_id, index = int(app), int(pidx) if dot else -1
-    return DddArgs(app_id, index, parsed.has("diagnose"), _output(parsed))
+    gpid = (-1, -1) if raw is None else _gpid(raw, partition_needed=False)
+    if gpid is None:
+        raise UsageError(f"invalid gpid {text(raw or b'')}")
+    return DddArgs(gpid[0], gpid[1], parsed.has("diagnose"), _output(parsed))
