@@ -16,15 +16,16 @@ from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.schema import encode_key
 from tests.chaos.nemesis import Fault, FaultKind, Nemesis, fault_injection_cluster
 from tests.cluster import ZkCluster
-from tests.integration.test_meta import eventually
-from tests.integration.test_replication import (
-    _assert_refuses_write,
-    _keys_of_partition,
-    _member_everywhere,
-    _new_table,
-    _raw_reply,
-    _raw_request,
-    _server_of,
+from tests.integration.helpers import (
+    REPLICATED_PARTITIONS,
+    assert_refuses_write,
+    eventually,
+    keys_of_partition,
+    member_everywhere,
+    new_replicated_table,
+    raw_reply,
+    raw_request,
+    server_of,
 )
 
 pytestmark = pytest.mark.integration
@@ -41,14 +42,14 @@ def cluster(
 def test_primary_cut_off_from_the_metas_is_replaced_and_serves_nothing(
     cluster: ZkCluster, zookeeper: ZooKeeperServer
 ) -> None:
-    name = _new_table(cluster)
+    name = new_replicated_table(cluster)
     nemesis = Nemesis(cluster, zookeeper)
     with Client(cluster.meta_list, timeout_s=3.0) as client:
         route = client.route(name)
         old_primary, app_id = str(route.primaries[0]), route.app_id
-        victim = _server_of(cluster, old_primary)
+        victim = server_of(cluster, old_primary)
         table = client.open_table(name)
-        keys = _keys_of_partition(0, 2)
+        keys = keys_of_partition(0, 2, REPLICATED_PARTITIONS)
         table.set(keys[0], b"s", b"before")
         nemesis.inject(Fault(FaultKind.CUT_REPLICA_FROM_METAS, (victim,), 0, 0))
         cut_at = time.monotonic()
@@ -65,16 +66,23 @@ def test_primary_cut_off_from_the_metas_is_replaced_and_serves_nothing(
 
             eventually("a write through the new primary", write_after)
             # Still cut off, still running, reachable by this client: it must not serve.
-            get = _raw_reply(
-                _raw_request(old_primary, m.RRDB_GET, encode_key(keys[0], b"s"), keys[0], app_id)
+            get = raw_reply(
+                raw_request(
+                    old_primary,
+                    m.RRDB_GET,
+                    encode_key(keys[0], b"s"),
+                    keys[0],
+                    app_id,
+                    REPLICATED_PARTITIONS,
+                )
             )
             assert get.error_name != "ERR_OK", "the cut-off primary answered a read"
-            _assert_refuses_write(old_primary, keys[1], app_id)
+            assert_refuses_write(old_primary, keys[1], app_id, REPLICATED_PARTITIONS)
         finally:
             nemesis.heal()
         eventually(
             "the cut-off server back in every group",
-            lambda: _member_everywhere(client, name, old_primary),
+            lambda: member_everywhere(client, name, old_primary),
             timeout_s=60,
         )
         assert table.get(keys[0], b"s") == b"after"

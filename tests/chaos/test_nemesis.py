@@ -29,14 +29,14 @@ from pegasus_log.lincheck.workload import WorkloadOptions
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.chaos.nemesis import Nemesis, fault_injection_cluster, plan
 from tests.cluster import ZkCluster
-from tests.integration.test_linearizability import Workload
-from tests.integration.test_meta import eventually
-from tests.integration.test_replication import (
-    PARTITIONS,
-    _fully_replicated,
-    _keys_of_partition,
-    _new_table,
+from tests.integration.helpers import (
+    REPLICATED_PARTITIONS,
+    eventually,
+    fully_replicated,
+    keys_of_partition,
+    new_replicated_table,
 )
+from tests.integration.test_linearizability import Workload
 from tests.unit.lincheck_binary import lincheck_binary
 
 pytestmark = pytest.mark.integration
@@ -72,7 +72,11 @@ def cluster(zookeeper: ZooKeeperServer, tmp_path: Path) -> Iterator[ZkCluster]:
 
 
 def _keys(per_partition: int) -> tuple[bytes, ...]:
-    return tuple(k for i in range(PARTITIONS) for k in _keys_of_partition(i, per_partition))
+    return tuple(
+        k
+        for i in range(REPLICATED_PARTITIONS)
+        for k in keys_of_partition(i, per_partition, REPLICATED_PARTITIONS)
+    )
 
 
 # A fault takes 6 s on average (hold and gap); the check and the cluster's start add
@@ -86,7 +90,7 @@ def test_history_under_seeded_faults_is_linearizable(
     for f in faults:
         print(f"  {f.kind.value} {','.join(f.targets)} for {f.hold_s} s, then {f.gap_s} s")
     binary = lincheck_binary()
-    table = _new_table(cluster)
+    table = new_replicated_table(cluster)
     # No cap on the history that matters here: the checker took 1.7 s for the 379473
     # operations of a 50-fault run.
     options = WorkloadOptions(
@@ -108,7 +112,7 @@ def test_history_under_seeded_faults_is_linearizable(
 
             def whole() -> bool:
                 alive = [ok for _, ok in admin.list_nodes()]
-                return alive.count(True) == cluster.replicas and _fully_replicated(client, table)
+                return alive.count(True) == cluster.replicas and fully_replicated(client, table)
 
             eventually("the cluster whole again after the faults", whole, timeout_s=RECOVERY_S)
             recovered_s = (time.monotonic_ns() - healed_ns) / 1e9

@@ -19,20 +19,18 @@ import json
 import re
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.replica.garbage import COLLECTED_FILE, read_collected
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually
+from tests.integration.helpers import eventually, metrics
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 8
@@ -239,18 +237,6 @@ def test_a_new_server_gets_its_share_of_replicas_and_primaries(cluster: ZkCluste
         assert json.loads(info["balance_operation_count"])["total"] == 0
 
 
-def _scrape(address: str) -> dict[str, float]:
-    """A server's unlabelled gauges from /metrics (HTTP on its RPC port)."""
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    out: dict[str, float] = {}
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            if not sample.labels:
-                out[sample.name] = sample.value
-    return out
-
-
 class GarbageWatcher(threading.Thread):
     """Records every ``*.gar`` directory seen under the given data directories."""
 
@@ -367,7 +353,7 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
                     return False
                 if list(data.glob("*.gar")):
                     return False
-                gauges = _scrape(nodes[k])
+                gauges = metrics(nodes[k])
                 if gauges.get("total_replicas") != PARTITIONS - len(indexes):
                     return False
                 if gauges.get("removed_garbage_replicas", 0) < len(indexes):
@@ -383,7 +369,7 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
         garbage.stop.set()
         garbage.join(timeout=10)
         for k, indexes in lost.items():
-            gauges = _scrape(nodes[k])
+            gauges = metrics(nodes[k])
             assert gauges["moved_garbage_replicas"] == len(indexes)
             assert gauges["inactive_replicas"] == 0
             for i in indexes:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import signal
 import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,13 @@ from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually, eventually_done
+from tests.integration.helpers import (
+    eventually,
+    eventually_done,
+    fully_replicated,
+    metrics,
+    server_of,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -71,37 +76,13 @@ def _read(table: Table, i: int) -> bytes | None:
     return eventually(f"k{i} read", lambda: (table.get(b"k%d" % i, b"s"),), 30.0)[0]
 
 
-def _fully_replicated(client: Client, table: str) -> bool:
-    route = client.route(table)
-    return all(len(route.members(i)) == 3 for i in range(route.partition_count))
-
-
 def _new_table(cluster: ZkCluster) -> tuple[str, int]:
     name = "ck_" + uuid.uuid4().hex[:8]
     with Admin(cluster.meta_list) as admin:
         app_id = admin.create_table(name, partition_count=1, replica_count=3)
     with Client(cluster.meta_list) as client:
-        eventually("three members", lambda: _fully_replicated(client, name), WAIT_S)
+        eventually("three members", lambda: fully_replicated(client, name), WAIT_S)
     return name, app_id
-
-
-def _server_of(cluster: ZkCluster, address: str) -> str:
-    return next(
-        f"replica{i + 1}"
-        for i in range(cluster.replicas)
-        if cluster.replica_address(f"replica{i + 1}") == address
-    )
-
-
-def _metrics(address: str) -> dict[str, float]:
-    with urllib.request.urlopen(f"http://{address}/metrics", timeout=5) as resp:
-        text = resp.read().decode()
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        if line and not line.startswith("#") and "{" not in line:
-            name, value = line.rsplit(" ", 1)
-            out[name] = float(value)
-    return out
 
 
 def _segments(cluster: ZkCluster, server: str) -> list[Path]:
@@ -135,7 +116,7 @@ def test_a_replica_behind_the_collected_log_learns_from_a_checkpoint(cluster: Zk
     name, app_id = _new_table(cluster)
     with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=5.0) as client:
         primary_address = str(client.route(name).primaries[0])
-        primary = _server_of(cluster, primary_address)
+        primary = server_of(cluster, primary_address)
         victim = next(f"replica{i + 1}" for i in range(3) if f"replica{i + 1}" != primary)
         victim_address = cluster.replica_address(victim)
         table = client.open_table(name)
@@ -169,7 +150,7 @@ def test_a_replica_behind_the_collected_log_learns_from_a_checkpoint(cluster: Zk
             rejoined,
             WAIT_S,
         )
-        m = _metrics(victim_address)
+        m = metrics(victim_address)
         print({k: v for k, v in m.items() if k.startswith("learn")})
         assert m["learn_lt_app_responses"] >= 1, "it did not learn from a checkpoint"
         assert m["learn_copy_files"] >= 1 and m["learn_copy_file_bytes"] > 0
@@ -226,4 +207,4 @@ def test_the_log_shrinks_and_every_write_survives_a_restart_of_all_servers(
         eventually("the table serves again", lambda: table.get(b"k0", b"s") == _value(0), 120.0)
         lost = [i for i in range(WRITES_AFTER_KILL) if _read(table, i) != _value(i)]
         assert lost == [], f"{len(lost)} acknowledged writes lost"
-        eventually("three members again", lambda: _fully_replicated(client, name), WAIT_S)
+        eventually("three members again", lambda: fully_replicated(client, name), WAIT_S)

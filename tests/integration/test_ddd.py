@@ -23,7 +23,7 @@ from pegasus_log.client.sync import Admin, Client
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually, eventually_done
+from tests.integration.helpers import eventually, eventually_done
 from tests.integration.test_shell import one_shot
 
 pytestmark = pytest.mark.integration

@@ -27,9 +27,7 @@ from pegasus_log.client.sync import Admin, Client, Table
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_checkpoint_learning import _metrics, _server_of
-from tests.integration.test_meta import eventually, eventually_done
-from tests.integration.test_shell_meta import _http_get
+from tests.integration.helpers import eventually, eventually_done, http_get, metrics, server_of
 
 pytestmark = pytest.mark.integration
 
@@ -83,7 +81,7 @@ def test_a_secondary_far_behind_learns_from_the_log_in_bounded_answers(
         eventually("three members", lambda: len(_members(client, name)[0]) == 3, WAIT_S)
         primary = str(client.route(name).primaries[0])
         victim_address = next(a for a in _members(client, name)[0] if a != primary)
-        victim = _server_of(three, victim_address)
+        victim = server_of(three, victim_address)
         table = client.open_table(name)
         acked = []
         for i in range(10):
@@ -101,7 +99,7 @@ def test_a_secondary_far_behind_learns_from_the_log_in_bounded_answers(
             ),
             WAIT_S,
         )
-        learned = _metrics(victim_address)
+        learned = metrics(victim_address)
         assert learned["learn_lt_app_responses"] == 0, "it learned from a checkpoint"
         # 24 MiB in answers of at most 4 MiB of mutations each
         assert learned["learn_lt_log_responses"] >= 6
@@ -180,7 +178,7 @@ def _set_everywhere(cluster: ZkCluster, flag: str, value: str) -> None:
     """Set a flag on every replica server (a primary refuses writes by its own flag)."""
     for i in range(cluster.replicas):
         address = cluster.replica_address(f"replica{i + 1}")
-        answer = _http_get(address, f"/updateConfig?{flag}={value}")
+        answer = http_get(address, f"/updateConfig?{flag}={value}")
         assert answer == (200, '{"update_status":"ERR_OK"}'), (address, answer)
 
 
@@ -215,7 +213,7 @@ def test_a_disk_short_of_space_refuses_writes_until_it_has_room(
             eventually("writes refused", lambda: _refused_for_disk(table, b"k-new"), WAIT_S)
             # the short server says so in its log; the others' disks have room
             assert "data disk short of space" in c.processes["replica1"].log_tail(20)
-            assert _http_get(short, "/config?name=disk_min_available_space_ratio")[0] == 200
+            assert http_get(short, "/config?name=disk_min_available_space_ratio")[0] == 200
             assert _lost(table, list(range(20))) == []  # reads go on
             # the primaries' flag decides, as upstream's: replica1 is a member everywhere
             _set_everywhere(c, "reject_write_when_disk_insufficient", "false")

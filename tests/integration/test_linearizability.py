@@ -25,12 +25,12 @@ from pegasus_log.lincheck.workload import WorkloadOptions, run_workload
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.storage.keyhash import partition_hash
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually
-from tests.integration.test_replication import (
-    PARTITIONS,
-    _member_everywhere,
-    _new_table,
-    _server_of,
+from tests.integration.helpers import (
+    REPLICATED_PARTITIONS,
+    eventually,
+    member_everywhere,
+    new_replicated_table,
+    server_of,
 )
 from tests.unit.lincheck_binary import lincheck_binary
 
@@ -60,10 +60,10 @@ def _one_key_per_partition() -> tuple[bytes, ...]:
     keys: dict[int, bytes] = {}
     for i in range(1000):
         k = b"lin-%d" % i
-        keys.setdefault(partition_hash(k, b"s") % PARTITIONS, k)
-        if len(keys) == PARTITIONS:
+        keys.setdefault(partition_hash(k, b"s") % REPLICATED_PARTITIONS, k)
+        if len(keys) == REPLICATED_PARTITIONS:
             break
-    return tuple(keys[i] for i in range(PARTITIONS))
+    return tuple(keys[i] for i in range(REPLICATED_PARTITIONS))
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ def _inject_faults(cluster: ZkCluster, client: Client, table: str) -> list[Fault
     faults = []
     # SIGKILL of the server holding partition 0's primary, then its restart.
     old = _primary_of(client, table, 0)
-    victim = _server_of(cluster, old)
+    victim = server_of(cluster, old)
     cluster.kill(victim)
     faults.append(Fault("kill -9", victim, time.monotonic_ns()))
     eventually(
@@ -121,11 +121,11 @@ def _inject_faults(cluster: ZkCluster, client: Client, table: str) -> list[Fault
     faults.append(Fault("restart", victim, time.monotonic_ns()))
     eventually(
         "the restarted server rejoins every group",
-        lambda: _member_everywhere(client, table, old),
+        lambda: member_everywhere(client, table, old),
     )
     # SIGSTOP of partition 0's (new) primary until the meta replaces it, then SIGCONT.
     old = _primary_of(client, table, 0)
-    victim = _server_of(cluster, old)
+    victim = server_of(cluster, old)
     cluster.kill(victim, signal.SIGSTOP)
     faults.append(Fault("SIGSTOP", victim, time.monotonic_ns()))
     try:
@@ -146,7 +146,7 @@ def _inject_faults(cluster: ZkCluster, client: Client, table: str) -> list[Fault
 
 def test_history_under_kill_and_pause_is_linearizable(cluster: ZkCluster, tmp_path: Path) -> None:
     binary = lincheck_binary()
-    table = _new_table(cluster)
+    table = new_replicated_table(cluster)
     options = WorkloadOptions(clients=6, keys=_one_key_per_partition())
     workload = Workload(cluster.meta_list, table, options)
     started = time.monotonic()

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 
@@ -14,38 +13,9 @@ from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
+from tests.integration.helpers import eventually, eventually_done
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
-
-# Liveness bounds for waiting, not speed claims: failover figures come from
-# bench/failover_bench.py.
-WAIT_S = 30.0
-
-
-def eventually(what: str, check: Callable[[], T | None], timeout_s: float = WAIT_S) -> T:
-    deadline = time.monotonic() + timeout_s
-    last: Exception | None = None
-    while time.monotonic() < deadline:
-        try:
-            got = check()
-            if got is not None and got is not False:
-                return got
-        except (PegasusError, OSError) as e:
-            last = e
-        time.sleep(0.1)
-    raise AssertionError(f"{what}: not within {timeout_s} s (last error: {last})")
-
-
-def eventually_done(what: str, action: Callable[[], object], timeout_s: float = WAIT_S) -> None:
-    """``action`` (a write, say) sent again until it returns without a Pegasus or socket
-    error."""
-
-    def attempt() -> bool:
-        action()
-        return True
-
-    eventually(what, attempt, timeout_s)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ tests/integration/test_shell_meta.py."""
 
 from __future__ import annotations
 
-import http.client
 import json
 import struct
 import time
@@ -21,6 +20,7 @@ from pegasus_log.rpc.frame import encode_request, read_result
 from pegasus_log.rpc.remote_command import CLI_CLI_CALL, RemoteCommand
 from pegasus_log.rpc.thrift import MessageType, write_message_begin
 from tests.cluster import StaticCluster, free_port
+from tests.integration.helpers import http_get
 from tests.integration.test_bad_input import RawConn
 from tests.integration.test_shell import one_shot
 
@@ -166,12 +166,6 @@ def test_static_replica_answers_disk_info_and_data_version(cluster: StaticCluste
         with pytest.raises(PegasusError) as e:
             admin.query_disk_info(cluster.replica, "no_such_table")
         assert e.value.code.name == "ERR_OBJECT_NOT_FOUND"
-    host, port = cluster.replica.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        conn.request("GET", f"/replica/data_version?app_id={app_id}")
-        page = conn.getresponse()
-        assert page.status == 200
-        assert json.loads(page.read()) == {str(i): {"data_version": "1"} for i in range(8)}
-    finally:
-        conn.close()
+    status, page = http_get(cluster.replica, f"/replica/data_version?app_id={app_id}")
+    assert status == 200
+    assert json.loads(page) == {str(i): {"data_version": "1"} for i in range(8)}

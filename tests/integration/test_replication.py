@@ -8,7 +8,6 @@ import signal
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -16,15 +15,24 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.rpc import messages as m
-from pegasus_log.rpc.frame import FrameLimits, Reply, ReplyFramer, encode_request
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from pegasus_log.storage.keyhash import partition_hash
 from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.test_meta import eventually, eventually_done
+from tests.integration.helpers import (
+    REPLICATED_PARTITIONS,
+    assert_refuses_write,
+    eventually,
+    eventually_done,
+    keys_of_partition,
+    member_everywhere,
+    new_replicated_table,
+    raw_reply,
+    raw_request,
+    server_of,
+)
 
 pytestmark = pytest.mark.integration
-PARTITIONS = 4
+PARTITIONS = REPLICATED_PARTITIONS
 
 
 @pytest.fixture(scope="module")
@@ -39,42 +47,6 @@ def cluster(
         prefix="rep",
     ) as c:
         yield c
-
-
-def _fully_replicated(client: Client, table: str) -> bool:
-    route = client.route(table)
-    return all(len(route.members(i)) == 3 for i in range(route.partition_count))
-
-
-def _member_everywhere(client: Client, table: str, address: str) -> bool:
-    route = client.route(table)
-    return all(
-        address in map(str, route.members(i)) and len(route.members(i)) == 3
-        for i in range(route.partition_count)
-    )
-
-
-def _new_table(cluster: ZkCluster) -> str:
-    name = "rep_" + uuid.uuid4().hex[:8]
-    with Admin(cluster.meta_list) as admin:
-        admin.create_table(name, partition_count=PARTITIONS, replica_count=3)
-    with Client(cluster.meta_list) as client:
-        # ballot 1 assigns the primary, 2 and 3 add the two secondaries
-        eventually("every partition has three members", lambda: _fully_replicated(client, name))
-    return name
-
-
-def _server_of(cluster: ZkCluster, address: str) -> str:
-    for i in range(cluster.replicas):
-        name = f"replica{i + 1}"
-        if cluster.replica_address(name) == address:
-            return name
-    raise AssertionError(address)
-
-
-def _keys_of_partition(index: int, count: int) -> list[bytes]:
-    keys = (b"key-%d" % i for i in range(100000))
-    return [k for k in keys if partition_hash(k, b"s") % PARTITIONS == index][:count]
 
 
 class Writer(threading.Thread):
@@ -99,13 +71,13 @@ class Writer(threading.Thread):
 
 
 def test_primary_killed_under_load_loses_no_acknowledged_write(cluster: ZkCluster) -> None:
-    name = _new_table(cluster)
+    name = new_replicated_table(cluster)
     with Client(cluster.meta_list, timeout_s=3.0) as client:
         victim_address = str(client.route(name).primaries[0])
-        writer = Writer(client, name, _keys_of_partition(0, 3000))
+        writer = Writer(client, name, keys_of_partition(0, 3000, PARTITIONS))
         writer.start()
         eventually("writes flowing", lambda: len(writer.acked) > 50)
-        victim = _server_of(cluster, victim_address)
+        victim = server_of(cluster, victim_address)
         cluster.kill(victim)
         killed_at = time.monotonic()
         eventually(
@@ -124,12 +96,12 @@ def test_primary_killed_under_load_loses_no_acknowledged_write(cluster: ZkCluste
     with Client(cluster.meta_list) as client:
         eventually(
             "the killed server learns and rejoins every group",
-            lambda: _member_everywhere(client, name, victim_address),
+            lambda: member_everywhere(client, name, victim_address),
         )
 
 
 def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> None:
-    name = _new_table(cluster)
+    name = new_replicated_table(cluster)
     with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=3.0) as client:
         primary = str(client.route(name).primaries[0])
         victim = next(
@@ -139,7 +111,7 @@ def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> 
         )
         victim_address = cluster.replica_address(victim)
         table = client.open_table(name)
-        keys = _keys_of_partition(0, 200)
+        keys = keys_of_partition(0, 200, PARTITIONS)
         for k in keys[:50]:
             table.set(k, b"s", k)
         cluster.kill(victim)
@@ -154,65 +126,21 @@ def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> 
         eventually("the secondary is back", lambda: (victim_address, True) in admin.list_nodes())
         eventually(
             "it learned and rejoined every group",
-            lambda: _member_everywhere(client, name, victim_address),
+            lambda: member_everywhere(client, name, victim_address),
         )
         for k in keys[150:]:
             table.set(k, b"s", k)
         assert all(table.get(k, b"s") == k for k in keys)
 
 
-def _raw_request(
-    address: str,
-    spec: m.RpcSpec,
-    arg: object,
-    key: bytes,
-    app_id: int,
-    *,
-    conn: socket.socket | None = None,
-) -> socket.socket:
-    """A connection to ``address`` (``conn`` if given) that has sent one request for
-    ``key``; its reply is left unread."""
-    host, port = address.rsplit(":", 1)
-    h = partition_hash(key, b"s")
-    frame = encode_request(
-        spec=spec,
-        seqid=1,
-        arg=arg,
-        app_id=app_id,
-        partition_index=h % PARTITIONS,
-        partition_hash=h,
-    )
-    s = conn or socket.create_connection((host, int(port)), timeout=10)
-    s.sendall(frame)
-    return s
-
-
-def _raw_reply(s: socket.socket) -> Reply:
-    framer = ReplyFramer(FrameLimits())
-    replies: list[Reply] = []
-    with s:
-        while not replies:
-            chunk = s.recv(65536)
-            assert chunk, "connection closed without a reply"
-            replies = framer.feed(chunk)
-    return replies[0]
-
-
-def _assert_refuses_write(address: str, key: bytes, app_id: int) -> None:
-    """A put of ``key`` sent straight to the server at ``address`` is not acknowledged."""
-    put = m.UpdateRequest(key=encode_key(key, b"s"), value=b"x")
-    write = _raw_reply(_raw_request(address, m.RRDB_PUT, put, key, app_id))
-    assert write.error_name != "ERR_OK", f"{address}, no longer primary, acknowledged a write"
-
-
 def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCluster) -> None:
-    name = _new_table(cluster)
+    name = new_replicated_table(cluster)
     with Client(cluster.meta_list, timeout_s=3.0) as client:
         old_primary = str(client.route(name).primaries[0])
-        victim = _server_of(cluster, old_primary)
+        victim = server_of(cluster, old_primary)
         table = client.open_table(name)
         app_id = client.route(name).app_id
-        keys = _keys_of_partition(0, 100)
+        keys = keys_of_partition(0, 100, PARTITIONS)
         table.set(keys[0], b"s", b"before")
         host, port = old_primary.rsplit(":", 1)
         # connected before the pause, as a client that was using the primary is
@@ -234,24 +162,30 @@ def test_paused_primary_is_replaced_and_acknowledges_nothing_after(cluster: ZkCl
             )
             # A read that reaches the old primary while it is paused waits in its socket:
             # it is handled on resume, before the tick that sees the lease lapsed.
-            stale_read = _raw_request(
-                old_primary, m.RRDB_GET, encode_key(keys[0], b"s"), keys[0], app_id, conn=reader
+            stale_read = raw_request(
+                old_primary,
+                m.RRDB_GET,
+                encode_key(keys[0], b"s"),
+                keys[0],
+                app_id,
+                PARTITIONS,
+                conn=reader,
             )
         finally:
             cluster.kill(victim, signal.SIGCONT)
-        read = _raw_reply(stale_read)
+        read = raw_reply(stale_read)
         assert read.error_name != "ERR_OK", "the deposed primary answered a read"
         # The old primary's lease lapsed before it was replaced: it must refuse writes sent
         # straight to it, and the value written through the new primary stands.
         with Client([cluster.meta_list[0]], timeout_s=2.0) as fresh:
             stale = fresh.open_table(name)
             assert stale.get(keys[0], b"s") == b"after"
-        _assert_refuses_write(old_primary, keys[1], app_id)
+        assert_refuses_write(old_primary, keys[1], app_id, PARTITIONS)
         assert table.get(keys[1], b"s") is None
 
 
 def test_lively_meta_moves_primaries_back_to_a_returned_server(cluster: ZkCluster) -> None:
-    name = _new_table(cluster)
+    name = new_replicated_table(cluster)
     with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=3.0) as client:
         table = client.open_table(name)
         keys = [b"bal-%d" % i for i in range(40)]
@@ -267,7 +201,7 @@ def test_lively_meta_moves_primaries_back_to_a_returned_server(cluster: ZkCluste
         cluster.restart(victim)
         eventually(
             "it rejoins every group as secondary",
-            lambda: _member_everywhere(client, name, victim_address),
+            lambda: member_everywhere(client, name, victim_address),
         )
         assert victim_address not in map(str, client.route(name).primaries)
 

@@ -8,7 +8,6 @@ happens.
 
 from __future__ import annotations
 
-import http.client
 import json
 import re
 import time
@@ -25,6 +24,7 @@ from pegasus_log.replica.store_dirs import PartitionDirs, latest_checkpoint_decr
 from pegasus_log.rpc import admin as a
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, free_port, zk_cluster_up
+from tests.integration.helpers import http_get
 from tests.integration.test_shell import Shell, one_shot
 
 pytestmark = pytest.mark.integration
@@ -369,17 +369,6 @@ def test_replica_servers_answer_query_disk_info(zk_cluster: ZkCluster, metas: st
         admin.drop_table(name)
 
 
-def _http_get(address: str, target: str) -> tuple[int, str]:
-    host, port = address.split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    try:
-        conn.request("GET", target)
-        resp = conn.getresponse()
-        return resp.status, resp.read().decode()
-    finally:
-        conn.close()
-
-
 def test_replica_data_version_page(zk_cluster: ZkCluster) -> None:
     """GET /replica/data_version?app_id=N on the replica port (admin-cli data-version)."""
     name = _name()
@@ -389,34 +378,34 @@ def test_replica_data_version_page(zk_cluster: ZkCluster) -> None:
         node = zk_cluster.replica_address("replica1")
         want = {str(i): {"data_version": "1"} for i in range(4)}
         deadline = time.monotonic() + WAIT_S
-        status, body = _http_get(node, f"/replica/data_version?app_id={app_id}")
+        status, body = http_get(node, f"/replica/data_version?app_id={app_id}")
         while (status != 200 or json.loads(body) != want) and time.monotonic() < deadline:
             time.sleep(0.2)
-            status, body = _http_get(node, f"/replica/data_version?app_id={app_id}")
+            status, body = http_get(node, f"/replica/data_version?app_id={app_id}")
         assert (status, json.loads(body)) == (200, want)
-        assert _http_get(node, "/replica/data_version") == (400, "app_id should not be empty")
-        assert _http_get(node, "/replica/data_version?app_id=x") == (400, "invalid app_id=x")
-        assert _http_get(node, "/replica/data_version?app_id=9999") == (
+        assert http_get(node, "/replica/data_version") == (400, "app_id should not be empty")
+        assert http_get(node, "/replica/data_version?app_id=x") == (400, "invalid app_id=x")
+        assert http_get(node, "/replica/data_version?app_id=9999") == (
             404,
             "app_id=9999 not found",
         )
         many = "&".join(f"k{i}=v" for i in range(40))
-        assert _http_get(node, f"/replica/data_version?{many}")[0] == 400
-        assert _http_get(node, "/no/such/page")[0] == 404
+        assert http_get(node, f"/replica/data_version?{many}")[0] == 400
+        assert http_get(node, "/no/such/page")[0] == 404
         # the RPC port goes on serving RPCs
         assert admin.query_disk_info(node, name).err == "ERR_OK"
         admin.drop_table(name)
 
 
 def _flag(address: str, name: str) -> dict[str, str]:
-    status, body = _http_get(address, f"/config?name={name}")
+    status, body = http_get(address, f"/config?name={name}")
     assert status == 200, body
     flag: dict[str, str] = json.loads(body)
     return flag
 
 
 def _set_flag(address: str, name: str, value: str) -> str:
-    status, body = _http_get(address, f"/updateConfig?{name}={value}")
+    status, body = http_get(address, f"/updateConfig?{name}={value}")
     assert status == 200, body
     return str(json.loads(body)["update_status"])
 
@@ -425,7 +414,7 @@ def test_meta_flags_pages_change_the_running_meta(zk_cluster: ZkCluster) -> None
     """/configs, /config and /updateConfig on the meta port (admin-cli server-config meta):
     a replica count outside the bounds set through the page is refused at create."""
     metas = zk_cluster.meta_list
-    status, body = _http_get(metas[0], "/configs")
+    status, body = http_get(metas[0], "/configs")
     assert status == 200
     flags = json.loads(body)
     assert flags["max_allowed_replica_count"]["value"] == "5"

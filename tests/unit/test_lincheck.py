@@ -3,6 +3,7 @@ linearizable ones and reject each kind of violation the fault tests look for."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -232,3 +233,15 @@ def test_json_array_input_and_round_trip(binary: Path, tmp_path: Path) -> None:
     done = subprocess.run([str(binary), str(array)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "3 operations" in done.stdout
+
+
+def test_go_unit_tests_of_the_checker(binary: Path) -> None:
+    """tools/lincheck's own Go tests (its helpers, below what a history can reach)."""
+    done = subprocess.run(
+        ["go", "test", "./..."],
+        cwd=binary.parents[1],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "GOFLAGS": "-mod=readonly -buildvcs=false", "GOTOOLCHAIN": "local"},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"sort"
@@ -194,8 +195,9 @@ func unseenWrites(ops []porcupine.Operation) map[int]bool {
 // check_and_set, say, that only an unseen write explains), it puts back the unseen writes
 // invoked in the refineWindow before the point where the search got stuck, and tries
 // again, widening the window when there are none, until all are back or none is left
-// before the stuck point.
+// before the stuck point. The caller's map is left as it was.
 func checkLeavingOut(model porcupine.Model, ops []porcupine.Operation, unseen map[int]bool, budget time.Duration) (bool, int) {
+	unseen = maps.Clone(unseen)
 	deadline := time.Now().Add(budget)
 	window := int64(refineWindow)
 	for {
