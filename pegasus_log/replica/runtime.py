@@ -531,7 +531,9 @@ class ReplicaServer:
         update = MutationUpdate(call.spec.name, body)
         if not part.arriving:
             asyncio.get_running_loop().call_soon(self._start_arrived, part)
-        part.arriving.append(cm.ClientWrite(request_id=request_id, update=update))
+        part.arriving.append(
+            cm.ClientWrite(request_id=request_id, update=update, arrived_us=time.time_ns() // 1000)
+        )
         return fut
 
     def _start_arrived(self, part: Partition) -> None:

@@ -248,7 +248,10 @@ class SimNode:
             case ConfigProposal() | ConfigUpdateReply():
                 self._step(message.gpid, message)
             case ClientWriteMsg():
-                self._step(message.gpid, ClientWrite(message.request_id, message.update))
+                # The simulated clock stands in for the server's wall clock.
+                arrived_us = int(now * 1_000_000)
+                write = ClientWrite(message.request_id, message.update, arrived_us)
+                self._step(message.gpid, write)
             case ClientReadMsg():
                 self._step(message.gpid, ClientRead(message.request_id))
             case _:

@@ -41,6 +41,10 @@ class ClientWrite:
 
     request_id: int
     update: MutationUpdate
+    # When the write reached the replica server: microseconds since the Unix epoch, by
+    # the server's wall clock (the core has no clock of its own). A primary's mutation
+    # takes its timestamp from the writes it has seen (``ReplicaCore._timestamp_us``).
+    arrived_us: int = 0
 
 
 @frozen

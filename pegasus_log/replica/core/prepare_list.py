@@ -52,6 +52,7 @@ class PrepareList:
         # min / max of self._entries when not None; None: compute on the next ask
         self._low: int | None = None
         self._high: int | None = None
+        self._timestamp_us_max = 0
 
     # ---- state ----
 
@@ -79,6 +80,11 @@ class PrepareList:
         if not self._entries:
             return self._committed + 1
         return self._lowest()
+
+    @property
+    def timestamp_us_max(self) -> int:
+        """The largest mutation timestamp ever put here (0: none yet)."""
+        return self._timestamp_us_max
 
     @property
     def capacity(self) -> int:
@@ -119,6 +125,8 @@ class PrepareList:
         assert old is None or old.ballot <= mutation.ballot, (old.ballot, mutation.ballot)
         entry = Entry(mutation)
         self._entries[decree] = entry
+        if mutation.timestamp_us > self._timestamp_us_max:
+            self._timestamp_us_max = mutation.timestamp_us
         if self._high is not None and decree > self._high:
             self._high = decree
         if self._low is not None and decree < self._low:

@@ -213,6 +213,8 @@ class ReplicaCore:
         # Decree of the last Apply emitted; equals the list's commit point between calls.
         self._applied = last_committed_decree
         self._now = now
+        # The latest wall-clock time a client write brought (ClientWrite.arrived_us).
+        self._wall_us = 0
         self._lease = False
         # set_disk_status: this server's disk is short of space; refuse client writes
         # when it or a secondary's is.
@@ -458,7 +460,13 @@ class ReplicaCore:
             self._emit(SaveBallot(self._gpid, ballot))
 
     def _timestamp_us(self) -> int:
-        return max(0, int(self._now * 1_000_000))
+        """A new mutation's timestamp (microseconds since the Unix epoch), as upstream's
+        unique timestamp: the wall clock the latest client write brought, but always past
+        every mutation this replica holds or held, so a partition's timestamps grow with
+        its decrees, across primaries too, while the wall clock steps back. Storage puts
+        it in every value's timetag (``storage/schema.py``), which orders writes across
+        clusters."""
+        return max(self._list.timestamp_us_max + 1, self._wall_us)
 
     def _append_log(self, mutation: Mutation) -> None:
         """Log ``mutation`` with OUR commit point in its header, not its sender's.
@@ -516,6 +524,8 @@ class ReplicaCore:
 
     def _queue_client_write(self, write: ClientWrite) -> bool:
         """Queue the write for a mutation (True), or refuse it."""
+        if write.arrived_us > self._wall_us:
+            self._wall_us = write.arrived_us
         p = self._p
         if p is None or not self.serving:
             self._emit(Reply(write.request_id, ErrorCode.ERR_INVALID_STATE))
