@@ -4,10 +4,14 @@ primary past its lease."""
 
 from __future__ import annotations
 
+import datetime
+import pathlib
+import re
 import signal
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -30,6 +34,7 @@ from tests.integration.helpers import (
     raw_request,
     server_of,
 )
+from tests.integration.test_shell import one_shot
 
 pytestmark = pytest.mark.integration
 PARTITIONS = REPLICATED_PARTITIONS
@@ -221,3 +226,34 @@ def test_lively_meta_moves_primaries_back_to_a_returned_server(cluster: ZkCluste
         assert victim_address in map(str, client.route(name).primaries)
         assert all(table.get(k, b"s") == k for k in keys)
         table.set(b"bal-after", b"s", b"ok")
+
+
+def test_mlog_dump_shows_a_write_in_every_members_log(
+    cluster: ZkCluster, tmp_path: pathlib.Path
+) -> None:
+    """The shell's mlog_dump reads a live replica server's log: the write is in all three,
+    under one decree and ballot, stamped with the wall clock of the moment it was made."""
+    name = new_replicated_table(cluster)
+    key = b"mlog-" + uuid.uuid4().hex[:8].encode()
+    with Client(cluster.meta_list) as client:
+        table = client.open_table(name)
+        app_id = client.route(name).app_id
+        before = time.time()
+        eventually_done("the write", lambda: table.set(key, b"s", b"logged"))
+        after = time.time()
+    put = f'  [PUT] "{key.decode()}" : "s" => 0 : "logged"'
+    seen: set[str] = set()
+    for i in range(cluster.replicas):
+        plog = cluster.root / f"replica{i + 1}" / "plog"
+        done = one_shot(",".join(cluster.meta_list), f"mlog_dump -i {plog} -d", tmp_path)
+        assert done.returncode == 0 and done.stderr.strip().endswith("Done"), done.stderr
+        lines = done.stdout.splitlines()
+        at = lines.index(put)
+        header = next(line for line in reversed(lines[:at]) if line.startswith("mutation ["))
+        assert f"gpid={app_id}." in header, header
+        stamp = re.search(r"timestamp=(\S+ \S+),", header)
+        assert stamp is not None, header
+        when = datetime.datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
+        assert before - 1 <= when <= after + 1, (stamp.group(1), before, after)
+        seen.add(header.split("]")[0])
+    assert len(seen) == 1, seen  # the same app.partition.ballot.decree on every member

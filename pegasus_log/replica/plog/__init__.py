@@ -4,7 +4,8 @@ learners and garbage collected once storage has made its mutations durable.
 
 Layout: ``mutation`` (records), ``format`` (segments and blocks), ``disk`` (the LogDisk
 Protocol, files and the in-memory twin), ``core`` (pure decisions), ``recovery`` (open,
-replay, repair), ``log`` (the asyncio runtime).
+replay, repair), ``dump`` (reading a log as it is, for people), ``log`` (the asyncio
+runtime).
 """
 
 from pegasus_log.replica.plog.config import PlogConfig, PlogConfigError

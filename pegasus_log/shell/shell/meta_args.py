@@ -425,7 +425,7 @@ def parse_meta_level(args: Sequence[bytes]) -> str:
 # ---- manual balancing --------------------------------------------------------------------
 
 
-def _gpid(raw: bytes, *, partition_needed: bool) -> tuple[int, int] | None:
+def parse_gpid(raw: bytes, *, partition_needed: bool) -> tuple[int, int] | None:
     """``app_id.partition_index`` (or ``app_id`` alone, partition -1, when the partition
     is not needed), each a non-negative int32; None for anything else."""
     app, dot, index = text(raw).partition(".")
@@ -460,7 +460,7 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
     raw_gpid = parsed.last("gpid")
     if raw_gpid is None:
         raise UsageError("need set the gpid by -g")
-    gpid = _gpid(raw_gpid, partition_needed=True)
+    gpid = parse_gpid(raw_gpid, partition_needed=True)
     if gpid is None:
         raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
     kind = text(parsed.last("type") or b"")
@@ -505,7 +505,7 @@ def parse_ddd_diagnose(args: Sequence[bytes]) -> DddArgs:
     parsed = parse_flags(args, _DDD_FLAGS)
     _no_positional(parsed)
     raw = parsed.last("gpid")
-    gpid = (-1, -1) if raw is None else _gpid(raw, partition_needed=False)
+    gpid = (-1, -1) if raw is None else parse_gpid(raw, partition_needed=False)
     if gpid is None:
         raise UsageError(f"invalid gpid {text(raw or b'')}")
     return DddArgs(gpid[0], gpid[1], parsed.has("diagnose"), _output(parsed))

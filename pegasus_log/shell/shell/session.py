@@ -15,6 +15,7 @@ import itertools
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
+from pathlib import Path
 from typing import TextIO
 
 from pegasus_log.client.aio import Mutation, ScanItem, Scanner, ScanOptions
@@ -22,6 +23,7 @@ from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import Route
 from pegasus_log.client.sync import Table
 from pegasus_log.frozen import frozen
+from pegasus_log.replica.plog import FileLogDisk, PlogConfig
 from pegasus_log.shell.shell import bulk
 from pegasus_log.shell.shell.client import ShellClient, primary_of
 from pegasus_log.shell.shell.commands import (
@@ -57,6 +59,7 @@ from pegasus_log.shell.shell.commands import (
 from pegasus_log.shell.shell.escaping import ArgSyntaxError, split_args
 from pegasus_log.shell.shell.flags import CommandError, UsageError, expect_count, text
 from pegasus_log.shell.shell.meta_commands import MetaCommands
+from pegasus_log.shell.shell.mlog import mlog_lines, parse_mlog_dump
 from pegasus_log.shell.shell.output import (
     fetch_summary,
     help_all,
@@ -146,6 +149,7 @@ class Session:
             "count_data": self.cmd_count_data,
             "rdb_key_str2hex": self.cmd_rdb_key_str2hex,
             "rdb_key_hex2str": self.cmd_rdb_key_hex2str,
+            "mlog_dump": self.cmd_mlog_dump,
             "exit": self.cmd_exit,
             "quit": self.cmd_exit,
             **MetaCommands(self).handlers(),
@@ -368,6 +372,29 @@ class Session:
             raise UsageError(f"not a Pegasus key: {e}") from None
         self.say(f"hash key: {self.q(hash_key)}")
         self.say(f"sort key: {self.q(sort_key)}")
+        return True
+
+    def cmd_mlog_dump(self, args: list[bytes]) -> bool:
+        """A replica server's mutation log as text (``mlog.py``), into ``-o`` or ``out``;
+        ``Done`` on ``err`` when it is all there."""
+        a = parse_mlog_dump(args)
+        directory = Path(a.input)
+        if not directory.is_dir():
+            raise CommandError(f"'{a.input}' is not a directory")
+        lines = mlog_lines(
+            FileLogDisk(directory),
+            block_bytes_max=PlogConfig().block_bytes_max,
+            detailed=a.detailed,
+            gpid=a.gpid,
+            escape_all=self.escape_all,
+        )
+        if a.output is None:
+            for line in lines:
+                self.say(line)
+        else:
+            with open(a.output, "w", encoding="utf-8") as f:
+                f.writelines(line + "\n" for line in lines)
+        self.note("Done")
         return True
 
     # ---- single keys ---------------------------------------------------------------------

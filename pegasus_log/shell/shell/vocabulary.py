@@ -248,11 +248,11 @@ COMMANDS: tuple[Command, ...] = (
         "dump sstables",
         OFFLINE_TOOL,
     ),
-    _later(
+    Command(
         "mlog_dump",
-        "<-i|--input log_dir> [-o|--output file_name] [-d|--detailed]",
-        "dump a mutation log",
-        OFFLINE_TOOL,
+        "<-i|--input log_dir> [-o|--output file_name] [-d|--detailed] "
+        "[-g|--gpid app_id.partition_index]",
+        "dump a replica server's mutation log (<data_dir>/plog), as it is on disk",
     ),
     _later(
         "recover",
