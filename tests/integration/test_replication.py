@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 
@@ -20,6 +21,7 @@ from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.rpc import messages as m
 from pegasus_log.services.zookeeper import ZooKeeperServer
+from pegasus_log.storage.keyhash import partition_hash
 from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.helpers import (
@@ -228,11 +230,12 @@ def test_lively_meta_moves_primaries_back_to_a_returned_server(cluster: ZkCluste
         table.set(b"bal-after", b"s", b"ok")
 
 
-def test_mlog_dump_shows_a_write_in_every_members_log(
+def test_mlog_dump_and_local_get_show_a_write_on_every_member(
     cluster: ZkCluster, tmp_path: pathlib.Path
 ) -> None:
     """The shell's mlog_dump reads a live replica server's log: the write is in all three,
-    under one decree and ballot, stamped with the wall clock of the moment it was made."""
+    under one decree and ballot, stamped with the wall clock of the moment it was made;
+    local_get reads it from each member's RocksDB while the server runs."""
     name = new_replicated_table(cluster)
     key = b"mlog-" + uuid.uuid4().hex[:8].encode()
     with Client(cluster.meta_list) as client:
@@ -242,6 +245,12 @@ def test_mlog_dump_shows_a_write_in_every_members_log(
         eventually_done("the write", lambda: table.set(key, b"s", b"logged"))
         after = time.time()
     put = f'  [PUT] "{key.decode()}" : "s" => 0 : "logged"'
+    pidx = partition_hash(key, b"s") % PARTITIONS
+
+    def applied_on(store: pathlib.Path) -> bool:
+        got = one_shot(",".join(cluster.meta_list), f"local_get {store} {key.decode()} s", tmp_path)
+        return got.stdout == '0 : "logged"\n'
+
     seen: set[str] = set()
     for i in range(cluster.replicas):
         plog = cluster.root / f"replica{i + 1}" / "plog"
@@ -256,4 +265,9 @@ def test_mlog_dump_shows_a_write_in_every_members_log(
         when = datetime.datetime.strptime(stamp.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()
         assert before - 1 <= when <= after + 1, (stamp.group(1), before, after)
         seen.add(header.split("]")[0])
+        # The member's RocksDB, opened read-only beside the running server. A secondary
+        # applies the write once it hears the commit point (the next prepare, empty write
+        # or group check), so it may not have it yet.
+        store = cluster.root / f"replica{i + 1}" / f"{app_id}.{pidx}.pegasus"
+        eventually(f"the write in replica{i + 1}'s RocksDB", partial(applied_on, store))
     assert len(seen) == 1, seen  # the same app.partition.ballot.decree on every member

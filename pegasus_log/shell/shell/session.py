@@ -58,6 +58,7 @@ from pegasus_log.shell.shell.commands import (
 )
 from pegasus_log.shell.shell.escaping import ArgSyntaxError, split_args
 from pegasus_log.shell.shell.flags import CommandError, UsageError, expect_count, text
+from pegasus_log.shell.shell.local_db import local_get, value_lines
 from pegasus_log.shell.shell.meta_commands import MetaCommands
 from pegasus_log.shell.shell.mlog import mlog_lines, parse_mlog_dump
 from pegasus_log.shell.shell.output import (
@@ -74,7 +75,7 @@ from pegasus_log.shell.shell.output import (
 from pegasus_log.shell.shell.progress import make_progress
 from pegasus_log.shell.shell.vocabulary import COMMANDS, COMMANDS_BY_NAME, Command
 from pegasus_log.storage.keyhash import partition_hash
-from pegasus_log.storage.schema import decode_key, encode_key
+from pegasus_log.storage.schema import decode_key, decode_value, encode_key
 
 # Upstream's shell defaults to 5000 ms per operation.
 DEFAULT_TIMEOUT_MS = 5000
@@ -150,6 +151,8 @@ class Session:
             "rdb_key_str2hex": self.cmd_rdb_key_str2hex,
             "rdb_key_hex2str": self.cmd_rdb_key_hex2str,
             "mlog_dump": self.cmd_mlog_dump,
+            "local_get": self.cmd_local_get,
+            "rdb_value_hex2str": self.cmd_rdb_value_hex2str,
             "exit": self.cmd_exit,
             "quit": self.cmd_exit,
             **MetaCommands(self).handlers(),
@@ -372,6 +375,21 @@ class Session:
             raise UsageError(f"not a Pegasus key: {e}") from None
         self.say(f"hash key: {self.q(hash_key)}")
         self.say(f"sort key: {self.q(sort_key)}")
+        return True
+
+    def cmd_rdb_value_hex2str(self, args: list[bytes]) -> bool:
+        for line in value_lines(parse_hex(args), self.q):
+            self.say(line)
+        return True
+
+    def cmd_local_get(self, args: list[bytes]) -> bool:
+        expect_count(args, lo=3, hi=3)
+        db_path, hash_key, sort_key = text(args[0]), args[1], args[2]
+        raw = local_get(db_path, hash_key, sort_key)
+        if raw is None:
+            raise CommandError("get failed: NotFound")
+        expire_ts, _timetag, user_data = decode_value(raw)
+        self.say(f"{expire_ts} : {self.q(user_data)}")
         return True
 
     def cmd_mlog_dump(self, args: list[bytes]) -> bool:

@@ -234,12 +234,14 @@ COMMANDS: tuple[Command, ...] = (
         "flush the logs of servers",
         NO_REMOTE_COMMANDS,
     ),
-    _later(
-        "local_get", "<db_path> <hash_key> <sort_key>", "get a value from a local db", OFFLINE_TOOL
+    Command(
+        "local_get",
+        "<db_path> <hash_key> <sort_key>",
+        "get a value from a partition's RocksDB directory (<data_dir>/<app_id>.<index>.pegasus)",
     ),
     Command("rdb_key_str2hex", "<hash_key> <sort_key>", "the RocksDB key of a record, in hex"),
     Command("rdb_key_hex2str", "<rdb_key_in_hex>", "hash key and sort key of a RocksDB key"),
-    _later("rdb_value_hex2str", "<value_in_hex>", "parse a RocksDB value", OFFLINE_TOOL),
+    Command("rdb_value_hex2str", "<value_in_hex>", "expiry, timetag and user data of a value"),
     _later(
         "sst_dump",
         "[--command=check|scan|none|raw] <--file=data_dir_OR_sst_file> "
