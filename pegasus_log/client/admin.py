@@ -215,6 +215,22 @@ class AsyncAdmin:
         self._check("ddd_diagnose", resp.err)
         return list(resp.partitions)
 
+    async def get_max_replica_count(self, name: str) -> int:
+        """Table ``name``'s replica count (upstream's shell ``get_replica_count``)."""
+        req = a.GetMaxReplicaCountRequest(app_name=name)
+        resp: a.GetMaxReplicaCountResponse = await self._call(a.CM_GET_MAX_REPLICA_COUNT, req)
+        self._check("get_replica_count", resp.err, resp.hint_message or name)
+        return int(resp.max_replica_count)
+
+    async def set_max_replica_count(self, name: str, count: int) -> tuple[int, str]:
+        """Set table ``name``'s replica count (``set_replica_count``): every partition
+        takes it at once (a new ballot), then the meta adds or removes secondaries until
+        each has that many members. (the count before, the meta's hint)."""
+        req = a.SetMaxReplicaCountRequest(app_name=name, max_replica_count=count)
+        resp: a.SetMaxReplicaCountResponse = await self._call(a.CM_SET_MAX_REPLICA_COUNT, req)
+        self._check("set_replica_count", resp.err, resp.hint_message or name)
+        return int(resp.old_max_replica_count), resp.hint_message
+
     async def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         """Ask the meta to move one partition (upstream's shell ``balance``): ``kind`` is
         move_pri (the primary role to a secondary), copy_pri (the primary to a node that is

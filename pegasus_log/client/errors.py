@@ -39,6 +39,7 @@ class PegasusError(Exception):
         self.op = op
         self.code = code
         self.status = status
+        self.detail = detail
 
     @property
     def retriable(self) -> bool:

@@ -290,6 +290,12 @@ class Admin:
     def ddd_diagnose(self, app_id: int = -1, partition_index: int = -1) -> list[a.DddPartitionInfo]:
         return self._runner.run(self._aio.ddd_diagnose(app_id, partition_index))
 
+    def get_max_replica_count(self, name: str) -> int:
+        return self._runner.run(self._aio.get_max_replica_count(name))
+
+    def set_max_replica_count(self, name: str, count: int) -> tuple[int, str]:
+        return self._runner.run(self._aio.set_max_replica_count(name, count))
+
     def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         self._runner.run(self._aio.balance(gpid, kind, source, destination))
 

@@ -212,6 +212,8 @@ class MetaService:
             (a.CM_CONTROL_META, self.on_control_meta),
             (a.CM_PROPOSE_BALANCER, self.on_propose_balancer),
             (a.CM_DDD_DIAGNOSE, self.on_ddd_diagnose),
+            (a.CM_GET_MAX_REPLICA_COUNT, self.on_get_max_replica_count),
+            (a.CM_SET_MAX_REPLICA_COUNT, self.on_set_max_replica_count),
             (a.FD_BEACON, self.on_beacon),
             (a.CM_CONFIG_SYNC, self.on_config_sync),
             (a.CM_UPDATE_PARTITION_CONFIGURATION, self.on_update_partition_configuration),
@@ -443,6 +445,96 @@ class MetaService:
                 return a.UpdateAppEnvResponse(err=err, hint_message="store write failed")
         await self._push_app(app.app_id)
         return a.UpdateAppEnvResponse(err=ErrorCode.ERR_OK.name, hint_message="")
+
+    # ---- a table's replica count ---------------------------------------------------------
+
+    def on_get_max_replica_count(self, call: Call) -> a.GetMaxReplicaCountResponse:
+        req: a.GetMaxReplicaCountRequest = call.arg
+        if not self.leader:
+            return a.GetMaxReplicaCountResponse(err=self._forward())
+        app = self._app_by_name(req.app_name)
+        if app is None:
+            return a.GetMaxReplicaCountResponse(
+                err=ErrorCode.ERR_APP_NOT_EXIST.name,
+                hint_message=f"app({req.app_name}) does not exist",
+            )
+        return a.GetMaxReplicaCountResponse(
+            err=ErrorCode.ERR_OK.name, max_replica_count=app.max_replica_count
+        )
+
+    async def on_set_max_replica_count(self, call: Call) -> a.SetMaxReplicaCountResponse:
+        """A table's new replica count (the shell's ``set_replica_count``): the table's
+        record first, then every partition with a new ballot (``_align_replica_counts``,
+        which every tick also runs, so a change cut short by a meta failover is finished
+        by the next leader); the guardian then adds or removes secondaries."""
+        req: a.SetMaxReplicaCountRequest = call.arg
+        if not self.leader:
+            return a.SetMaxReplicaCountResponse(err=self._forward())
+        err, old, hint = await self._set_max_replica_count(req.app_name, req.max_replica_count)
+        if err != ErrorCode.ERR_OK:
+            log.warning(
+                "set_replica_count of %s to %d refused (%s): %s",
+                req.app_name,
+                req.max_replica_count,
+                err.name,
+                hint,
+            )
+        return a.SetMaxReplicaCountResponse(
+            err=err.name, old_max_replica_count=old, hint_message=hint
+        )
+
+    async def _set_max_replica_count(self, name: str, count: int) -> tuple[ErrorCode, int, str]:
+        async with self._write_lock:
+            app = self._app_by_name(name)
+            if app is None:
+                return ErrorCode.ERR_APP_NOT_EXIST, 0, f"app({name}) does not exist"
+            old = app.max_replica_count
+            if self.level <= a.MetaFunctionLevel.fl_freezed:
+                hint = "current meta function level is freezed, since there are too few alive nodes"
+                return ErrorCode.ERR_STATE_FREEZED, old, hint
+            o = self._options
+            problem = guardian.replica_count_problem(
+                count, o.replica_count_min, o.replica_count_max, len(self._alive())
+            )
+            if problem is not None:
+                return ErrorCode.ERR_INVALID_PARAMETERS, old, problem
+            if count == old:
+                return (
+                    ErrorCode.ERR_OK,
+                    old,
+                    "no need to update max_replica_count since it's not changed",
+                )
+            err = await self._write_app(replace(app, max_replica_count=count))
+            if err is not None:
+                return ErrorCode[err], old, "writing the table's record failed"
+        log.info("table %s: replica count %d -> %d", name, old, count)
+        for _ in range(3):  # a partition written meanwhile by another is tried again
+            if await self._align_replica_counts(app.app_id):
+                break
+        return ErrorCode.ERR_OK, old, ""
+
+    async def _align_replica_counts(self, app_id: int | None = None) -> bool:
+        """Give every partition (of ``app_id``, or of every table) whose replica count is
+        not its table's the table's, with a new ballot (the members learn it as any
+        configuration). A partition without a primary, or with a copy under way, waits
+        for a later round. Whether none is left to do."""
+        done = True
+        for gpid, stored in list(self._partitions.items()):
+            app = self._apps.get(gpid[0])
+            if (app_id is not None and gpid[0] != app_id) or app is None:
+                continue
+            want, pc = app.value.max_replica_count, stored.value
+            if app.value.status != AppStatus.AS_AVAILABLE or pc.max_replica_count == want:
+                continue
+            if not pc.primary or gpid in self._copies:
+                done = False
+                continue
+            wire = config_to_wire(pc)
+            wire = replace(wire, ballot=wire.ballot + 1, max_replica_count=want)
+            reason = f"replica count {pc.max_replica_count} -> {want}"
+            if not await self._write_partition(gpid, wire, reason=reason):
+                done = False
+        return done
 
     # ---- nodes and cluster -------------------------------------------------------------
 
@@ -822,6 +914,7 @@ class MetaService:
         await self._drop_dead_members()
         if self.level <= a.MetaFunctionLevel.fl_freezed:
             return
+        await self._align_replica_counts()
         await self._advance_copies()
         cured = await self._cure_all()
         if self.level >= a.MetaFunctionLevel.fl_lively and not cured:

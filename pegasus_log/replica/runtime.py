@@ -260,13 +260,10 @@ class ReplicaServer:
             return part
         dirs = PartitionDirs(self._data_dir, *gpid)
         store, durable = self._open_durable_store(dirs, info.partition_count)
-        config = replace(
-            self._core_config, write_members_min=min(2, max(1, info.max_replica_count))
-        )
         core, effects = open_replica(
             gpid=Gpid(*gpid),
             node=self.address,
-            config=config,
+            config=self._core_config,
             now=time.monotonic(),
             ballot=self._saved_ballot(gpid),
             last_committed_decree=store.last_applied_decree(),

@@ -552,6 +552,46 @@ INVALID_BALLOT = -1
 INVALID_DECREE = -1
 
 
+# ---- a table's replica count (idl/meta_admin.thrift) -------------------------------------
+
+
+@frozen
+class GetMaxReplicaCountRequest:
+    app_name: str = ""
+    THRIFT: ClassVar = (Field(1, "app_name", STRING),)
+
+
+@frozen
+class GetMaxReplicaCountResponse:
+    err: str = "ERR_OK"
+    max_replica_count: int = 0
+    hint_message: str = ""
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "max_replica_count", I32),
+        Field(3, "hint_message", STRING),
+    )
+
+
+@frozen
+class SetMaxReplicaCountRequest:
+    app_name: str = ""
+    max_replica_count: int = 0
+    THRIFT: ClassVar = (Field(1, "app_name", STRING), Field(2, "max_replica_count", I32))
+
+
+@frozen
+class SetMaxReplicaCountResponse:
+    err: str = "ERR_OK"
+    old_max_replica_count: int = 0
+    hint_message: str = ""
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "old_max_replica_count", I32),
+        Field(3, "hint_message", STRING),
+    )
+
+
 @frozen
 class DddDiagnoseRequest:
     """``pid``: app_id -1 for every table, partition_index -1 for every partition."""
@@ -629,6 +669,12 @@ CM_UPDATE_PARTITION_CONFIGURATION = RpcSpec(
 )
 CONFIG_PROPOSAL = RpcSpec("RPC_CONFIG_PROPOSAL", ConfigurationUpdateRequest, None, oneway=True)
 CM_DDD_DIAGNOSE = RpcSpec("RPC_CM_DDD_DIAGNOSE", DddDiagnoseRequest, DddDiagnoseResponse)
+CM_GET_MAX_REPLICA_COUNT = RpcSpec(
+    "RPC_CM_GET_MAX_REPLICA_COUNT", GetMaxReplicaCountRequest, GetMaxReplicaCountResponse
+)
+CM_SET_MAX_REPLICA_COUNT = RpcSpec(
+    "RPC_CM_SET_MAX_REPLICA_COUNT", SetMaxReplicaCountRequest, SetMaxReplicaCountResponse
+)
 CM_PROPOSE_BALANCER = RpcSpec(
     "RPC_CM_PROPOSE_BALANCER", ConfigurationBalancerRequest, ConfigurationBalancerResponse
 )

@@ -178,3 +178,76 @@ def test_moves_that_cannot_be_done_get_a_clear_error(
 
 def _replica_addresses(cluster: ZkCluster) -> list[str]:
     return [cluster.replica_address(f"replica{i}") for i in (1, 2, 3)]
+
+
+def _member_counts(route: Route) -> set[int]:
+    return {len(route.members(i)) for i in range(route.partition_count)}
+
+
+def _has_members(client: Client, name: str, count: int) -> bool:
+    """Every partition of ``name`` has ``count`` members."""
+    return _member_counts(client.route(name)) == {count}
+
+
+def test_set_replica_count_adds_and_removes_replicas_of_every_partition(
+    cluster: ZkCluster, metas: str, home: Path
+) -> None:
+    """set_replica_count 2 -> 3: each partition learns a third member; 3 -> 2: each drops
+    one; 2 -> 1 -> 2, the primary alone taking writes in between. Every record reads back
+    after each, writes go on, and a count the cluster cannot hold is refused in upstream's
+    words."""
+    name = f"rc_{uuid.uuid4().hex[:8]}"
+    with Admin(cluster.meta_list) as admin:
+        admin.create_table(name, partition_count=PARTITIONS, replica_count=2)
+    with Client(cluster.meta_list) as client:
+        eventually("two members per partition", lambda: _member_counts(client.route(name)) == {2})
+        t = client.open_table(name)
+        for i in range(RECORDS):
+            eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
+
+        up = one_shot(metas, f"set_replica_count {name} 3", home, answers="y\n")
+        assert f"set replica count of app({name}) from 2 to 3: success" in up.stdout, up.stderr
+        eventually(
+            "three members per partition",
+            lambda: _member_counts(client.route(name)) == {3},
+            MOVE_WAIT_S,
+        )
+        got = one_shot(metas, f"get_replica_count {name}", home)
+        assert got.stdout.endswith("max_replica_count  : 3\n"), got.stdout + got.stderr
+        _all_read_back(t)
+        eventually_done("a write with three members", partial(t.set, b"after3", b"s", b"x"))
+
+        down = one_shot(metas, f"set_replica_count {name} 2", home, answers="y\n")
+        assert "from 3 to 2: success" in down.stdout, down.stderr
+        eventually(
+            "two members per partition again",
+            lambda: _member_counts(client.route(name)) == {2},
+            MOVE_WAIT_S,
+        )
+        _all_read_back(t)
+        assert t.get(b"after3", b"s") == b"x"
+        eventually_done("a write with two members", partial(t.set, b"after2", b"s", b"y"))
+
+        # Down to one replica: the primary alone takes writes; then back to two.
+        for count in (1, 2):
+            done = one_shot(metas, f"set_replica_count {name} {count}", home, answers="y\n")
+            assert "success" in done.stdout, done.stdout + done.stderr
+            eventually(
+                f"{count} member(s) per partition",
+                partial(_has_members, client, name, count),
+                MOVE_WAIT_S,
+            )
+            key = b"after-%d" % count
+            eventually_done(f"a write with {count}", partial(t.set, key, b"s", b"z"))
+            assert t.get(key, b"s") == b"z"
+        _all_read_back(t)
+
+        too_many = one_shot(metas, f"set_replica_count {name} 4", home, answers="y\n")
+        assert (
+            f"ERROR: set replica count of app({name}) failed: ERR_INVALID_PARAMETERS, there are "
+            "not enough alive replica servers(3) for the requested replica count(4)"
+        ) in too_many.stderr
+        kept = one_shot(metas, f"set_replica_count {name} 3", home)  # no answer: nothing done
+        assert "no answer, we will stop !" in kept.stdout
+        assert client.route(name).partition_count == PARTITIONS
+        assert _member_counts(client.route(name)) == {2}

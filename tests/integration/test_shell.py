@@ -80,15 +80,19 @@ def hk() -> str:
     return "shell-" + uuid.uuid4().hex[:12]
 
 
-def one_shot(meta: str, commands: str, home: Path) -> subprocess.CompletedProcess[str]:
+def one_shot(
+    meta: str, commands: str, home: Path, *, answers: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``pegasus-log shell -e commands``; ``answers`` is what its standard input holds (a
+    command's questions read it), nothing if None."""
     return subprocess.run(
         [sys.executable, "-m", "pegasus_log.shell.main", "shell", "--meta", meta, "-e", commands],
         capture_output=True,
         text=True,
         timeout=TIMEOUT_S,
         env=dict(os.environ, HOME=str(home)),
-        stdin=subprocess.DEVNULL,
         check=False,
+        **({"stdin": subprocess.DEVNULL} if answers is None else {"input": answers}),
     )
 
 

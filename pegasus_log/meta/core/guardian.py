@@ -64,6 +64,22 @@ META_APPLIED = frozenset({ConfigType.CT_ASSIGN_PRIMARY, ConfigType.CT_UPGRADE_TO
 PRIMARY_APPLIED = frozenset({ConfigType.CT_ADD_SECONDARY, ConfigType.CT_REMOVE})
 
 
+def replica_count_problem(count: int, low: int, high: int, alive: int) -> str | None:
+    """Why a table cannot be set to ``count`` replicas (upstream's words), or None: it
+    must lie in the allowed range and no table may want more members than there are
+    alive replica servers."""
+    if not low <= count <= high:
+        return (
+            f"requested replica count({count}) must be within the range of [min={low}, max={high}]"
+        )
+    if count > alive:
+        return (
+            f"there are not enough alive replica servers({alive}) "
+            f"for the requested replica count({count})"
+        )
+    return None
+
+
 def members(pc: PartitionConfiguration) -> list[RpcAddress]:
     out = [] if pc.primary.is_invalid else [pc.primary]
     return out + list(pc.secondaries)

@@ -41,8 +41,9 @@ class ReplicaCoreConfig:
     # Client writes waiting on the primary for a mutation; past this a write is refused
     # with ERR_BUSY. Four times the plog's append waiters, so the log pushes back first.
     write_queue_max: int = 4096
-    # Members (primary included) a primary needs before it prepares a client write;
-    # reconciliation ignores it (its mutations must commit, PacificA). Upstream
+    # Members (primary included) a primary needs before it prepares a client write, but
+    # never more than the table's replica count (a table of one replica writes on its
+    # one); reconciliation ignores it (its mutations must commit, PacificA). Upstream
     # mutation_2pc_min_replica_count = 2.
     write_members_min: int = 2
     # A secondary that has not acked a prepare within this is reported to the meta

@@ -529,7 +529,7 @@ class ReplicaCore:
         p = self._p
         if p is None or not self.serving:
             self._emit(Reply(write.request_id, ErrorCode.ERR_INVALID_STATE))
-        elif 1 + len(p.secondaries) < self._config.write_members_min:
+        elif not self._members_enough(p):
             self._emit(Reply(write.request_id, ErrorCode.ERR_NOT_ENOUGH_MEMBER))
         elif len(p.queue) >= self._config.write_queue_max:
             self._emit(Reply(write.request_id, ErrorCode.ERR_BUSY))
@@ -551,7 +551,11 @@ class ReplicaCore:
     # ---- primary: two-phase commit ----------------------------------------------------
 
     def _members_enough(self, p: _PrimaryState) -> bool:
-        return 1 + len(p.secondaries) >= self._config.write_members_min
+        """Whether the group may take client writes: ``write_members_min`` members, but
+        no more than the table's replica count (as of the configuration it is primary at,
+        so a table set to one replica takes writes on its one)."""
+        needed = min(self._config.write_members_min, max(1, p.config.max_replica_count))
+        return 1 + len(p.secondaries) >= needed
 
     def _start_writes(self) -> None:
         """Turn queued client writes into mutations while the staleness bound allows."""

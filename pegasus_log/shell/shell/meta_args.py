@@ -255,6 +255,23 @@ def parse_json_flag(args: Sequence[bytes]) -> bool:
     return parsed.has("json")
 
 
+def parse_get_replica_count(args: Sequence[bytes]) -> tuple[str, bool]:
+    """``get_replica_count <app_name> [-j|--json]``: (table, json)."""
+    parsed = parse_flags(args, (Flag("j", "json", False),))
+    return _one_name(parsed), parsed.has("json")
+
+
+def parse_set_replica_count(args: Sequence[bytes]) -> tuple[str, int]:
+    """``set_replica_count <app_name> <replica_count>``, with upstream's messages."""
+    expect_count(args, lo=2, hi=2)
+    raw = text(args[1])
+    if not raw.lstrip("-").isdigit() or not -INT32_MAX - 1 <= int(raw) <= INT32_MAX:
+        raise UsageError(f"parse '{raw}' as replica count failed")
+    if int(raw) < 1:
+        raise UsageError("replica count should be >= 1")
+    return text(args[0]), int(raw)
+
+
 def parse_set_app_envs(args: Sequence[bytes]) -> dict[str, str]:
     expect_count(args, lo=2)
     if len(args) % 2:

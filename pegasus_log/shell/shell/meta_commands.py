@@ -27,6 +27,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_ddd_diagnose,
     parse_del_app_envs,
     parse_drop,
+    parse_get_replica_count,
     parse_json_flag,
     parse_ls,
     parse_meta_level,
@@ -34,8 +35,9 @@ from pegasus_log.shell.shell.meta_args import (
     parse_recall,
     parse_remote_command,
     parse_set_app_envs,
+    parse_set_replica_count,
 )
-from pegasus_log.shell.shell.printer import render, render_one
+from pegasus_log.shell.shell.printer import render, render_one, single
 from pegasus_log.shell.shell.reports import (
     AVAILABLE,
     NodeDesc,
@@ -131,6 +133,8 @@ class MetaCommands:
             "get_meta_level": self.cmd_get_meta_level,
             "set_meta_level": self.cmd_set_meta_level,
             "balance": self.cmd_balance,
+            "get_replica_count": self.cmd_get_replica_count,
+            "set_replica_count": self.cmd_set_replica_count,
             "ddd_diagnose": self.cmd_ddd_diagnose,
         }
 
@@ -401,6 +405,28 @@ class MetaCommands:
         except PegasusError as e:
             raise _failed("control meta level", e) from None
         self._s.say(f"control meta level ok, the old level is {old}")
+        return True
+
+    def cmd_get_replica_count(self, args: list[bytes]) -> bool:
+        name, json_output = parse_get_replica_count(args)
+        try:
+            count = self._s.client.admin.get_max_replica_count(name)
+        except PegasusError as e:
+            raise CommandError(f"get replica count of app({name}) failed: {e.code.name}") from None
+        table = single("max_replica_count", [("max_replica_count", count)])
+        self._print(render_one(table, json_output=json_output), None)
+        return True
+
+    def cmd_set_replica_count(self, args: list[bytes]) -> bool:
+        name, count = parse_set_replica_count(args)
+        if not self._s.confirm(f"set the replica count of app({name}) to {count}"):
+            return True
+        try:
+            old, hint = self._s.client.admin.set_max_replica_count(name, count)
+        except PegasusError as e:
+            why = e.code.name + (f", {e.detail}" if e.detail and e.detail != name else "")
+            raise CommandError(f"set replica count of app({name}) failed: {why}") from None
+        self._s.say(f"set replica count of app({name}) from {old} to {count}: {hint or 'success'}")
         return True
 
     def cmd_balance(self, args: list[bytes]) -> bool:

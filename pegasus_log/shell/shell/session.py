@@ -176,6 +176,24 @@ class Session:
     def error(self, message: str) -> None:
         print(f"ERROR: {message}", file=self.err, flush=True)
 
+    def confirm(self, action: str) -> bool:
+        """Upstream's question before an unsafe command: ``y`` goes on, ``n`` stops, up to
+        five tries; no input to read stops."""
+        question = f"PLEASE be CAUTIOUS with this operation ! Are you sure to {action} ? [y/n]: "
+        for _ in range(5):
+            line = None if self._read_line is None else self._read_line(question)
+            if line is None:
+                self.say("no answer, we will stop !")
+                return False
+            if line.strip() == "y":
+                self.say("you've chosen YES, we will continue ...")
+                return True
+            if line.strip() == "n":
+                self.say("you've chosen NO, we will stop !")
+                return False
+        self.say("too many failed attempts, we will stop !")
+        return False
+
     def q(self, data: bytes) -> str:
         return quoted(data, escape_all=self.escape_all)
 

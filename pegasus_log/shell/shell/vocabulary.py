@@ -372,8 +372,12 @@ COMMANDS: tuple[Command, ...] = (
         "hot key detection on a replica",
         NO_REMOTE_COMMANDS,
     ),
-    _later("get_replica_count", "<app_name> [-j|--json]", "replica count of a table"),
-    _later("set_replica_count", "<app_name> <replica_count>", "set the replica count"),
+    Command("get_replica_count", "<app_name> [-j|--json]", "replica count of a table"),
+    Command(
+        "set_replica_count",
+        "<app_name> <replica_count>",
+        "set the replica count of a table (asks first; the meta then adds or removes replicas)",
+    ),
     _later(
         "get_atomic_idempotent",
         "<app_name> [-j|--json]",

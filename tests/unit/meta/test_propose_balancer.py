@@ -5,65 +5,24 @@ in, dropped; the partitions whose every member died, listed with what the meta k
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
 from dataclasses import replace
-from typing import Any
 
 from pegasus_log.client.admin import AsyncAdmin
-from pegasus_log.meta.service import MetaOptions, MetaService, NodeRecord
-from pegasus_log.meta.state.layout import Layout
-from pegasus_log.meta.state.memory import MemoryStore
-from pegasus_log.meta.state.model import AppState, PartitionConfig
-from pegasus_log.meta.state.repository import MetaStateRepository
+from pegasus_log.meta.state.model import PartitionConfig
 from pegasus_log.rpc import admin as a
-from pegasus_log.rpc.messages import RpcSpec
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.transport.server import Call
-
-# Nothing listens on these ports: configuration pushes fail at once (best effort).
-A, B, C = (RpcAddress("127.0.0.1", p) for p in (1, 2, 3))
-GPID = (1, 0)
-
-
-HEALTHY = PartitionConfig(
-    1, 0, ballot=3, max_replica_count=2, primary=str(A), secondaries=(str(B),)
-)
-
-
-async def _leader(
-    level: a.MetaFunctionLevel = a.MetaFunctionLevel.fl_steady, config: PartitionConfig = HEALTHY
-) -> MetaService:
-    repo = MetaStateRepository(MemoryStore(), Layout.for_cluster("unit"))
-    repo.initialize()
-    app = AppState(app_id=1, app_name="t", partition_count=1, max_replica_count=2)
-    repo.create_app(app, [config])
-    # An hour between ticks: the test's steps are the only ones.
-    service = MetaService(
-        repo=repo,
-        address=RpcAddress("127.0.0.1", 4),
-        options=MetaOptions(tick_s=3600.0, initial_level=level, push_timeout_s=0.5),
-    )
-    await service.become_leader()
-    service._nodes = {n: NodeRecord(n) for n in (A, B, C)}
-    return service
-
-
-def _call_of(spec: RpcSpec, arg: object) -> Call:
-    return Call(spec, None, 1, arg, "test", 0)  # type: ignore[arg-type]  # no header needed
+from tests.unit.meta.service_helpers import GPID, A, B, C, call_of, leader, run
 
 
 def _call(kind: str, source: RpcAddress, destination: RpcAddress) -> Call:
     req = AsyncAdmin.balance_request(Gpid(*GPID), kind, str(source), str(destination))
-    return _call_of(a.CM_PROPOSE_BALANCER, req)
-
-
-def _run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(test())
+    return call_of(a.CM_PROPOSE_BALANCER, req)
 
 
 def test_move_pri_is_written_at_once() -> None:
     async def test() -> None:
-        service = await _leader()
+        service = await leader()
         resp = await service.on_propose_balancer(_call("move_pri", A, B))
         assert resp.err == "ERR_OK"
         stored = service._partitions[GPID].value
@@ -72,12 +31,12 @@ def test_move_pri_is_written_at_once() -> None:
         assert again.err == "ERR_INVALID_PARAMETERS"  # A is no longer the primary
         await service.close()
 
-    _run(test)
+    run(test)
 
 
 def test_copy_sec_starts_a_copy_and_a_second_move_waits_for_it() -> None:
     async def test() -> None:
-        service = await _leader()
+        service = await leader()
         resp = await service.on_propose_balancer(_call("copy_sec", B, C))
         assert resp.err == "ERR_OK"
         assert GPID in service._copies
@@ -85,12 +44,12 @@ def test_copy_sec_starts_a_copy_and_a_second_move_waits_for_it() -> None:
         assert busy.err == "ERR_BUSY"
         await service.close()
 
-    _run(test)
+    run(test)
 
 
 def test_refusals() -> None:
     async def test() -> None:
-        service = await _leader()
+        service = await leader()
         for kind, source, destination in [
             ("copy_sec", A, C),  # from the primary
             ("copy_pri", A, B),  # to a member
@@ -102,22 +61,22 @@ def test_refusals() -> None:
         dead = await service.on_propose_balancer(_call("copy_sec", B, C))
         assert dead.err == "ERR_INVALID_PARAMETERS"
         forced = replace(_call("move_pri", A, B).arg, force=True)
-        resp = await service.on_propose_balancer(_call_of(a.CM_PROPOSE_BALANCER, forced))
+        resp = await service.on_propose_balancer(call_of(a.CM_PROPOSE_BALANCER, forced))
         assert resp.err == "ERR_NOT_IMPLEMENTED"
         assert service._partitions[GPID].value.ballot == 3  # nothing written
         await service.close()
 
-        frozen = await _leader(a.MetaFunctionLevel.fl_freezed)
+        frozen = await leader(a.MetaFunctionLevel.fl_freezed)
         resp = await frozen.on_propose_balancer(_call("move_pri", A, B))
         assert resp.err == "ERR_STATE_FREEZED"
         await frozen.close()
 
-    _run(test)
+    run(test)
 
 
 def test_a_move_worked_out_before_another_write_got_in_is_dropped() -> None:
     async def test() -> None:
-        service = await _leader()
+        service = await leader()
         stored = service._partitions[GPID]
         # Another write (a primary's proposal, say) holds the store lock meanwhile.
         async with service._write_lock:
@@ -131,22 +90,22 @@ def test_a_move_worked_out_before_another_write_got_in_is_dropped() -> None:
         assert service._partitions[GPID].value == other  # not written over
         await service.close()
 
-    _run(test)
+    run(test)
 
 
 def test_ddd_diagnose_lists_a_partition_whose_members_all_died() -> None:
     async def test() -> None:
         dead_all = PartitionConfig(1, 0, ballot=6, max_replica_count=2, last_drops=(str(A), str(B)))
-        service = await _leader(a.MetaFunctionLevel.fl_freezed, dead_all)
+        service = await leader(a.MetaFunctionLevel.fl_freezed, dead_all)
         service._nodes[B].alive = False
         replica = a.ReplicaInfo(
             pid=Gpid(*GPID), ballot=5, last_committed_decree=9, last_prepared_decree=10
         )
         sync = a.ConfigurationQueryByNodeRequest(node=A, stored_replicas=[replica])
-        assert service.on_config_sync(_call_of(a.CM_CONFIG_SYNC, sync)).err == "ERR_OK"
+        assert service.on_config_sync(call_of(a.CM_CONFIG_SYNC, sync)).err == "ERR_OK"
         for pid in (Gpid(-1, -1), Gpid(1, -1), Gpid(1, 0)):
             req = a.DddDiagnoseRequest(pid=pid)
-            resp = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
+            resp = service.on_ddd_diagnose(call_of(a.CM_DDD_DIAGNOSE, req))
             assert resp.err == "ERR_OK"
             (ddd,) = resp.partitions
             assert ddd.config.pid == Gpid(1, 0) and ddd.config.last_drops == [A, B]
@@ -159,25 +118,25 @@ def test_ddd_diagnose_lists_a_partition_whose_members_all_died() -> None:
         # A dies and comes back: what it reported before counts again only once it syncs.
         every = a.DddDiagnoseRequest()
         service._nodes[A].alive = False
-        service.on_beacon(_call_of(a.FD_BEACON, a.BeaconMsg(from_node=A)))
-        (ddd,) = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, every)).partitions
+        service.on_beacon(call_of(a.FD_BEACON, a.BeaconMsg(from_node=A)))
+        (ddd,) = service.on_ddd_diagnose(call_of(a.CM_DDD_DIAGNOSE, every)).partitions
         a_info = ddd.dropped[0]
         assert (a_info.is_alive, a_info.is_collected, a_info.ballot) == (True, False, -1)
         assert service._reported(GPID) == {}
         empty = a.ConfigurationQueryByNodeRequest(node=A, stored_replicas=[])
-        service.on_config_sync(_call_of(a.CM_CONFIG_SYNC, empty))
-        (ddd,) = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, every)).partitions
+        service.on_config_sync(call_of(a.CM_CONFIG_SYNC, empty))
+        (ddd,) = service.on_ddd_diagnose(call_of(a.CM_DDD_DIAGNOSE, every)).partitions
         assert (ddd.dropped[0].is_collected, ddd.dropped[0].ballot) == (True, -1)
         for pid in (Gpid(2, -1), Gpid(1, 1)):  # another table, another partition
             req = a.DddDiagnoseRequest(pid=pid)
-            resp = service.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
+            resp = service.on_ddd_diagnose(call_of(a.CM_DDD_DIAGNOSE, req))
             assert resp.partitions == []
         await service.close()
 
-        healthy = await _leader()
+        healthy = await leader()
         req = a.DddDiagnoseRequest()
-        resp = healthy.on_ddd_diagnose(_call_of(a.CM_DDD_DIAGNOSE, req))
+        resp = healthy.on_ddd_diagnose(call_of(a.CM_DDD_DIAGNOSE, req))
         assert resp.partitions == []
         await healthy.close()
 
-    _run(test)
+    run(test)

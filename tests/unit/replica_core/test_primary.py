@@ -188,6 +188,20 @@ def test_too_few_members_refuse_writes() -> None:
     assert refused.err == ErrorCode.ERR_NOT_ENOUGH_MEMBER
 
 
+def test_the_member_minimum_is_capped_by_the_replica_count() -> None:
+    # A table set down to one replica (set_replica_count): the meta's next configuration
+    # says so, and the primary alone takes writes again; set back up, it needs two.
+    c = primary(secondaries=())
+    assert replies(c.step(ClientWrite(1, update(1))))[0].err == ErrorCode.ERR_NOT_ENOUGH_MEMBER
+    c.step(ConfigUpdate(pc(2, A, [], replicas=1)))
+    assert c.serving
+    effects = c.step(ClientWrite(2, update(2)))
+    assert replies(effects) == []
+    assert applied(log_all(c, effects)) == [1]
+    c.step(ConfigUpdate(pc(3, A, [], replicas=3)))
+    assert replies(c.step(ClientWrite(3, update(3))))[0].err == ErrorCode.ERR_NOT_ENOUGH_MEMBER
+
+
 def test_reads_are_served_only_while_serving() -> None:
     c = primary()
     assert of(c.step(ClientRead(5)), ServeRead) == [ServeRead(5)]

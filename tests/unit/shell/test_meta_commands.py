@@ -87,6 +87,21 @@ class FakeAdmin:
     def get_app_envs(self, name: str) -> dict[str, str]:
         return dict(self._available(name).envs)
 
+    def get_max_replica_count(self, name: str) -> int:
+        return self._available(name).replica_count
+
+    def set_max_replica_count(self, name: str, count: int) -> tuple[int, str]:
+        t = self._available(name)
+        if count > 3:
+            raise PegasusError(
+                "set_replica_count",
+                code=ErrorCode.ERR_INVALID_PARAMETERS,
+                detail="there are not enough alive replica servers(3) for the requested "
+                "replica count(4)",
+            )
+        self.tables[t.app_id] = replace(t, replica_count=count)
+        return t.replica_count, ""
+
     def set_app_envs(self, name: str, envs: dict[str, str]) -> None:
         if "bogus" in envs:
             raise PegasusError(
@@ -474,3 +489,43 @@ def test_a_meta_that_does_not_serve_admin_requests(
     assert not ok
     assert err.startswith("ERROR: get meta level failed, error = ERR_TIMEOUT (127.0.0.1:1: ")
     assert err.endswith("a --static meta answers routing only)\n")
+
+
+# ---- replica count ---------------------------------------------------------------------
+
+
+def test_get_and_set_replica_count(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("create t -r 3")[0]
+    assert run("get_replica_count t")[1] == "[max_replica_count]\nmax_replica_count  : 3\n"
+    assert json.loads(run("get_replica_count t -j")[1]) == {
+        "max_replica_count": {"max_replica_count": "3"}
+    }
+    answers = iter(["maybe", "y", "n"])
+    monkeypatch.setattr(run.session, "_read_line", lambda _prompt: next(answers))
+    ok, out, _ = run("set_replica_count t 2")
+    assert ok and out.splitlines() == [
+        "you've chosen YES, we will continue ...",
+        "set replica count of app(t) from 3 to 2: success",
+    ]
+    assert run("get_replica_count t")[1].endswith("max_replica_count  : 2\n")
+    assert run("set_replica_count t 1") == (True, "you've chosen NO, we will stop !\n", "")
+    assert run("get_replica_count t")[1].endswith(": 2\n")
+    monkeypatch.setattr(run.session, "_read_line", lambda _prompt: "y")
+    ok, _, err = run("set_replica_count t 4")
+    assert not ok and err == (
+        "ERROR: set replica count of app(t) failed: ERR_INVALID_PARAMETERS, there are not "
+        "enough alive replica servers(3) for the requested replica count(4)\n"
+    )
+    monkeypatch.setattr(run.session, "_read_line", lambda _prompt: None)
+    assert run("set_replica_count t 3") == (True, "no answer, we will stop !\n", "")
+    assert run("get_replica_count nothing")[2] == (
+        "ERROR: get replica count of app(nothing) failed: ERR_APP_NOT_EXIST\n"
+    )
+    for line, message in (
+        ("set_replica_count t x", "parse 'x' as replica count failed"),
+        ("set_replica_count t 0", "replica count should be >= 1"),
+        ("set_replica_count t", ""),
+        ("get_replica_count", ""),
+    ):
+        ok, _, err = run(line)
+        assert not ok and err.startswith(f"ERROR: {message}"), (line, err)
