@@ -526,11 +526,10 @@ class MetaService:
             want, pc = app.value.max_replica_count, stored.value
             if app.value.status != AppStatus.AS_AVAILABLE or pc.max_replica_count == want:
                 continue
-            if not pc.primary or gpid in self._copies:
+            wire = guardian.with_replica_count(config_to_wire(pc), want)
+            if wire is None or gpid in self._copies:
                 done = False
                 continue
-            wire = config_to_wire(pc)
-            wire = replace(wire, ballot=wire.ballot + 1, max_replica_count=want)
             reason = f"replica count {pc.max_replica_count} -> {want}"
             if not await self._write_partition(gpid, wire, reason=reason):
                 done = False

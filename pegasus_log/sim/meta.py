@@ -4,7 +4,8 @@ configuration changes replicas propose (``meta/core/reconfig.py``: ballot + 1 on
 balancer (``meta/core/balancer.py``: primary swaps, copies of secondaries and of
 primaries, when ``balancing`` is on, as the real meta at fl_lively), and the failure
 detector's grace (``failure_detector.py``). Its tick runs in the real meta's order: drops,
-copies under way, cure, and new balancer moves only when nothing needed curing.
+a changed replica count given to every partition, copies under way, cure, and new
+balancer moves only when nothing needed curing.
 
 One meta, always up, whose state changes atomically (the ZooKeeper write that precedes
 every reply in the real meta is instantaneous here). What it sends goes through the
@@ -95,6 +96,9 @@ class SimMeta:
         self._grace = MasterGrace(fd)
         self._nodes: dict[RpcAddress, _Node] = {}
         self._proposal_interval_s = proposal_interval_s
+        # The table's replica count once a scenario changed it (``replicas``), as the real
+        # meta's table record: each tick gives it to every partition that lacks it.
+        self.replica_count: int | None = None
         self._last_proposal: dict[Gpid, float] = {}
         # Every configuration ever stored, per partition, in order (for the checkers).
         self.history: dict[Gpid, list[PartitionConfiguration]] = {
@@ -164,6 +168,11 @@ class SimMeta:
                     dropped = guardian.drop_node(pc, node)
                     if dropped is not None:
                         out += self._store(gpid, dropped)
+        if self.replica_count is not None:
+            for gpid, pc in list(self.configs.items()):
+                new = guardian.with_replica_count(pc, self.replica_count)
+                if new is not None and gpid not in self.copies:
+                    out += self._store(gpid, new)
         out += self._advance_copies(now)
         cured = False
         views = self._views()

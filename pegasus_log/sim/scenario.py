@@ -10,6 +10,8 @@ indexes default to 0. Waits give up after ``timeout=`` seconds (default 5) and f
     option nodes=3 partitions=1 replicas=3   before start (defaults shown)
     start [down=r4,r5]                       boot every server (but those) and the meta
     level lively|steady                      the meta balances (lively) or only cures
+    replicas 4                               the table's replica count becomes 4 (the
+                                               shell's set_replica_count)
     run 1.5                                  let 1.5 simulated seconds pass
     write 7 [to=r2] [partition=0]            client write number 7 (to the primary the
     read 8 [to=r2] [partition=0]               meta names, unless ``to``)
@@ -23,9 +25,11 @@ indexes default to 0. Waits give up after ``timeout=`` seconds (default 5) and f
     disk_fail r2 op=write|sync [torn=16]     the next such disk operation fails
     flush r2                                 storage flush, then log garbage collection
     wait config ballot=4 primary=r1 secondaries=r3 [partition=0]
+         [replicas=3] [members=3]           (its replica count; primary and secondaries)
     wait state r2 status=pri|sec|pot|ina|err [ballot=4] [committed=3] [partition=0]
     wait reply 7 [err=ERR_OK]                the client got an answer to request 7
-    wait healthy                             every partition whole and caught up
+    wait healthy                             every partition has its replica count of
+                                               members, and they caught up
     wait spread [within=1] [primaries=yes]   members per server that is up differ by at
                                                most 1 (and primaries too), and no balancer
                                                copy is under way
@@ -156,6 +160,12 @@ class _Runner:
         if level not in ("lively", "steady"):
             raise ScenarioError(f"unknown level {level!r} (lively or steady)")
         self.w().meta.balancing = level == "lively"
+
+    def do_replicas(self, c: Command) -> None:
+        count = int(_one(c))
+        if not 1 <= count <= len(self.w().nodes):
+            raise ScenarioError(f"replicas {count}: want 1 to {len(self.w().nodes)}")
+        self.w().meta.replica_count = count
 
     def do_run(self, c: Command) -> None:
         world = self.w()
@@ -304,6 +314,8 @@ class _Runner:
                 "ballot": str(pc.ballot),
                 "primary": world.name_of(pc.primary) if not pc.primary.is_invalid else "-",
                 "secondaries": ",".join(sorted(world.name_of(s) for s in pc.secondaries)) or "-",
+                "replicas": str(pc.max_replica_count),
+                "members": str(1 + len(pc.secondaries) if not pc.primary.is_invalid else 0),
             }
             want = {k: v for k, v in c.args.items() if k in have}
             if "secondaries" in want:

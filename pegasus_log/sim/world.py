@@ -257,8 +257,8 @@ class World:
             pc = self.meta.configs[gpid]
             if pc.primary.is_invalid:
                 return f"{gpid}: no primary"
-            if 1 + len(pc.secondaries) < pc.max_replica_count:
-                return f"{gpid}: {1 + len(pc.secondaries)} members"
+            if 1 + len(pc.secondaries) != pc.max_replica_count:
+                return f"{gpid}: {1 + len(pc.secondaries)} members of {pc.max_replica_count}"
             if gpid in self.meta.copies:
                 return f"{gpid}: a balancer copy is under way"
             primary = self._core_at(pc.primary, gpid)

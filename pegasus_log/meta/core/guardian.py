@@ -80,6 +80,16 @@ def replica_count_problem(count: int, low: int, high: int, alive: int) -> str | 
     return None
 
 
+def with_replica_count(pc: PartitionConfiguration, count: int) -> PartitionConfiguration | None:
+    """The configuration a partition takes when its table's replica count becomes
+    ``count``: the same members at ballot + 1 (the members learn it as any configuration;
+    the cure then adds or removes). None when it already has that count, or has no
+    primary (it waits for one)."""
+    if pc.max_replica_count == count or pc.primary.is_invalid:
+        return None
+    return replace(pc, ballot=pc.ballot + 1, max_replica_count=count)
+
+
 def members(pc: PartitionConfiguration) -> list[RpcAddress]:
     out = [] if pc.primary.is_invalid else [pc.primary]
     return out + list(pc.secondaries)
