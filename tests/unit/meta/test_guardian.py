@@ -17,6 +17,8 @@ from pegasus_log.meta.core.guardian import (
     drop_node,
     garbage,
     members,
+    replica_count_problem,
+    with_replica_count,
 )
 from pegasus_log.rpc.admin import ConfigType, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
@@ -187,3 +189,25 @@ def test_ddd_reason_says_what_a_partition_whose_members_all_died_waits_for() -> 
     # not a partition whose every member died
     for not_ddd in (pc(primary=A), pc(secondaries=[B], last_drops=[A]), pc()):
         assert ddd_reason(not_ddd, nodes=view(A), reported={}, synced={A}) is None
+
+
+def test_a_new_replica_count_is_a_new_ballot_with_the_same_members() -> None:
+    three = pc(A, [B, C], [D], ballot=7)
+    two = with_replica_count(three, 2)
+    assert two == pc(A, [B, C], [D], ballot=8, replicas=2)
+    assert with_replica_count(three, 3) is None  # already so
+    assert with_replica_count(pc(NO_NODE, [B, C], ballot=7), 2) is None  # waits for a primary
+    # The cure then asks the primary to remove a secondary.
+    action = cure(two, nodes=view(A, B, C, D), reported={})
+    assert action is not None and (action.type, action.target) == (ConfigType.CT_REMOVE, A)
+    assert action.node in (B, C)
+
+
+def test_which_replica_counts_a_table_may_take() -> None:
+    assert replica_count_problem(3, 1, 5, alive=3) is None
+    assert replica_count_problem(6, 1, 5, alive=9) == (
+        "requested replica count(6) must be within the range of [min=1, max=5]"
+    )
+    assert replica_count_problem(4, 1, 5, alive=3) == (
+        "there are not enough alive replica servers(3) for the requested replica count(4)"
+    )
