@@ -264,12 +264,13 @@ def parse_get_replica_count(args: Sequence[bytes]) -> tuple[str, bool]:
 def parse_set_replica_count(args: Sequence[bytes]) -> tuple[str, int]:
     """``set_replica_count <app_name> <replica_count>``, with upstream's messages."""
     expect_count(args, lo=2, hi=2)
-    raw = text(args[1])
-    if not raw.lstrip("-").isdigit() or not -INT32_MAX - 1 <= int(raw) <= INT32_MAX:
-        raise UsageError(f"parse '{raw}' as replica count failed")
-    if int(raw) < 1:
+    try:
+        count = parse_int("replica count", args[1])
+    except UsageError:
+        raise UsageError(f"parse '{text(args[1])}' as replica count failed") from None
+    if count < 1:
         raise UsageError("replica count should be >= 1")
-    return text(args[0]), int(raw)
+    return text(args[0]), count
 
 
 def parse_set_app_envs(args: Sequence[bytes]) -> dict[str, str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterator, Sequence
+from functools import partial
 
 from pegasus_log.frozen import frozen
 from pegasus_log.replica.plog.disk import LogDisk
@@ -27,6 +28,7 @@ from pegasus_log.rpc.thrift import decode
 from pegasus_log.shell.shell.escaping import c_escape
 from pegasus_log.shell.shell.flags import Flag, UsageError, parse_flags, text
 from pegasus_log.shell.shell.meta_args import parse_gpid
+from pegasus_log.shell.shell.output import quoted
 from pegasus_log.storage.schema import decode_key
 from pegasus_log.storage.types import CasCheckType, MutateOperation
 
@@ -121,11 +123,8 @@ def update_lines(update: MutationUpdate, *, escape_all: bool = False) -> list[st
     """One client write of a mutation, decoded, as upstream's ``mlog_dump -d`` prints it
     (CHECK_AND_MUTATE, which upstream does not decode, is printed the same way)."""
 
-    def q(data: bytes) -> str:
-        return '"' + c_escape(data, escape_all=escape_all) + '"'
-
-    def e(data: bytes) -> str:
-        return c_escape(data, escape_all=escape_all)
+    q = partial(quoted, escape_all=escape_all)
+    e = partial(c_escape, escape_all=escape_all)
 
     spec = _WRITES.get(update.rpc_name)
     if spec is None:

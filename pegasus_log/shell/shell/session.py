@@ -406,7 +406,10 @@ class Session:
         raw = local_get(db_path, hash_key, sort_key)
         if raw is None:
             raise CommandError("get failed: NotFound")
-        expire_ts, _timetag, user_data = decode_value(raw)
+        try:
+            expire_ts, _timetag, user_data = decode_value(raw)
+        except ValueError as e:
+            raise CommandError(f"not a Pegasus value: {e}") from None
         self.say(f"{expire_ts} : {self.q(user_data)}")
         return True
 

@@ -7,6 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
+from rocksdict import Options, Rdict
 
 from pegasus_log.shell.shell.flags import CommandError
 from pegasus_log.shell.shell.local_db import local_get, value_lines
@@ -68,5 +69,19 @@ def test_the_shell_commands(tmp_path: Path) -> None:
         hex_value = encode_value(b"x", expire_ts=0, timetag=0).hex()
         assert session.execute(f"rdb_value_hex2str {hex_value}")
         assert out.getvalue().splitlines()[-2:] == ["user_data:", '  "x"']
+    finally:
+        session.close()
+
+
+def test_local_get_of_a_value_that_is_not_pegasus_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    db = Rdict(str(tmp_path / "raw"), Options(raw_mode=True))
+    db.put(encode_key(b"h", b"s"), b"\x01")  # shorter than a value header
+    db.close()
+    out, err = io.StringIO(), io.StringIO()
+    session = Session(["127.0.0.1:1"], out=out, err=err)
+    try:
+        assert not session.execute(f"local_get {tmp_path / 'raw'} h s")
+        assert err.getvalue().startswith("ERROR: not a Pegasus value: ")
+        assert session.execute("rdb_key_str2hex h s")  # the shell goes on
     finally:
         session.close()

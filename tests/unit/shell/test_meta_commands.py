@@ -523,6 +523,8 @@ def test_get_and_set_replica_count(run: Run, monkeypatch: pytest.MonkeyPatch) ->
     )
     for line, message in (
         ("set_replica_count t x", "parse 'x' as replica count failed"),
+        ("set_replica_count t --5", "parse '--5' as replica count failed"),
+        ("set_replica_count t 4294967296", "parse '4294967296' as replica count failed"),
         ("set_replica_count t 0", "replica count should be >= 1"),
         ("set_replica_count t", ""),
         ("get_replica_count", ""),
