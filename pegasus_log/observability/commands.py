@@ -158,7 +158,19 @@ def server_commands(
     manager.register(
         ("server-stat",), help="Query selected perf counters", args="", handler=server_stat
     )
+    manager.register(("flush-log",), help="Flush log to stderr or file", args="", handler=flush_log)
     return manager
+
+
+def flush_log(args: list[str]) -> str:
+    """Upstream's ``flush-log``: every logging handler of the process writes out what it
+    holds (the shell's ``flush_log``)."""
+    loggers = [logging.getLogger()] + [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    for handler in {h for lg in loggers for h in lg.handlers}:
+        handler.flush()
+    return "Flush done."
 
 
 def brief_stat(metrics: ServerMetrics, data_dir: Path | None) -> str:

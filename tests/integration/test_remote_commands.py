@@ -169,3 +169,13 @@ def test_static_replica_answers_disk_info_and_data_version(cluster: StaticCluste
     status, page = http_get(cluster.replica, f"/replica/data_version?app_id={app_id}")
     assert status == 200
     assert json.loads(page) == {str(i): {"data_version": "1"} for i in range(8)}
+
+
+def test_shell_flush_log(cluster: StaticCluster, tmp_path: Path) -> None:
+    """flush_log is upstream's remote command flush-log, sent to the servers named."""
+    r = one_shot(cluster.meta, f"flush_log -l {cluster.meta},{cluster.replica}", tmp_path)
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["command"] == "flush-log "  # command, a space, its arguments: as upstream
+    assert {d["message"] for d in doc["details"].values()} == {"Flush done."}
+    assert (doc["succeed_count"], doc["failed_count"]) == (2, 0)

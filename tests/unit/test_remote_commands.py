@@ -5,6 +5,7 @@ test_remote_commands.py)."""
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -220,3 +221,31 @@ def test_command_line_version(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--version"])
     assert exited.value.code == 0
     assert capsys.readouterr().out == build_info().line("pegasus-log") + "\n"
+
+
+# ---- flush-log -------------------------------------------------------------------------
+
+
+class _Recording(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.flushes = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        pass
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+
+def test_flush_log_flushes_every_handler_of_the_process() -> None:
+    manager = server_commands(build=BUILD, metrics=ServerMetrics("replica"), started_at_s=0.0)
+    root, named = _Recording(), _Recording()
+    logging.getLogger().addHandler(root)
+    logging.getLogger("pegasus_log.test_flush").addHandler(named)
+    try:
+        assert manager.run("flush-log", []) == (True, "Flush done.")
+        assert (root.flushes, named.flushes) == (1, 1)
+    finally:
+        logging.getLogger().removeHandler(root)
+        logging.getLogger("pegasus_log.test_flush").removeHandler(named)

@@ -129,6 +129,7 @@ class MetaCommands:
             "nodes": self.cmd_nodes,
             "remote_command": self.cmd_remote_command,
             "server_info": self.cmd_server_info,
+            "flush_log": self.cmd_flush_log,
             "server_stat": self.cmd_server_stat,
             "get_meta_level": self.cmd_get_meta_level,
             "set_meta_level": self.cmd_set_meta_level,
@@ -345,6 +346,9 @@ class MetaCommands:
 
     def cmd_server_info(self, args: list[bytes]) -> bool:
         return self._remote(parse_remote_command(args, command="server-info"))
+
+    def cmd_flush_log(self, args: list[bytes]) -> bool:
+        return self._remote(parse_remote_command(args, command="flush-log"))
 
     def cmd_server_stat(self, args: list[bytes]) -> bool:
         a = parse_remote_command(args, command="server-stat")

@@ -228,11 +228,10 @@ COMMANDS: tuple[Command, ...] = (
         "statistics of tables",
         NO_REMOTE_COMMANDS,
     ),
-    _later(
+    Command(
         "flush_log",
         "[-t all|meta-server|replica-server] [-l host:port,host:port...] [-r|--resolve_ip]",
         "flush the logs of servers",
-        NO_REMOTE_COMMANDS,
     ),
     Command(
         "local_get",
