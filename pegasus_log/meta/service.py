@@ -508,9 +508,8 @@ class MetaService:
             if err is not None:
                 return ErrorCode[err], old, "writing the table's record failed"
         log.info("table %s: replica count %d -> %d", name, old, count)
-        for _ in range(3):  # a partition written meanwhile by another is tried again
-            if await self._align_replica_counts(app.app_id):
-                break
+        # A partition not done here (written meanwhile, no primary yet) is done by a tick.
+        await self._align_replica_counts(app.app_id)
         return ErrorCode.ERR_OK, old, ""
 
     async def _align_replica_counts(self, app_id: int | None = None) -> bool:

@@ -64,9 +64,10 @@ def server_of(cluster: ZkCluster, address: str) -> str:
     raise AssertionError(f"no replica server at {address}")
 
 
-def fully_replicated(client: Client, table: str) -> bool:
+def fully_replicated(client: Client, table: str, members: int = 3) -> bool:
+    """Every partition of ``table`` has exactly ``members`` members."""
     route = client.route(table)
-    return all(len(route.members(i)) == 3 for i in range(route.partition_count))
+    return all(len(route.members(i)) == members for i in range(route.partition_count))
 
 
 def member_everywhere(client: Client, table: str, address: str) -> bool:

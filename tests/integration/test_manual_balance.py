@@ -24,7 +24,7 @@ from pegasus_log.client.sync import Admin, Client, Table
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.helpers import eventually, eventually_done
+from tests.integration.helpers import eventually, eventually_done, fully_replicated
 from tests.integration.test_shell import one_shot
 
 pytestmark = pytest.mark.integration
@@ -55,19 +55,22 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def table(cluster: ZkCluster) -> Iterator[tuple[Client, str]]:
-    name = f"mbal_{uuid.uuid4().hex[:8]}"
-    with Admin(cluster.meta_list) as admin:
-        admin.create_table(name, partition_count=PARTITIONS, replica_count=2)
     with Client(cluster.meta_list) as client:
-        eventually("two members per partition", lambda: _full(client.route(name)))
-        t = client.open_table(name)
-        for i in range(RECORDS):
-            eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
+        name, _ = _filled_table(cluster, client, "mbal")
         yield client, name
 
 
-def _full(route: Route) -> bool:
-    return all(len(route.members(i)) == 2 for i in range(route.partition_count))
+def _filled_table(cluster: ZkCluster, client: Client, prefix: str) -> tuple[str, Table]:
+    """A new table of PARTITIONS x 2 replicas, both members of every partition in place,
+    holding RECORDS records."""
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with Admin(cluster.meta_list) as admin:
+        admin.create_table(name, partition_count=PARTITIONS, replica_count=2)
+    eventually("two members per partition", partial(fully_replicated, client, name, 2))
+    t = client.open_table(name)
+    for i in range(RECORDS):
+        eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
+    return name, t
 
 
 def _all_read_back(t: Table) -> None:
@@ -180,15 +183,6 @@ def _replica_addresses(cluster: ZkCluster) -> list[str]:
     return [cluster.replica_address(f"replica{i}") for i in (1, 2, 3)]
 
 
-def _member_counts(route: Route) -> set[int]:
-    return {len(route.members(i)) for i in range(route.partition_count)}
-
-
-def _has_members(client: Client, name: str, count: int) -> bool:
-    """Every partition of ``name`` has ``count`` members."""
-    return _member_counts(client.route(name)) == {count}
-
-
 def test_set_replica_count_adds_and_removes_replicas_of_every_partition(
     cluster: ZkCluster, metas: str, home: Path
 ) -> None:
@@ -196,20 +190,13 @@ def test_set_replica_count_adds_and_removes_replicas_of_every_partition(
     one; 2 -> 1 -> 2, the primary alone taking writes in between. Every record reads back
     after each, writes go on, and a count the cluster cannot hold is refused in upstream's
     words."""
-    name = f"rc_{uuid.uuid4().hex[:8]}"
-    with Admin(cluster.meta_list) as admin:
-        admin.create_table(name, partition_count=PARTITIONS, replica_count=2)
     with Client(cluster.meta_list) as client:
-        eventually("two members per partition", lambda: _member_counts(client.route(name)) == {2})
-        t = client.open_table(name)
-        for i in range(RECORDS):
-            eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
-
+        name, t = _filled_table(cluster, client, "rc")
         up = one_shot(metas, f"set_replica_count {name} 3", home, answers="y\n")
         assert f"set replica count of app({name}) from 2 to 3: success" in up.stdout, up.stderr
         eventually(
             "three members per partition",
-            lambda: _member_counts(client.route(name)) == {3},
+            partial(fully_replicated, client, name, 3),
             MOVE_WAIT_S,
         )
         got = one_shot(metas, f"get_replica_count {name}", home)
@@ -221,7 +208,7 @@ def test_set_replica_count_adds_and_removes_replicas_of_every_partition(
         assert "from 3 to 2: success" in down.stdout, down.stderr
         eventually(
             "two members per partition again",
-            lambda: _member_counts(client.route(name)) == {2},
+            partial(fully_replicated, client, name, 2),
             MOVE_WAIT_S,
         )
         _all_read_back(t)
@@ -234,7 +221,7 @@ def test_set_replica_count_adds_and_removes_replicas_of_every_partition(
             assert "success" in done.stdout, done.stdout + done.stderr
             eventually(
                 f"{count} member(s) per partition",
-                partial(_has_members, client, name, count),
+                partial(fully_replicated, client, name, count),
                 MOVE_WAIT_S,
             )
             key = b"after-%d" % count
@@ -250,4 +237,4 @@ def test_set_replica_count_adds_and_removes_replicas_of_every_partition(
         kept = one_shot(metas, f"set_replica_count {name} 3", home)  # no answer: nothing done
         assert "no answer, we will stop !" in kept.stdout
         assert client.route(name).partition_count == PARTITIONS
-        assert _member_counts(client.route(name)) == {2}
+        assert fully_replicated(client, name, 2)

@@ -12,6 +12,7 @@ from pathlib import Path
 from rocksdict import AccessType, Options, Rdict
 
 from pegasus_log.shell.shell.flags import CommandError
+from pegasus_log.shell.shell.output import local_time_us
 from pegasus_log.storage.schema import (
     PEGASUS_EPOCH,
     decode_value,
@@ -56,13 +57,11 @@ def value_lines(raw: bytes, quote: Callable[[bytes], str]) -> list[str]:
     else:
         when = datetime.datetime.fromtimestamp(PEGASUS_EPOCH + expire_ts)
         expires = f"{when:%Y-%m-%d %H:%M:%S}"
-    stamp = timetag_timestamp_us(timetag)
-    written = datetime.datetime.fromtimestamp(stamp / 1_000_000)
     return [
         "When to expire:",
         f"  {expires}",
         "timetag:",
-        f"  written {written:%Y-%m-%d %H:%M:%S}.{stamp % 1_000_000 // 1000:03d}, "
+        f"  written {local_time_us(timetag_timestamp_us(timetag))}, "
         f"cluster_id {timetag_cluster_id(timetag)}, "
         f"{'deleted' if timetag_deleted(timetag) else 'not deleted'}",
         "user_data:",

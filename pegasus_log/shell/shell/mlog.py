@@ -15,7 +15,6 @@ where and why.
 
 from __future__ import annotations
 
-import datetime
 from collections.abc import Iterator, Sequence
 from functools import partial
 
@@ -28,7 +27,7 @@ from pegasus_log.rpc.thrift import decode
 from pegasus_log.shell.shell.escaping import c_escape
 from pegasus_log.shell.shell.flags import Flag, UsageError, parse_flags, text
 from pegasus_log.shell.shell.meta_args import parse_gpid
-from pegasus_log.shell.shell.output import quoted
+from pegasus_log.shell.shell.output import local_time_us, quoted
 from pegasus_log.storage.schema import decode_key
 from pegasus_log.storage.types import CasCheckType, MutateOperation
 
@@ -103,20 +102,10 @@ def mutation_line(item: DumpedMutation) -> str:
     pid = f"{mu.gpid.app_id}.{mu.gpid.partition_index}"
     return (
         f"mutation [{pid}.{mu.ballot}.{mu.decree}]: gpid={pid}, ballot={mu.ballot}, "
-        f"decree={mu.decree}, timestamp={_local_time(mu.timestamp_us)}, "
+        f"decree={mu.decree}, timestamp={local_time_us(mu.timestamp_us)}, "
         f"last_committed_decree={mu.last_committed_decree}, log_offset={item.log_offset}, "
         f"log_length={item.log_length}, update_count={len(mu.updates)}"
     )
-
-
-def _local_time(timestamp_us: int) -> str:
-    """``YYYY-MM-DD HH:MM:SS.mmm`` in the machine's time zone, as upstream prints it."""
-    seconds, micros = divmod(timestamp_us, 1_000_000)
-    try:
-        moment = datetime.datetime.fromtimestamp(seconds)
-    except (OverflowError, OSError, ValueError):
-        return f"{timestamp_us}us"
-    return f"{moment:%Y-%m-%d %H:%M:%S}.{micros // 1000:03d}"
 
 
 def update_lines(update: MutationUpdate, *, escape_all: bool = False) -> list[str]:

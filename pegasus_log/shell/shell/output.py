@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 
 from pegasus_log.shell.shell.escaping import c_escape
@@ -9,6 +10,17 @@ from pegasus_log.shell.shell.vocabulary import Command
 
 # Upstream wraps a command's usage in help at about this many characters.
 HELP_USAGE_WIDTH = 70
+
+
+def local_time_us(timestamp_us: int) -> str:
+    """Microseconds since the Unix epoch as ``YYYY-MM-DD HH:MM:SS.mmm`` in the machine's
+    time zone, as upstream prints times (a value no calendar holds: ``<n>us``)."""
+    seconds, micros = divmod(timestamp_us, 1_000_000)
+    try:
+        moment = datetime.datetime.fromtimestamp(seconds)
+    except (OverflowError, OSError, ValueError):
+        return f"{timestamp_us}us"
+    return f"{moment:%Y-%m-%d %H:%M:%S}.{micros // 1000:03d}"
 
 
 def quoted(data: bytes, *, escape_all: bool = False) -> str:

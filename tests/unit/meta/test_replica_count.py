@@ -10,7 +10,7 @@ from pegasus_log.meta.core import guardian
 from pegasus_log.meta.service import MetaService
 from pegasus_log.meta.state.model import PartitionConfig
 from pegasus_log.rpc import admin as a
-from tests.unit.meta.service_helpers import GPID, HEALTHY, A, B, call_of, leader, run
+from tests.unit.meta.service_helpers import GPID, A, B, call_of, leader, run
 
 
 async def _set(service: MetaService, name: str, count: int) -> a.SetMaxReplicaCountResponse:
@@ -101,10 +101,3 @@ def test_a_partition_without_a_primary_waits_for_one() -> None:
         await service.close()
 
     run(test)
-
-
-def test_replica_count_problem() -> None:
-    assert guardian.replica_count_problem(3, 1, 5, 3) is None
-    assert guardian.replica_count_problem(6, 1, 5, 9) is not None
-    assert guardian.replica_count_problem(4, 1, 5, 3) is not None
-    assert HEALTHY.max_replica_count == 2

@@ -31,9 +31,14 @@ from tests.unit.plog.helpers import SMALL, replay
 BLOCK = SMALL.block_bytes_max
 
 
+def upd(spec: m.RpcSpec, arg: object) -> MutationUpdate:
+    """A mutation's client write of ``spec`` carrying ``arg``."""
+    return MutationUpdate(spec.name, encode(spec.arg, arg))
+
+
 def put(hash_key: bytes, sort_key: bytes, value: bytes, expire: int = 0) -> MutationUpdate:
-    arg = m.UpdateRequest(key=encode_key(hash_key, sort_key), value=value, expire_ts_seconds=expire)
-    return MutationUpdate(m.RRDB_PUT.name, encode(m.RRDB_PUT.arg, arg))
+    key = encode_key(hash_key, sort_key)
+    return upd(m.RRDB_PUT, m.UpdateRequest(key=key, value=value, expire_ts_seconds=expire))
 
 
 def mutation(decree: int, *updates: MutationUpdate, pidx: int = 0) -> Mutation:
@@ -92,9 +97,6 @@ def test_the_mutation_line_reads_as_upstreams() -> None:
 
 
 def test_every_write_kind_decoded() -> None:
-    def upd(spec: m.RpcSpec, arg: object) -> MutationUpdate:
-        return MutationUpdate(spec.name, encode(spec.arg, arg))
-
     cas = m.CheckAndSetRequest(
         hash_key=b"h",
         check_sort_key=b"c",
