@@ -6,7 +6,9 @@ theirs). Names follow upstream where it has one: per-operation request counters
 a ``p`` label of p50/p90/p95/p99/p999, upstream's percentile set), replica counts by status
 (``total_replicas``, ``primary_replicas``, ...), partition health per table on the meta
 (``healthy_partitions``, ``unreadable_partitions``, ``unwritable_partitions``,
-``writable_ill_partitions``, ``dead_partitions``).
+``writable_ill_partitions``, ``dead_partitions``). Upstream keeps request counters per
+replica too; those are ``replica_<op>_requests`` here, labelled ``table_id`` and
+``partition_id`` (a family of their own, so that the server-wide ones keep no labels).
 
 Percentiles are computed at scrape time over a bounded window of the latest samples per
 operation (prometheus_client's Summary has no quantiles in Python). Recent request rates
@@ -106,6 +108,34 @@ class _RequestCounts(Collector):
         yield family
 
 
+class _PartitionRequests(Collector):
+    """Data requests served (ERR_OK) per partition replica and operation, upstream's
+    replica-entity request counters (``get_requests``, ``put_requests``, ... of each
+    replica), as ``replica_<op>_requests`` labelled ``table_id`` and ``partition_id``:
+    plain integers, as ``_RequestCounts``. The shell's ``app_stat`` reads them."""
+
+    def __init__(self) -> None:
+        self._counts: dict[tuple[str, int, int], int] = {}
+
+    def add(self, op: str, app_id: int, partition_index: int) -> None:
+        key = (op, app_id, partition_index)
+        self._counts[key] = self._counts.get(key, 0) + 1
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        families: dict[str, CounterMetricFamily] = {}
+        for (op, app_id, index), count in sorted(self._counts.items()):
+            family = families.get(op)
+            if family is None:
+                family = CounterMetricFamily(
+                    f"replica_{op}_requests",
+                    f"{op} requests served, per partition replica",
+                    labels=["table_id", "partition_id"],
+                )
+                families[op] = family
+            family.add_metric([str(app_id), str(index)], count)
+        yield from families.values()
+
+
 class _RecentRates:
     """Requests per whole second of a monotonic clock, per operation, in a ring of
     ``RATE_WINDOW_S`` slots: constant memory per operation, O(1) per request."""
@@ -166,13 +196,21 @@ class ServerMetrics:
         self._latency = _LatencyWindows()
         self.registry.register(self._latency)
         self._rates = _RecentRates(clock)
+        self._partitions = _PartitionRequests()
+        self.registry.register(self._partitions)
         self._gauge_sources: list[GaugeSource] = []
 
-    def on_request(self, rpc_name: str, error: str, latency_ns: int) -> None:
+    def on_request(
+        self, rpc_name: str, error: str, latency_ns: int, gpid: tuple[int, int] = (0, 0)
+    ) -> None:
+        """One request answered; ``gpid`` is the partition its header named (app id 0:
+        none, as for requests to the meta)."""
         self._rpc.add(rpc_name, error)
         op = op_of(rpc_name)
         if op is None:
             return
+        if error == "ERR_OK" and gpid[0] > 0:
+            self._partitions.add(op, gpid[0], gpid[1])
         counter = self._requests.get(op)
         if counter is None:
             counter = Counter(f"{op}_requests", f"{op} requests served", registry=self.registry)

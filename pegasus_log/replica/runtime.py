@@ -73,6 +73,7 @@ from pegasus_log.replica.stub import (
     StubOptions,
     apply_envs,
     replica_status_rows,
+    storage_rows,
     stored_gpids,
 )
 from pegasus_log.replica.wire import to_storage, to_wire
@@ -419,6 +420,7 @@ class ReplicaServer:
         )
         rows.extend(self._learning.metric_rows(self._parts.values()))
         rows.extend(self._garbage.metric_rows())
+        rows.extend(storage_rows((g, p.store) for g, p in self._parts.items()))
         return rows
 
     # ---- RPCs --------------------------------------------------------------------------

@@ -36,7 +36,7 @@ from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.options import StorageOptions
-from pegasus_log.storage.rocks import StoreWriteError
+from pegasus_log.storage.rocks import RdbStats, StoreClosedError, StoreWriteError
 from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
 log = logging.getLogger(__name__)
@@ -249,7 +249,8 @@ class ReplicaStub:
         self._replicas.clear()
 
     def metric_rows(self) -> list[GaugeRows]:
-        return replica_status_rows(r.status for r in self._replicas.values())
+        rows = replica_status_rows(r.status for r in self._replicas.values())
+        return rows + storage_rows((g, r.store) for g, r in self._replicas.items())
 
     def expire_idle_scanners(self) -> int:
         return sum(r.store.expire_idle_scanners() for r in self._replicas.values())
@@ -349,3 +350,33 @@ def replica_status_rows(statuses: Iterable[int]) -> list[GaugeRows]:
     ):
         rows.append((name, f"replicas in {status.name}", [], [([], counts[status])]))
     return rows
+
+
+# Per partition replica, upstream's ``rdb_*`` replica metrics: (name, help, the figure).
+_STORAGE_GAUGES: tuple[tuple[str, str, Callable[[RdbStats], float]], ...] = (
+    ("rdb_total_sst_size_mb", "size of the live SST files", lambda s: s.sst_bytes / (1 << 20)),
+    ("rdb_total_sst_files", "number of live SST files", lambda s: s.sst_files),
+    ("rdb_memtable_mem_usage_bytes", "memory of the memtables", lambda s: s.memtable_bytes),
+    (
+        "rdb_index_and_filter_blocks_mem_usage_bytes",
+        "memory of index and filter blocks",
+        lambda s: s.index_and_filter_bytes,
+    ),
+    ("rdb_estimated_keys", "estimated number of keys", lambda s: s.estimated_keys),
+)
+PARTITION_LABELS = ["table_id", "partition_id"]
+
+
+def storage_rows(stores: Iterable[tuple[tuple[int, int], PartitionStore]]) -> list[GaugeRows]:
+    """RocksDB's figures of every partition replica here, as ``replica_<name>`` gauges
+    labelled ``table_id`` and ``partition_id`` (a store closed meanwhile is left out)."""
+    figures: list[tuple[list[str], RdbStats]] = []
+    for (app_id, index), store in stores:
+        try:
+            figures.append(([str(app_id), str(index)], store.rdb_stats()))
+        except StoreClosedError:
+            continue
+    return [
+        (f"replica_{name}", doc, PARTITION_LABELS, [(labels, of(s)) for labels, s in figures])
+        for name, doc, of in _STORAGE_GAUGES
+    ]

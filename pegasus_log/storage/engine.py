@@ -26,7 +26,7 @@ from pegasus_log.storage.compaction import CompactionStats, sweep_and_compact
 from pegasus_log.storage.keyhash import PartitionScope
 from pegasus_log.storage.options import StorageOptions, TableEnv
 from pegasus_log.storage.read import ReadService
-from pegasus_log.storage.rocks import RocksStore
+from pegasus_log.storage.rocks import RdbStats, RocksStore
 from pegasus_log.storage.scanner import ScanService
 from pegasus_log.storage.schema import CLUSTER_ID_MAX, EXPIRE_TS_MAX
 from pegasus_log.storage.types import (
@@ -281,6 +281,10 @@ class PartitionStore:
             scope=self._scope,
             chunk_rows=self._options.compaction_chunk_rows,
         )
+
+    def rdb_stats(self) -> RdbStats:
+        """RocksDB's figures for this partition (``StoreClosedError`` once closed)."""
+        return self._store.stats()
 
     def close(self) -> None:
         """Drop scanner contexts and close RocksDB. Idempotent."""

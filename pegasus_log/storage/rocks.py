@@ -98,6 +98,19 @@ def _parse_meta_int(name: bytes, raw: bytes | None) -> int:
     return int(text)
 
 
+# RocksDB's default number of levels; the files of every level are counted.
+_LEVELS = 7
+
+
+@frozen
+class RdbStats:
+    sst_bytes: int
+    sst_files: int
+    memtable_bytes: int
+    index_and_filter_bytes: int
+    estimated_keys: int
+
+
 class RocksStore:
     def __init__(self, path: str | os.PathLike[str], options: StorageOptions) -> None:
         self._path = os.fspath(path)
@@ -248,6 +261,23 @@ class RocksStore:
 
     def compact_range(self) -> None:
         self._require_db().compact_range(None, None)
+
+    def stats(self) -> RdbStats:
+        """What RocksDB reports of the data column family now (upstream's ``rdb_*``
+        replica metrics): SST files and their bytes, memtables, index and filter blocks,
+        the estimated number of keys."""
+        db = self._require_db()
+
+        def prop(name: str) -> int:
+            return db.property_int_value(name) or 0
+
+        return RdbStats(
+            sst_bytes=prop("rocksdb.live-sst-files-size"),
+            sst_files=sum(prop(f"rocksdb.num-files-at-level{n}") for n in range(_LEVELS)),
+            memtable_bytes=prop("rocksdb.cur-size-all-mem-tables"),
+            index_and_filter_bytes=prop("rocksdb.estimate-table-readers-mem"),
+            estimated_keys=prop("rocksdb.estimate-num-keys"),
+        )
 
     def close(self) -> None:
         """Close the database. Callers drop their iterators first."""

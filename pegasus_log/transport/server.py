@@ -145,10 +145,10 @@ class RpcServer:
             return None
         call, error = waiting.call, future.exception()
         if error is None:
-            self._observe(call.spec, "ERR_OK", waiting.started)
+            self._observe(call, "ERR_OK", waiting.started)
             return self._ok(call, future.result())
         if isinstance(error, RpcError):
-            self._observe(call.spec, error.code.name, waiting.started)
+            self._observe(call, error.code.name, waiting.started)
             return self._error(call.spec, call.seqid, error.code)
         log.error("%s: %s failed", self._name, call.spec.name, exc_info=error)
         return None
@@ -187,27 +187,33 @@ class RpcServer:
         try:
             result = handler(call)
         except RpcError as e:
-            self._observe(spec, e.code.name, started)
+            self._observe(call, e.code.name, started)
             return self._error(spec, call.seqid, e.code)
         if isinstance(result, asyncio.Future | Promise):
             return _Waiting(call, result, started)
         if result is not None and inspect.isawaitable(result):
             return self._await_result(call, result, started)
-        self._observe(spec, "ERR_OK", started)
+        self._observe(call, "ERR_OK", started)
         return self._ok(call, result)
 
     async def _await_result(self, call: Call, result: Awaitable[Any], started: int) -> bytes | None:
         try:
             value = await result
         except RpcError as e:
-            self._observe(call.spec, e.code.name, started)
+            self._observe(call, e.code.name, started)
             return self._error(call.spec, call.seqid, e.code)
-        self._observe(call.spec, "ERR_OK", started)
+        self._observe(call, "ERR_OK", started)
         return self._ok(call, value)
 
-    def _observe(self, spec: RpcSpec, error: str, started: int) -> None:
+    def _observe(self, call: Call, error: str, started: int) -> None:
         if self._metrics is not None:
-            self._metrics.on_request(spec.name, error, time.perf_counter_ns() - started)
+            header = call.header
+            self._metrics.on_request(
+                call.spec.name,
+                error,
+                time.perf_counter_ns() - started,
+                (header.app_id, header.partition_index),
+            )
 
     def _http_response(self, head: bytes) -> bytes:
         """The answer to a plain HTTP/1.x GET on the RPC port: /metrics, a page of

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
@@ -24,7 +26,7 @@ from pegasus_log.replica.store_dirs import PartitionDirs, latest_checkpoint_decr
 from pegasus_log.rpc import admin as a
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, free_port, zk_cluster_up
-from tests.integration.helpers import http_get
+from tests.integration.helpers import eventually, fully_replicated, http_get
 from tests.integration.test_shell import Shell, one_shot
 
 pytestmark = pytest.mark.integration
@@ -366,6 +368,105 @@ def test_replica_servers_answer_query_disk_info(zk_cluster: ZkCluster, metas: st
         with pytest.raises(PegasusError) as e:
             admin.query_disk_info(zk_cluster.replica_address("replica1"), "no_such_table")
         assert e.value.code.name == "ERR_OBJECT_NOT_FOUND"
+        admin.drop_table(name)
+
+
+def _partition_samples(address: str, name: str, app_id: int) -> dict[int, float]:
+    """Samples ``name`` of table ``app_id``'s partitions on the /metrics page at
+    ``address``, by partition index."""
+    status, text = http_get(address, "/metrics")
+    assert status == 200, (address, status)
+    return {
+        int(s.labels["partition_id"]): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == name and s.labels.get("table_id") == str(app_id)
+    }
+
+
+def test_app_stat_and_app_disk(zk_cluster: ZkCluster, metas: str, home: Path) -> None:
+    """The per-partition counters count every put and get once, at the primary that served
+    it; app_stat shows puts per second while puts run and none of the table's gets;
+    app_disk shows every replica's SST figures as the servers report them."""
+    name = _name()
+    replicas = [zk_cluster.replica_address(f"replica{i}") for i in (1, 2)]
+    with Admin(zk_cluster.meta_list) as admin, Client(zk_cluster.meta_list) as client:
+        admin.create_table(name, partition_count=4, replica_count=2)
+        eventually("two members per partition", lambda: fully_replicated(client, name, 2))
+        t = client.open_table(name)
+        app_id = client.route(name).app_id
+        for i in range(40):
+            t.set(b"h%d" % i, b"s", b"v")
+        for i in range(10):
+            assert t.get(b"h%d" % i, b"s") == b"v"
+
+        def served(op: str) -> float:
+            return sum(
+                sum(_partition_samples(r, f"replica_{op}_requests_total", app_id).values())
+                for r in replicas
+            )
+
+        assert (served("put"), served("get"), served("remove")) == (40, 10, 0)
+
+        stop = threading.Event()
+
+        def load() -> None:
+            i = 0
+            while not stop.is_set():
+                t.set(b"load%d" % (i % 50), b"s", b"v")
+                i += 1
+
+        loader = threading.Thread(target=load)
+        loader.start()
+        try:
+            per_partition = one_shot(metas, f"app_stat -a {name} -i 1000", home)
+            tables = one_shot(metas, "app_stat -q -i 500", home)
+        finally:
+            stop.set()
+            loader.join()
+        assert per_partition.returncode == 0, per_partition.stderr
+        rows = _rows(per_partition.stdout, "app_stat")
+        head = rows[0]
+        assert head[:5] == ["pidx", "GET", "MGET", "BGET", "PUT"]
+        assert head[-4:] == ["file_mb", "file_num", "mem_tbl_mb", "mem_idx_mb"]
+        by_row = {r[0]: dict(zip(head, r, strict=True)) for r in rows[1:]}
+        assert set(by_row) == {"0", "1", "2", "3", "(total:4)"}
+        total = by_row["(total:4)"]
+        assert float(total["PUT"]) > 0 and float(total["GET"]) == 0.0, total
+        assert float(total["mem_tbl_mb"]) > 0, total
+        assert sum(float(by_row[str(i)]["PUT"]) for i in range(4)) == pytest.approx(
+            float(total["PUT"]), abs=0.01
+        )
+
+        assert tables.returncode == 0, tables.stderr
+        rows = _rows(tables.stdout, "app_stat")
+        columns = "app_name app_id pcount GET MGET BGET PUT MPUT DEL MDEL INCR CAS CAM SCAN"
+        assert rows[0] == columns.split()
+        ours = next(r for r in rows if r[0] == name)
+        assert ours[1:3] == [str(app_id), "4"] and float(ours[6]) > 0, ours
+
+        disk = one_shot(metas, f"app_disk {name} -d", home)
+        assert disk.returncode == 0, disk.stderr
+        result = {r[0]: r[-1] for r in _rows(disk.stdout, "result")}
+        assert result["partitions"] == "0/4" and result["replicas"] == "0/8", disk.stdout
+        details = _rows(disk.stdout, "details")[1:]
+        assert [d[0] for d in details] == ["0", "1", "2", "3"]
+        primary_mb = 0.0
+        for d in details:
+            (index, _ballot, count, primary, secondaries) = d
+            assert count == "2/2"
+            address, figures = primary.split("(")
+            mb, files = figures.rstrip(")").split(",")
+            assert address in replicas and files.startswith("#"), d
+            sst = _partition_samples(address, "replica_rdb_total_sst_files", app_id)
+            assert float(files[1:]) == sst[int(index)], d
+            primary_mb += float(mb)
+            assert secondaries.startswith("[") and "(" in secondaries, d
+        used = float(result["disk_used_for_primary_replicas(MB)"].removeprefix(":"))
+        assert used == pytest.approx(primary_mb, abs=0.01)
+
+        missing = one_shot(metas, "app_disk no_such_table", home)
+        assert missing.returncode == 1 and "ERR_OBJECT_NOT_FOUND" in missing.stderr
         admin.drop_table(name)
 
 

@@ -9,6 +9,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import time
+import urllib.request
 from collections.abc import Callable, Coroutine, Iterator, Sequence
 from typing import Any, TypeVar
 
@@ -97,6 +98,24 @@ class ShellClient(Client):
             CM_QUERY_PARTITION_CONFIG, QueryCfgRequest(app_name=name), timeout_s=self.timeout_s
         )
         return resp
+
+    def metrics_pages(self, addresses: Sequence[str]) -> dict[str, tuple[float, str]]:
+        """Each server's ``/metrics`` page (served on its RPC port) read now, all at once,
+        with when it arrived (``time.monotonic()``); a server that does not answer is left
+        out."""
+
+        def read(address: str) -> tuple[str, tuple[float, str] | None]:
+            try:
+                url = f"http://{address}/metrics"
+                with urllib.request.urlopen(url, timeout=self.timeout_s) as reply:
+                    body = reply.read().decode("utf-8", errors="replace")
+            except (OSError, ValueError):
+                return address, None
+            return address, (time.monotonic(), body)
+
+        with concurrent.futures.ThreadPoolExecutor(max(1, min(len(addresses), 16))) as pool:
+            read_all = list(pool.map(read, addresses))
+        return {address: page for address, page in read_all if page is not None}
 
     def meta_alive(self, address: str) -> bool:
         """Whether the meta server at ``address`` answers (a leader or a follower)."""

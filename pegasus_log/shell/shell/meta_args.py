@@ -29,6 +29,8 @@ from pegasus_log.shell.shell.flags import (
 # Upstream's defaults for ``create``.
 DEFAULT_PARTITION_COUNT = 4
 DEFAULT_REPLICA_COUNT = 3
+# Upstream's ``tables_sample_interval_ms``: app_stat's time between its two samples.
+TABLES_SAMPLE_INTERVAL_MS = 1000
 MATCH_TYPES = ("all", "exact", "anywhere", "prefix", "postfix")
 NODE_TYPES = ("all", "meta-server", "replica-server")
 META_LEVELS = tuple(
@@ -152,6 +154,44 @@ def parse_app(args: Sequence[bytes]) -> AppArgs:
         resolve_ip=parsed.has("resolve_ip"),
         json=parsed.has("json"),
         output=_output(parsed),
+    )
+
+
+@frozen
+class AppStatArgs:
+    name: str = ""  # empty: every table
+    only_qps: bool = False
+    only_usage: bool = False
+    json: bool = False
+    output: str | None = None
+    sample_interval_ms: int = TABLES_SAMPLE_INTERVAL_MS
+
+
+def parse_app_stat(args: Sequence[bytes]) -> AppStatArgs:
+    flags = (
+        Flag("a", "app_name"),
+        Flag("q", "only_qps", False),
+        Flag("u", "only_usage", False),
+        Flag("j", "json", False),
+        Flag("o", "output"),
+        Flag("i", "sample_interval_ms"),
+    )
+    parsed = parse_flags(args, flags)
+    _no_positional(parsed)
+    if parsed.has("only_qps") and parsed.has("only_usage"):
+        raise UsageError("only_qps and only_usage should not be set at the same time")
+    raw_name, raw_interval = parsed.last("app_name"), parsed.last("sample_interval_ms")
+    return AppStatArgs(
+        name="" if raw_name is None else text(raw_name),
+        only_qps=parsed.has("only_qps"),
+        only_usage=parsed.has("only_usage"),
+        json=parsed.has("json"),
+        output=_output(parsed),
+        sample_interval_ms=(
+            TABLES_SAMPLE_INTERVAL_MS
+            if raw_interval is None
+            else parse_int("sample_interval_ms", raw_interval, lo=1)
+        ),
     )
 
 

@@ -20,6 +20,7 @@ from pegasus_log.shell.shell.flags import CommandError, expect_count
 from pegasus_log.shell.shell.meta_args import (
     RemoteCommandArgs,
     parse_app,
+    parse_app_stat,
     parse_balance,
     parse_clear_app_envs,
     parse_cluster_info,
@@ -51,6 +52,14 @@ from pegasus_log.shell.shell.reports import (
     parse_brief_stat,
     ready_count,
     remote_command_report,
+)
+from pegasus_log.shell.shell.table_stats import (
+    Scrape,
+    app_disk_report,
+    app_stat_report,
+    parse_scrape,
+    partition_rows,
+    table_rows,
 )
 
 if TYPE_CHECKING:
@@ -137,6 +146,8 @@ class MetaCommands:
             "get_replica_count": self.cmd_get_replica_count,
             "set_replica_count": self.cmd_set_replica_count,
             "ddd_diagnose": self.cmd_ddd_diagnose,
+            "app_stat": self.cmd_app_stat,
+            "app_disk": self.cmd_app_disk,
         }
 
     # ---- printing ------------------------------------------------------------------------
@@ -181,6 +192,63 @@ class MetaCommands:
         report = app_report(a.name, routing, detailed=a.detailed, output=a.output)
         self._print(render(report, json_output=a.json), a.output)
         return True
+
+    def cmd_app_stat(self, args: list[bytes]) -> bool:
+        """Upstream's ``app_stat``: every table's (or, with ``-a``, one table's
+        partitions') request rates and storage, from the primaries' metrics sampled twice
+        ``-i`` ms apart."""
+        a = parse_app_stat(args)
+        if a.name:
+            routings = [(a.name, self._routing(a.name, what=f"list app {a.name}"))]
+        else:
+            try:
+                tables = self._s.client.admin.list_tables()
+            except PegasusError as e:
+                raise _failed("list apps", e) from None
+            routings = [(t.name, self._routing(t.name, what=f"list app {t.name}")) for t in tables]
+        addresses = self._alive_replica_servers()
+        start = self._scrapes(addresses)
+        self._sleep(a.sample_interval_ms / 1000)
+        end = self._scrapes(addresses)
+        pairs = {n: (start.get(n), end.get(n)) for n in addresses}
+        if a.name:
+            rows = partition_rows(routings[0][1], pairs)
+        else:
+            rows = table_rows(routings, pairs)
+        table = app_stat_report(
+            rows, per_partition=bool(a.name), only_qps=a.only_qps, only_usage=a.only_usage
+        )
+        self._print(render_one(table, json_output=a.json), a.output)
+        return True
+
+    def cmd_app_disk(self, args: list[bytes]) -> bool:
+        """Upstream's ``app_disk``: the SST size and files of every replica of a table."""
+        a = parse_app(args)
+        routing = self._routing(a.name, what=f"list app {a.name}")
+        scrapes = self._scrapes(self._alive_replica_servers())
+        report = app_disk_report(a.name, routing, scrapes, detailed=a.detailed, output=a.output)
+        self._print(render(report, json_output=a.json), a.output)
+        return True
+
+    def _alive_replica_servers(self) -> list[str]:
+        try:
+            return [n for n, alive in self._s.client.admin.list_nodes() if alive]
+        except PegasusError as e:
+            raise _failed("list nodes", e) from None
+
+    def _scrapes(self, addresses: list[str]) -> dict[str, Scrape]:
+        """Each server's metrics now; a server that does not answer, or answers what is
+        not a metrics page, is left out (its replicas show as not counted) and named."""
+        scrapes: dict[str, Scrape] = {}
+        for address, (at_s, text) in self._s.client.metrics_pages(addresses).items():
+            try:
+                scrapes[address] = parse_scrape(text, at_s)
+            except ValueError as e:
+                self._s.note(f"WARNING: the metrics of {address} cannot be read: {e}")
+        for address in addresses:
+            if address not in scrapes:
+                self._s.note(f"WARNING: no metrics from {address}")
+        return scrapes
 
     def cmd_create(self, args: list[bytes]) -> bool:
         a = parse_create(args)

@@ -65,11 +65,10 @@ COMMANDS: tuple[Command, ...] = (
         "<app_name> [-d|--detailed] [-r|--resolve_ip] [-o|--output file_name] [-j|--json]",
         "partitions of a table",
     ),
-    _later(
+    Command(
         "app_disk",
         "<app_name> [-d|--detailed] [-r|--resolve_ip] [-j|--json] [-o|--output file_name]",
         "disk usage of a table",
-        NO_REMOTE_COMMANDS,
     ),
     Command(
         "ls",
@@ -221,12 +220,11 @@ COMMANDS: tuple[Command, ...] = (
         "[-r|--resolve_ip] [-i|--sample_interval_ms num]",
         "request rates, latencies, replicas, memory and disk of servers",
     ),
-    _later(
+    Command(
         "app_stat",
         "[-a|--app_name str] [-q|--only_qps] [-u|--only_usage] [-j|--json] "
         "[-o|--output file_name] [-i|--sample_interval_ms num]",
         "statistics of tables",
-        NO_REMOTE_COMMANDS,
     ),
     Command(
         "flush_log",

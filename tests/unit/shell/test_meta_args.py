@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from pegasus_log.shell.shell.escaping import split_args
@@ -9,6 +11,7 @@ from pegasus_log.shell.shell.flags import UsageError
 from pegasus_log.shell.shell.meta_args import (
     META_LEVELS,
     AppArgs,
+    AppStatArgs,
     BalanceArgs,
     CreateArgs,
     DropArgs,
@@ -19,6 +22,7 @@ from pegasus_log.shell.shell.meta_args import (
     ReportArgs,
     name_matches,
     parse_app,
+    parse_app_stat,
     parse_balance,
     parse_clear_app_envs,
     parse_cluster_info,
@@ -295,3 +299,26 @@ def test_balance_takes_upstreams_flags_long_or_short() -> None:
 def test_balance_refuses_what_upstream_refuses(line: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_balance(split_args(line))
+
+
+def test_app_stat() -> None:
+    assert parse_app_stat(a("")) == AppStatArgs()
+    assert AppStatArgs().sample_interval_ms == 1000  # upstream's tables_sample_interval_ms
+    assert parse_app_stat(a("-a temp -q -j -o f -i 200")) == AppStatArgs(
+        "temp", only_qps=True, json=True, output="f", sample_interval_ms=200
+    )
+    assert parse_app_stat(a("--app_name t --only_usage")) == AppStatArgs("t", only_usage=True)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-q -u", "only_qps and only_usage should not be set at the same time"),
+        ("-i 0", "sample_interval_ms"),
+        ("-i x", "sample_interval_ms"),
+        ("temp", "unexpected argument(s): temp"),
+    ],
+)
+def test_app_stat_refuses(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_app_stat(a(line))
