@@ -138,6 +138,11 @@ class AsyncAdmin:
         self._check("recall", resp.err, str(app_id))
         return _table(resp.info)
 
+    async def rename_table(self, old_name: str, new_name: str) -> None:
+        req = a.RenameAppRequest(old_app_name=old_name, new_app_name=new_name)
+        resp: a.RenameAppResponse = await self._call(a.CM_RENAME_APP, req)
+        self._check("rename", resp.err, resp.hint_message)
+
     async def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
         status = a.AppStatus.AS_INVALID if include_dropped else a.AppStatus.AS_AVAILABLE
         resp: a.ListAppsResponse = await self._call(

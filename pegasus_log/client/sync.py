@@ -260,6 +260,9 @@ class Admin:
     def recall_table(self, app_id: int, new_name: str = "") -> TableInfo:
         return self._runner.run(self._aio.recall_table(app_id, new_name))
 
+    def rename_table(self, old_name: str, new_name: str) -> None:
+        self._runner.run(self._aio.rename_table(old_name, new_name))
+
     def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
         return self._runner.run(self._aio.list_tables(include_dropped=include_dropped))
 

@@ -214,6 +214,7 @@ class MetaService:
             (a.CM_DDD_DIAGNOSE, self.on_ddd_diagnose),
             (a.CM_GET_MAX_REPLICA_COUNT, self.on_get_max_replica_count),
             (a.CM_SET_MAX_REPLICA_COUNT, self.on_set_max_replica_count),
+            (a.CM_RENAME_APP, self.on_rename_app),
             (a.FD_BEACON, self.on_beacon),
             (a.CM_CONFIG_SYNC, self.on_config_sync),
             (a.CM_UPDATE_PARTITION_CONFIGURATION, self.on_update_partition_configuration),
@@ -390,6 +391,43 @@ class MetaService:
         log.info("recalled table %s (app_id %d)", name, app.app_id)
         await self._push_app(app.app_id)
         return a.RecallAppResponse(err=ErrorCode.ERR_OK.name, info=app_to_wire(recalled))
+
+    async def on_rename_app(self, call: Call) -> a.RenameAppResponse:
+        """A table's new name (upstream's ``rename``): its app record rewritten with the
+        name, then pushed to its replica servers. Refused, with upstream's hint, for a
+        name no available table has (``ERR_APP_NOT_EXIST``; a dropped table's name is
+        free, as upstream), and a new name that an available table has or that no table
+        may have (``ERR_INVALID_PARAMETERS``)."""
+        req: a.RenameAppRequest = call.arg
+        old, new = req.old_app_name, req.new_app_name
+        if not self.leader:
+            return a.RenameAppResponse(err=self._forward())
+        if self.level <= a.MetaFunctionLevel.fl_stopped:
+            return a.RenameAppResponse(err=ErrorCode.ERR_STATE_FREEZED.name)
+        async with self._write_lock:
+            app = self._app_by_name(old)
+            if app is None:  # a dropped table's name is free, as upstream
+                return a.RenameAppResponse(
+                    err=ErrorCode.ERR_APP_NOT_EXIST.name,
+                    hint_message=f"ERROR: app({old}) not exist!",
+                )
+            if self._app_by_name(new) is not None:
+                return a.RenameAppResponse(
+                    err=ErrorCode.ERR_INVALID_PARAMETERS.name,
+                    hint_message=f"ERROR: app({new}) already exist!",
+                )
+            try:
+                renamed = replace(app, app_name=new)
+            except InvalidState as e:
+                return a.RenameAppResponse(
+                    err=ErrorCode.ERR_INVALID_PARAMETERS.name, hint_message=f"ERROR: {e}"
+                )
+            err = await self._write_app(renamed)
+            if err is not None:
+                return a.RenameAppResponse(err=err, hint_message="store write failed")
+        log.info("renamed table %s (app_id %d) to %s", old, app.app_id, new)
+        await self._push_app(app.app_id)
+        return a.RenameAppResponse(err=ErrorCode.ERR_OK.name)
 
     async def _write_app(self, app: AppState) -> str | None:
         """Write a table (caller holds the write lock); an error name on failure."""

@@ -593,6 +593,20 @@ class SetMaxReplicaCountResponse:
 
 
 @frozen
+class RenameAppRequest:
+    old_app_name: str = ""
+    new_app_name: str = ""
+    THRIFT: ClassVar = (Field(1, "old_app_name", STRING), Field(2, "new_app_name", STRING))
+
+
+@frozen
+class RenameAppResponse:
+    err: str = "ERR_OK"
+    hint_message: str = ""
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "hint_message", STRING))
+
+
+@frozen
 class DddDiagnoseRequest:
     """``pid``: app_id -1 for every table, partition_index -1 for every partition."""
 
@@ -675,6 +689,7 @@ CM_GET_MAX_REPLICA_COUNT = RpcSpec(
 CM_SET_MAX_REPLICA_COUNT = RpcSpec(
     "RPC_CM_SET_MAX_REPLICA_COUNT", SetMaxReplicaCountRequest, SetMaxReplicaCountResponse
 )
+CM_RENAME_APP = RpcSpec("RPC_CM_RENAME_APP", RenameAppRequest, RenameAppResponse)
 CM_PROPOSE_BALANCER = RpcSpec(
     "RPC_CM_PROPOSE_BALANCER", ConfigurationBalancerRequest, ConfigurationBalancerResponse
 )

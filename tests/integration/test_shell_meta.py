@@ -470,6 +470,57 @@ def test_app_stat_and_app_disk(zk_cluster: ZkCluster, metas: str, home: Path) ->
         admin.drop_table(name)
 
 
+def test_rename_keeps_the_data_under_the_new_name(
+    zk_cluster: ZkCluster, metas: str, home: Path
+) -> None:
+    """rename: the data reads back under the new name, the old name is gone, the replica
+    servers hold the partitions under the new name, and names taken or missing are
+    refused in upstream's words."""
+    name, new, other = _name(), _name(), _name()
+    with Admin(zk_cluster.meta_list) as admin, Client(zk_cluster.meta_list) as client:
+        admin.create_table(name, partition_count=4, replica_count=2)
+        admin.create_table(other, partition_count=4, replica_count=1)
+        eventually("two members per partition", lambda: fully_replicated(client, name, 2))
+        t = client.open_table(name)
+        for i in range(20):
+            t.set(b"r%d" % i, b"s", b"%d" % i)
+
+        done = one_shot(metas, f"rename {name} {new}", home)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == f"rename app ok, old_app_name({name}), new_app_name({new})\n"
+        renamed = client.open_table(new)
+        assert [renamed.get(b"r%d" % i, b"s") for i in range(20)] == [b"%d" % i for i in range(20)]
+        renamed.set(b"after", b"s", b"x")
+        assert renamed.get(b"after", b"s") == b"x"
+        with Client(zk_cluster.meta_list) as fresh, pytest.raises(PegasusError) as e:
+            fresh.open_table(name)  # ``client`` holds the table open under its old name
+        assert e.value.code.name == "ERR_OBJECT_NOT_FOUND"
+
+        def held_under_new_name() -> bool:
+            held = 0
+            for i in (1, 2):
+                (disk,) = admin.query_disk_info(
+                    zk_cluster.replica_address(f"replica{i}"), new
+                ).disk_infos
+                for replicas in (disk.holding_primary_replicas, disk.holding_secondary_replicas):
+                    held += sum(len(v) for v in replicas.values())
+            return held == 8
+
+        eventually("the replica servers know the new name", held_under_new_name)
+
+        refused = {
+            f"rename {new} {other}": f"ERR_INVALID_PARAMETERS, ERROR: app({other}) already exist!",
+            f"rename {name} x_{name}": f"ERR_APP_NOT_EXIST, ERROR: app({name}) not exist!",
+        }
+        for command, reason in refused.items():
+            r = one_shot(metas, command, home)
+            assert r.returncode == 1, command
+            assert reason in r.stderr, (command, r.stderr)
+        assert {t.name for t in admin.list_tables()} >= {new, other}
+        admin.drop_table(new)
+        admin.drop_table(other)
+
+
 def test_replica_data_version_page(zk_cluster: ZkCluster) -> None:
     """GET /replica/data_version?app_id=N on the replica port (admin-cli data-version)."""
     name = _name()

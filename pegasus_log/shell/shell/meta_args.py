@@ -285,6 +285,15 @@ def parse_recall(args: Sequence[bytes]) -> RecallArgs:
     return RecallArgs(app_id, text(args[1]) if len(args) == 2 else "")
 
 
+def parse_rename(args: Sequence[bytes]) -> tuple[str, str]:
+    """``rename <old_app_name> <new_app_name>``."""
+    expect_count(args, lo=2, hi=2)
+    old, new = text(args[0]), text(args[1])
+    if not old or not new:
+        raise UsageError("null app name")
+    return old, new
+
+
 # ---- app envs --------------------------------------------------------------------------
 
 

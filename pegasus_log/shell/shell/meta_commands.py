@@ -35,6 +35,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_nodes,
     parse_recall,
     parse_remote_command,
+    parse_rename,
     parse_set_app_envs,
     parse_set_replica_count,
 )
@@ -130,6 +131,7 @@ class MetaCommands:
             "create": self.cmd_create,
             "drop": self.cmd_drop,
             "recall": self.cmd_recall,
+            "rename": self.cmd_rename,
             "get_app_envs": self.cmd_get_app_envs,
             "set_app_envs": self.cmd_set_app_envs,
             "del_app_envs": self.cmd_del_app_envs,
@@ -319,6 +321,21 @@ class MetaCommands:
         )
         self._wait_ready(info.name)
         self._s.say(f"recall app {a.app_id} succeed")
+        return True
+
+    def cmd_rename(self, args: list[bytes]) -> bool:
+        """Upstream's ``rename``, with its words for success and failure."""
+        old, new = parse_rename(args)
+        try:
+            self._s.client.admin.rename_table(old, new)
+        except PegasusError as e:
+            reason = e.code.name + (f", {e.detail}" if e.detail else "")
+            if e.code == ErrorCode.ERR_HANDLER_NOT_FOUND:
+                reason += f": {_NOT_SERVED}"
+            raise CommandError(
+                f"rename app failed, old_app_name({old}), new_app_name({new}), failed: {reason}"
+            ) from None
+        self._s.say(f"rename app ok, old_app_name({old}), new_app_name({new})")
         return True
 
     # ---- app envs (of the current table) -------------------------------------------------

@@ -92,7 +92,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command("drop", "<app_name> [-r|--reserve_seconds num]", "drop a table"),
     Command("recall", "<app_id> [new_app_name]", "recall a dropped table"),
-    _later("rename", "<old_app_name> <new_app_name>", "rename a table"),
+    Command("rename", "<old_app_name> <new_app_name>", "rename a table"),
     Command(
         "set_meta_level", "<stopped|blind|freezed|steady|lively>", "set the meta function level"
     ),

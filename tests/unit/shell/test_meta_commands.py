@@ -81,6 +81,16 @@ class FakeAdmin:
         self.tables[app_id] = t
         return t
 
+    def rename_table(self, old_name: str, new_name: str) -> None:
+        t = self._available(old_name)
+        if any(u.name == new_name and u.status == "AS_AVAILABLE" for u in self.tables.values()):
+            raise PegasusError(
+                "rename",
+                code=ErrorCode.ERR_INVALID_PARAMETERS,
+                detail=f"ERROR: app({new_name}) already exist!",
+            )
+        self.tables[t.app_id] = replace(t, name=new_name)
+
     def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
         return [t for t in self.tables.values() if include_dropped or t.status == "AS_AVAILABLE"]
 
@@ -308,6 +318,22 @@ def test_drop_ls_all_recall(run: Run, fake: FakeClient) -> None:
     ok, out, err = run("recall 1 t2")
     assert (ok, out) == (True, "recall app 1 succeed\n")
     assert "recall app ok, id(1), name(t2), partition_count(4), wait it ready" in err
+    assert fake.admin.tables[1].name == "t2"
+
+
+def test_rename(run: Run, fake: FakeClient) -> None:
+    run("create t")
+    run("create u")
+    assert run("rename t t2") == (True, "rename app ok, old_app_name(t), new_app_name(t2)\n", "")
+    assert fake.admin.tables[1].name == "t2"
+    ok, out, err = run("rename t2 u")
+    assert (ok, out) == (False, "")
+    assert err == (
+        "ERROR: rename app failed, old_app_name(t2), new_app_name(u), failed: "
+        "ERR_INVALID_PARAMETERS, ERROR: app(u) already exist!\n"
+    )
+    ok, _, err = run("rename t2")
+    assert not ok and "rename" in err and "expect" in err
     assert fake.admin.tables[1].name == "t2"
 
 
