@@ -496,9 +496,26 @@ class MetaService:
                 err=ErrorCode.ERR_APP_NOT_EXIST.name,
                 hint_message=f"app({req.app_name}) does not exist",
             )
+        behind = self._replica_count_behind(app)
+        if behind is not None:
+            return a.GetMaxReplicaCountResponse(
+                err=ErrorCode.ERR_INCONSISTENT_STATE.name, hint_message=behind
+            )
         return a.GetMaxReplicaCountResponse(
             err=ErrorCode.ERR_OK.name, max_replica_count=app.max_replica_count
         )
+
+    def _replica_count_behind(self, app: AppState) -> str | None:
+        """Upstream's hint for a table with a partition whose replica count is not yet
+        the table's (a change still being applied), or None."""
+        for (app_id, index), stored in sorted(self._partitions.items()):
+            count = stored.value.max_replica_count
+            if app_id == app.app_id and count != app.max_replica_count:
+                return (
+                    f"partition_max_replica_count({count}) != "
+                    f"app_max_replica_count({app.max_replica_count}) for partition {app_id}.{index}"
+                )
+        return None
 
     async def on_set_max_replica_count(self, call: Call) -> a.SetMaxReplicaCountResponse:
         """A table's new replica count (the shell's ``set_replica_count``): the table's
@@ -526,6 +543,9 @@ class MetaService:
             app = self._app_by_name(name)
             if app is None:
                 return ErrorCode.ERR_APP_NOT_EXIST, 0, f"app({name}) does not exist"
+            behind = self._replica_count_behind(app)
+            if behind is not None:  # the last change is still being applied
+                return ErrorCode.ERR_INCONSISTENT_STATE, 0, behind
             old = app.max_replica_count
             if self.level <= a.MetaFunctionLevel.fl_freezed:
                 hint = "current meta function level is freezed, since there are too few alive nodes"

@@ -81,9 +81,18 @@ def test_a_change_cut_short_is_finished_by_the_next_tick() -> None:
         app = service._apps[1].value
         assert await service._write_app(replace(app, max_replica_count=1)) is None
         assert service._partitions[GPID].value.max_replica_count == 2
+        # Until it is finished, both requests are refused in upstream's words.
+        hint = "partition_max_replica_count(2) != app_max_replica_count(1) for partition 1.0"
+        assert (await _set(service, "t", 3)) == a.SetMaxReplicaCountResponse(
+            err="ERR_INCONSISTENT_STATE", hint_message=hint
+        )
+        assert _get(service, "t") == a.GetMaxReplicaCountResponse(
+            err="ERR_INCONSISTENT_STATE", hint_message=hint
+        )
         await service.tick()
         stored = service._partitions[GPID].value
         assert (stored.ballot, stored.max_replica_count) == (4, 1)
+        assert _get(service, "t").max_replica_count == 1
         await service.close()
 
     run(test)
