@@ -168,3 +168,36 @@ def new_replicated_table(cluster: ZkCluster) -> str:
     with Client(cluster.meta_list) as client:
         eventually("every partition has three members", lambda: fully_replicated(client, name))
     return name
+
+
+class RawConn:
+    """A raw connection to a server: frames sent as they are, replies framed."""
+
+    def __init__(self, address: str) -> None:
+        host, port = address.rsplit(":", 1)
+        self.sock = socket.create_connection((host, int(port)), timeout=5)
+        self.framer = ReplyFramer(FrameLimits())
+        self.replies: list[Reply] = []
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def reply(self) -> Reply:
+        while not self.replies:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("closed by server")
+            self.replies += self.framer.feed(data)
+        return self.replies.pop(0)
+
+    def closed_by_server(self) -> bool:
+        try:
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    return True
+        except (ConnectionResetError, TimeoutError):
+            return True
+
+    def close(self) -> None:
+        self.sock.close()

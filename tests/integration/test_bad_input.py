@@ -4,53 +4,22 @@ every other connection keeps being served, and no data is lost."""
 from __future__ import annotations
 
 import random
-import socket
 import struct
 from collections.abc import Iterator
 
 import pytest
 
 from pegasus_log.rpc import messages as m
-from pegasus_log.rpc.frame import FrameLimits, Reply, ReplyFramer, encode_request, read_result
+from pegasus_log.rpc.frame import encode_request, read_result
 from pegasus_log.rpc.thrift import MessageType, write_message_begin
 from pegasus_log.storage.keyhash import partition_hash
 from pegasus_log.storage.schema import encode_key
 from tests.cluster import StaticCluster
+from tests.integration.helpers import RawConn
 
 pytestmark = pytest.mark.integration
 
 APP_ID, COUNT = 1, 8  # table temp
-
-
-class RawConn:
-    def __init__(self, address: str) -> None:
-        host, port = address.rsplit(":", 1)
-        self.sock = socket.create_connection((host, int(port)), timeout=5)
-        self.framer = ReplyFramer(FrameLimits())
-        self.replies: list[Reply] = []
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def reply(self) -> Reply:
-        while not self.replies:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("closed by server")
-            self.replies += self.framer.feed(data)
-        return self.replies.pop(0)
-
-    def closed_by_server(self) -> bool:
-        try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    return True
-        except (ConnectionResetError, TimeoutError):
-            return True
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 def _route(hash_key: bytes, sort_key: bytes = b"") -> dict[str, int]:

@@ -24,7 +24,7 @@ from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.helpers import eventually, eventually_done
-from tests.integration.test_shell import one_shot
+from tests.integration.shell_driver import one_shot
 
 pytestmark = pytest.mark.integration
 RECORDS = 32

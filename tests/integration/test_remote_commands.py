@@ -20,9 +20,8 @@ from pegasus_log.rpc.frame import encode_request, read_result
 from pegasus_log.rpc.remote_command import CLI_CLI_CALL, RemoteCommand
 from pegasus_log.rpc.thrift import MessageType, write_message_begin
 from tests.cluster import StaticCluster, free_port
-from tests.integration.helpers import http_get
-from tests.integration.test_bad_input import RawConn
-from tests.integration.test_shell import one_shot
+from tests.integration.helpers import RawConn, http_get
+from tests.integration.shell_driver import one_shot
 
 pytestmark = pytest.mark.integration
 

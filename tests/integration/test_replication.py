@@ -36,7 +36,7 @@ from tests.integration.helpers import (
     raw_request,
     server_of,
 )
-from tests.integration.test_shell import one_shot
+from tests.integration.shell_driver import one_shot
 
 pytestmark = pytest.mark.integration
 PARTITIONS = REPLICATED_PARTITIONS

@@ -15,52 +15,13 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import pexpect
 import pytest
 
 from pegasus_log.client.sync import Client
 from tests.cluster import StaticCluster
+from tests.integration.shell_driver import PROMPT, TIMEOUT_S, Shell, one_shot
 
 pytestmark = pytest.mark.integration
-
-PROMPT = ">>> "
-TIMEOUT_S = 20
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-
-
-class Shell:
-    """An interactive ``pegasus-log shell`` in a pseudo-terminal."""
-
-    def __init__(self, meta: str, home: Path) -> None:
-        env = dict(os.environ, HOME=str(home), TERM="dumb", PYTHONUNBUFFERED="1")
-        self.child = pexpect.spawn(
-            sys.executable,
-            ["-m", "pegasus_log.shell.main", "shell", "--meta", meta],
-            env=env,
-            encoding="utf-8",
-            codec_errors="replace",
-            timeout=TIMEOUT_S,
-            dimensions=(50, 250),  # wide: no line wrapping of long commands
-        )
-        self.child.expect_exact(PROMPT)
-        self.banner = str(self.child.before)
-
-    def run(self, line: str) -> str:
-        """Type a command, wait for the next prompt; what it printed (without the echo)."""
-        self.child.sendline(line)
-        self.child.expect_exact(PROMPT)
-        return self._printed(str(self.child.before))
-
-    @staticmethod
-    def _printed(raw: str) -> str:
-        text = _ANSI.sub("", raw).replace("\r\n", "\n")
-        return text.split("\n", 1)[1] if "\n" in text else ""
-
-    def close(self) -> int:
-        self.child.sendline("exit")
-        self.child.expect(pexpect.EOF)
-        self.child.close()
-        return int(self.child.exitstatus or 0)
 
 
 @pytest.fixture(scope="module")
@@ -78,22 +39,6 @@ def shell(cluster: StaticCluster, home: Path) -> Iterator[Shell]:
 @pytest.fixture
 def hk() -> str:
     return "shell-" + uuid.uuid4().hex[:12]
-
-
-def one_shot(
-    meta: str, commands: str, home: Path, *, answers: str | None = None
-) -> subprocess.CompletedProcess[str]:
-    """``pegasus-log shell -e commands``; ``answers`` is what its standard input holds (a
-    command's questions read it), nothing if None."""
-    return subprocess.run(
-        [sys.executable, "-m", "pegasus_log.shell.main", "shell", "--meta", meta, "-e", commands],
-        capture_output=True,
-        text=True,
-        timeout=TIMEOUT_S,
-        env=dict(os.environ, HOME=str(home)),
-        check=False,
-        **({"stdin": subprocess.DEVNULL} if answers is None else {"input": answers}),
-    )
 
 
 # ---- the interactive shell -------------------------------------------------------------
@@ -248,8 +193,12 @@ def test_bad_commands_keep_the_shell_running(shell: Shell) -> None:
     assert "USAGE: set <hash_key> <sort_key> <value> [ttl_in_seconds]" in out
     assert "ERROR: option --bogus not recognized" in shell.run("full_scan --bogus")
     assert "ERROR: invalid argument(s): unbalanced" in shell.run('get "open')
-    out = shell.run("rename a b")
-    assert "ERROR: rename is not available yet: the meta server does not serve it yet" in out
+    out = shell.run("propose -g 1.0 -p ASSIGN_PRIMARY -t 127.0.0.1:1 -n 127.0.0.1:1")
+    assert "ERROR: propose is not available yet: the meta server does not serve it yet" in out
+    out = shell.run("rename a b")  # the --static meta serves routing only
+    assert (
+        "rename app failed, old_app_name(a), new_app_name(b), failed: ERR_HANDLER_NOT_FOUND" in out
+    )
     assert "ERROR: start_dup is not available yet" in shell.run("start_dup t 1")
     assert shell.run("version").startswith("Pegasus Shell")
 

@@ -27,7 +27,7 @@ from pegasus_log.rpc import admin as a
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, free_port, zk_cluster_up
 from tests.integration.helpers import eventually, fully_replicated, http_get
-from tests.integration.test_shell import Shell, one_shot
+from tests.integration.shell_driver import Shell, one_shot
 
 pytestmark = pytest.mark.integration
 
@@ -323,7 +323,8 @@ def test_bad_commands_fail_clearly_and_the_rest_run(metas: str, home: Path) -> N
         "no dropped table of that id, or its hold expired",
         "ERROR: parse dead as node_status::type failed",
         "ERROR: option --bogus not recognized",
-        "ERROR: rename is not available yet: the meta server does not serve it yet",
+        "ERROR: rename app failed, old_app_name(a), new_app_name(b), failed: "
+        "ERR_APP_NOT_EXIST, ERROR: app(a) not exist!",
     ]
     assert r.stdout == "current meta level is fl_steady\n"
 
