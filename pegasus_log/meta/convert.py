@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from pegasus_log.meta.state.model import AppState, PartitionConfig
-from pegasus_log.rpc.admin import AppInfoMessage
+from pegasus_log.meta.state.model import AppState, InvalidState, PartitionConfig
+from pegasus_log.rpc.admin import AppInfoMessage, AppStatus
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 
@@ -64,4 +64,30 @@ def app_to_wire(app: AppState) -> AppInfoMessage:
         init_partition_count=app.init_partition_count,
         is_bulk_loading=app.is_bulk_loading,
         atomic_idempotent=app.atomic_idempotent,
+    )
+
+
+def app_from_wire(msg: AppInfoMessage) -> AppState:
+    """The table a replica server reported (meta recovery); ``InvalidState`` for one
+    that breaks the model's rules."""
+    try:
+        status = AppStatus(msg.status)
+    except ValueError:
+        raise InvalidState(f"table {msg.app_id}: unknown status {msg.status}") from None
+    return AppState(
+        app_id=msg.app_id,
+        app_name=msg.app_name,
+        partition_count=msg.partition_count,
+        status=status,
+        app_type=msg.app_type,
+        envs=dict(msg.envs),
+        is_stateful=msg.is_stateful,
+        max_replica_count=msg.max_replica_count,
+        expire_second=msg.expire_second,
+        create_second=msg.create_second,
+        drop_second=msg.drop_second,
+        duplicating=bool(msg.duplicating),
+        init_partition_count=msg.init_partition_count,
+        is_bulk_loading=bool(msg.is_bulk_loading),
+        atomic_idempotent=bool(msg.atomic_idempotent),
     )
