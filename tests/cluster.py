@@ -241,6 +241,15 @@ class ZkCluster:
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         self.processes[name].kill(sig)
 
+    def restart_metas(self, *extra_args: str) -> None:
+        """Kill every meta and start them again, with ``extra_args`` from now on."""
+        self.meta_args += extra_args
+        for i in range(self.metas):
+            self.kill(f"meta{i + 1}")
+            p = self._meta_process(i)
+            self.processes[p.name] = p
+            p.start()
+
     def replica_address(self, name: str) -> str:
         return f"127.0.0.1:{self.replica_ports[int(name.removeprefix('replica')) - 1]}"
 

@@ -68,8 +68,12 @@ class AsyncAdmin:
         self._timeout_s = timeout_s
         self._pool = ConnectionPool()
 
-    async def _call(self, spec: RpcSpec, arg: Any) -> Any:
-        deadline = time.monotonic() + self._timeout_s
+    async def _call(
+        self, spec: RpcSpec, arg: Any, *, timeout_s: float | None = None, attempt_s: float = 5.0
+    ) -> Any:
+        """``spec`` asked of the leading meta, followed through the others until
+        ``timeout_s`` (the admin's own by default), each attempt at most ``attempt_s``."""
+        deadline = time.monotonic() + (self._timeout_s if timeout_s is None else timeout_s)
         last = "no meta answered"
         while True:
             for step in range(len(self._metas)):
@@ -80,7 +84,7 @@ class AsyncAdmin:
                     raise PegasusError(spec.name, code=ErrorCode.ERR_TIMEOUT, detail=last)
                 try:
                     resp = await self._pool.get(meta.host, meta.port).call(
-                        spec, arg, timeout_s=min(left, 5.0)
+                        spec, arg, timeout_s=min(left, attempt_s)
                     )
                 except CallFailed as e:
                     if e.code not in RETRIABLE:
@@ -142,6 +146,27 @@ class AsyncAdmin:
         req = a.RenameAppRequest(old_app_name=old_name, new_app_name=new_name)
         resp: a.RenameAppResponse = await self._call(a.CM_RENAME_APP, req)
         self._check("rename", resp.err, resp.hint_message)
+
+    async def start_recovery(
+        self,
+        nodes: list[str],
+        *,
+        skip_bad_nodes: bool = False,
+        skip_lost_partitions: bool = False,
+        wait_s: float = 100.0,
+    ) -> tuple[str, str]:
+        """Meta recovery from ``nodes`` (replica servers, host:port): (error name, the
+        meta's hint lines). Waits up to ``wait_s`` for the meta's answer, asking it once
+        (a second request would find it serving)."""
+        req = a.ConfigurationRecoveryRequest(
+            recovery_nodes=[RpcAddress.parse(n) for n in nodes],
+            skip_bad_nodes=skip_bad_nodes,
+            skip_lost_partitions=skip_lost_partitions,
+        )
+        resp: a.ConfigurationRecoveryResponse = await self._call(
+            a.CM_START_RECOVERY, req, timeout_s=wait_s, attempt_s=wait_s
+        )
+        return resp.err, resp.hint_message
 
     async def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
         status = a.AppStatus.AS_INVALID if include_dropped else a.AppStatus.AS_AVAILABLE

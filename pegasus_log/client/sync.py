@@ -263,6 +263,9 @@ class Admin:
     def rename_table(self, old_name: str, new_name: str) -> None:
         self._runner.run(self._aio.rename_table(old_name, new_name))
 
+    def start_recovery(self, nodes: list[str], **kwargs: Any) -> tuple[str, str]:
+        return self._runner.run(self._aio.start_recovery(nodes, **kwargs))
+
     def list_tables(self, *, include_dropped: bool = False) -> list[TableInfo]:
         return self._runner.run(self._aio.list_tables(include_dropped=include_dropped))
 

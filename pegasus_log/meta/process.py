@@ -54,7 +54,15 @@ def run_meta(args: argparse.Namespace) -> int:
     try:
         asyncio.run(
             _serve_zk(
-                address, layout, args.zookeeper, args.cluster, started_at_s, args.fault_injection
+                address,
+                layout,
+                MetaOptions(
+                    cluster_name=args.cluster,
+                    zookeeper_hosts=args.zookeeper,
+                    recover_from_replica_servers=args.recover_from_replica_servers,
+                ),
+                started_at_s,
+                args.fault_injection,
             )
         )
     except StoreError as e:
@@ -117,19 +125,14 @@ async def _serve_static(meta: StaticMeta, host: str, port: int, started_at_s: fl
 async def _serve_zk(
     address: RpcAddress,
     layout: Layout,
-    zookeeper: str,
-    cluster: str,
+    options: MetaOptions,
     started_at_s: float,
     fault_injection: bool,
 ) -> None:
-    store = ZooKeeperStore(ZooKeeperStoreOptions(hosts=zookeeper))
+    store = ZooKeeperStore(ZooKeeperStoreOptions(hosts=options.zookeeper_hosts))
     await asyncio.to_thread(store.start)
     repo = MetaStateRepository(store, layout)
-    service = MetaService(
-        repo=repo,
-        address=address,
-        options=MetaOptions(cluster_name=cluster, zookeeper_hosts=zookeeper),
-    )
+    service = MetaService(repo=repo, address=address, options=options)
     metrics = ServerMetrics("meta")
     metrics.add_gauges(service.metric_rows)
     server = RpcServer(
@@ -143,8 +146,13 @@ async def _serve_zk(
     # (ERR_FORWARD_TO_OTHERS), which clients follow, instead of refusing connections
     # while its election session connects (slow when ZooKeeper itself is restarting).
     await server.start(address.host, address.port)
-    log.info("meta serving on %s, ZooKeeper %s, root %s", address, zookeeper, layout.cluster_root)
-    election_client = KazooClient(hosts=zookeeper, timeout=ELECTION_SESSION_S)
+    log.info(
+        "meta serving on %s, ZooKeeper %s, root %s",
+        address,
+        options.zookeeper_hosts,
+        layout.cluster_root,
+    )
+    election_client = KazooClient(hosts=options.zookeeper_hosts, timeout=ELECTION_SESSION_S)
     await asyncio.to_thread(election_client.start, 15)
     election = Election(election_client, layout.leader_lock_path, service)
     campaign = asyncio.create_task(election.run())

@@ -36,7 +36,8 @@ from pegasus_log.failure_detector import FdOptions, MasterGrace
 from pegasus_log.frozen import frozen
 from pegasus_log.meta import app_env
 from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
-from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig
+from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig, recovery
+from pegasus_log.meta.recovery_calls import ask_replica_servers
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.repository import MetaStateRepository, Stored
 from pegasus_log.meta.state.store import BadVersion, StoreError
@@ -45,7 +46,7 @@ from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import HostPort, RpcAddress
 from pegasus_log.transport.connection import CallFailed, Connection
-from pegasus_log.transport.server import Call, Handler
+from pegasus_log.transport.server import Call, Handler, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,11 @@ class MetaOptions:
     # = 1, max_allowed_replica_count = 5.
     replica_count_min: int = 1
     replica_count_max: int = 5
+    # Upstream recover_from_replica_server: a leader that finds no table at all waits for
+    # an operator's ``recover`` (RPC_CM_START_RECOVERY) instead of starting empty.
+    recover_from_replica_servers: bool = False
+    # How long meta recovery waits for each replica server's answers.
+    recovery_query_timeout_s: float = 30.0
 
     def __post_init__(self) -> None:
         if not 1 <= self.replica_count_min <= self.replica_count_max:
@@ -105,6 +111,18 @@ class NodeRecord:
     stored: dict[tuple[int, int], a.ReplicaInfo] = field(default_factory=dict)
     # Whether it has synced since it registered or last came back.
     synced: bool = False
+
+
+# The admin requests that change tables or partitions (refused while recovering).
+_CHANGES_STATE = (
+    a.CM_CREATE_APP,
+    a.CM_DROP_APP,
+    a.CM_RECALL_APP,
+    a.CM_UPDATE_APP_ENV,
+    a.CM_PROPOSE_BALANCER,
+    a.CM_SET_MAX_REPLICA_COUNT,
+    a.CM_RENAME_APP,
+)
 
 
 class NotLeader(Exception):
@@ -143,6 +161,8 @@ class MetaService:
         # gpid -> (balancer copy under way, when it started); at most one per partition
         self._copies: dict[tuple[int, int], tuple[balancer.Proposal, float]] = {}
         self._term = 0  # bumped on every leadership change; stale work checks it
+        # Waiting for an operator's recover (options.recover_from_replica_servers).
+        self.recovering = False
 
     @property
     def options(self) -> MetaOptions:
@@ -160,6 +180,12 @@ class MetaService:
     async def become_leader(self) -> None:
         loaded = await asyncio.to_thread(self._load)
         self._apps, self._partitions = loaded
+        self.recovering = self._options.recover_from_replica_servers and not self._apps
+        if self.recovering:
+            log.warning(
+                "no table in the store and recover_from_replica_servers is set: waiting for "
+                "an operator's recover (the shell's recover -s <replica servers>)"
+            )
         self._term += 1
         self._grace.reset(self._clock())
         self.leader = True
@@ -215,11 +241,28 @@ class MetaService:
             (a.CM_GET_MAX_REPLICA_COUNT, self.on_get_max_replica_count),
             (a.CM_SET_MAX_REPLICA_COUNT, self.on_set_max_replica_count),
             (a.CM_RENAME_APP, self.on_rename_app),
+            (a.CM_START_RECOVERY, self.on_start_recovery),
             (a.FD_BEACON, self.on_beacon),
             (a.CM_CONFIG_SYNC, self.on_config_sync),
             (a.CM_UPDATE_PARTITION_CONFIGURATION, self.on_update_partition_configuration),
         ]
-        return {spec.name: (spec, h) for spec, h in table}
+        guarded = {spec.name for spec in _CHANGES_STATE}
+        return {
+            spec.name: (spec, self._unless_recovering(h) if spec.name in guarded else h)
+            for spec, h in table
+        }
+
+    def _unless_recovering(self, handler: Handler) -> Handler:
+        """A request that would change the state, refused while the meta waits for an
+        operator's recover: a table created now would take an app id the replica servers
+        still hold data of."""
+
+        def guarded(call: Call) -> Any:
+            if self.leader and self.recovering:
+                raise RpcError(ErrorCode.ERR_UNDER_RECOVERY, "waiting for recover")
+            return handler(call)
+
+        return guarded
 
     def _forward(self) -> str:
         return ErrorCode.ERR_FORWARD_TO_OTHERS.name
@@ -428,6 +471,77 @@ class MetaService:
         log.info("renamed table %s (app_id %d) to %s", old, app.app_id, new)
         await self._push_app(app.app_id)
         return a.RenameAppResponse(err=ErrorCode.ERR_OK.name)
+
+    async def on_start_recovery(self, call: Call) -> a.ConfigurationRecoveryResponse:
+        """Meta recovery (the shell's ``recover``): ask every named replica server what it
+        stores, rebuild the tables and partitions from the answers
+        (``meta/core/recovery.py``), write them, then serve. Only a leader that found no
+        table and was started to recover does it (else ``ERR_SERVICE_ALREADY_RUNNING``).
+        Servers that do not answer fail it (``ERR_TRY_AGAIN``) unless ``skip_bad_nodes``;
+        a partition no server holds fails it unless ``skip_lost_partitions``."""
+        req: a.ConfigurationRecoveryRequest = call.arg
+        if not self.leader:
+            return a.ConfigurationRecoveryResponse(err=self._forward())
+        if not self.recovering:
+            return a.ConfigurationRecoveryResponse(
+                err=ErrorCode.ERR_SERVICE_ALREADY_RUNNING.name,
+                hint_message="the meta is serving: recover is for a meta started with "
+                "--recover-from-replica-servers that found no table\n",
+            )
+        async with self._write_lock:
+            err, hints = await self._recover(req)
+        log.log(
+            logging.INFO if err == ErrorCode.ERR_OK else logging.WARNING,
+            "recover: %s\n%s",
+            err.name,
+            "".join(hints),
+        )
+        return a.ConfigurationRecoveryResponse(err=err.name, hint_message="".join(hints))
+
+    async def _recover(self, req: a.ConfigurationRecoveryRequest) -> tuple[ErrorCode, list[str]]:
+        nodes = list(dict.fromkeys(req.recovery_nodes))
+        if not nodes:
+            return ErrorCode.ERR_INVALID_PARAMETERS, ["ERROR: no replica server named\n"]
+        answers = await ask_replica_servers(
+            nodes, meta=self.address, timeout_s=self._options.recovery_query_timeout_s
+        )
+        hints: list[str] = []
+        reports = []
+        for node, answer in zip(nodes, answers, strict=True):
+            if isinstance(answer, recovery.NodeReport):
+                reports.append(answer)
+            elif req.skip_bad_nodes:
+                hints.append(
+                    f"WARNING: collect app and replica info from node({node}) failed with "
+                    f"err({answer}), skip the bad node\n"
+                )
+            else:
+                hints.append(
+                    f"ERROR: collect app and replica info from node({node}) failed with "
+                    f"err({answer}), you can skip it by set skip_bad_nodes option\n"
+                )
+        if len(reports) < len(nodes) and not req.skip_bad_nodes:
+            return ErrorCode.ERR_TRY_AGAIN, hints
+        built = recovery.construct(reports, skip_lost_partitions=req.skip_lost_partitions)
+        hints += [line + "\n" for line in built.hints]
+        if isinstance(built, recovery.Refused):
+            return ErrorCode.ERR_TRY_AGAIN, hints
+        try:
+            for app, partitions in built.tables:
+                await asyncio.to_thread(self._repo.create_app, app, partitions)
+            self._apps, self._partitions = await asyncio.to_thread(self._load)
+        except StoreError as e:
+            log.error("recover: writing the rebuilt state failed: %s", e)
+            hints.append(f"ERROR: writing the rebuilt state failed: {e}\n")
+            return ErrorCode.ERR_ZOOKEEPER_OPERATION, hints
+        self.recovering = False
+        log.info(
+            "recovered %d tables, %d partitions from %d replica servers",
+            len(self._apps),
+            len(self._partitions),
+            len(reports),
+        )
+        return ErrorCode.ERR_OK, hints
 
     async def _write_app(self, app: AppState) -> str | None:
         """Write a table (caller holds the write lock); an error name on failure."""
@@ -796,13 +910,17 @@ class MetaService:
             this_node=self.address,
             primary_node=self.address,
             is_master=True,
-            allowed=allowed,
+            # While recovering no server gets a lease: none syncs or serves, so none
+            # closes a replica the meta does not know yet.
+            allowed=allowed and not self.recovering,
         )
 
     def on_config_sync(self, call: Call) -> a.ConfigurationQueryByNodeResponse:
         req: a.ConfigurationQueryByNodeRequest = call.arg
         if not self.leader:
             return a.ConfigurationQueryByNodeResponse(err=self._forward())
+        if self.recovering:
+            return a.ConfigurationQueryByNodeResponse(err=ErrorCode.ERR_UNDER_RECOVERY.name)
         node = req.node
         rec = self._nodes.get(node)
         if rec is None or not rec.alive:

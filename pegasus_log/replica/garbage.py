@@ -143,8 +143,9 @@ class GarbageDirs:
 
     def move_aside(self, gpid: tuple[int, int], *, now_us: int) -> None:
         """Rename the store and its local checkpoints ``*.<now_us>.gar``; delete the
-        ballot file and what a fetch, restore or swap left (``store_dirs.py``). The store
-        goes first: once it is gone the replica is no longer stored here."""
+        ballot and table record files and what a fetch, restore or swap left
+        (``store_dirs.py``). The store goes first: once it is gone the replica is no
+        longer stored here."""
         prefix = f"{gpid[0]}.{gpid[1]}."
         moved = []
         for kept in ("pegasus", "checkpoints"):
@@ -154,7 +155,8 @@ class GarbageDirs:
                 moved.append(src.name)
         for transient in ("pegasus.old", "fetch", "restore"):
             shutil.rmtree(self._data_dir / (prefix + transient), ignore_errors=True)
-        (self._data_dir / (prefix + "ballot")).unlink(missing_ok=True)
+        for record in ("ballot", "app-info"):
+            (self._data_dir / (prefix + record)).unlink(missing_ok=True)
         if moved:
             self.moved += 1
             log.info("replica %d.%d moved aside as garbage: %s", gpid[0], gpid[1], moved)

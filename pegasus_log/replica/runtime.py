@@ -59,6 +59,7 @@ from pegasus_log.replica.partition import Partition
 from pegasus_log.replica.peer_codec import decode_message, encode_message
 from pegasus_log.replica.plog import FileLogDisk, MutationLog, PlogError, newest_per_decree
 from pegasus_log.replica.plog.mutation import Mutation, MutationUpdate
+from pegasus_log.replica.recovery_records import AppInfoFiles, replica_infos
 from pegasus_log.replica.store_dirs import (
     PartitionDirs,
     latest_checkpoint_decree,
@@ -82,7 +83,7 @@ from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, encode
 from pegasus_log.storage.engine import PartitionStore
-from pegasus_log.storage.rocks import StoreWriteError
+from pegasus_log.storage.rocks import StoreWriteError, stored_decree
 from pegasus_log.transport.connection import CallFailed, Connection
 from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
@@ -135,6 +136,7 @@ class ReplicaServer:
         self._core_config = core_config or ReplicaCoreConfig()
         self._parts: dict[tuple[int, int], Partition] = {}
         self._replayed: dict[tuple[int, int], list[Mutation]] = {}
+        self._app_infos = AppInfoFiles(data_dir)
         self._ids = itertools.count(1)
         # The last peer message encoded: a primary sends one prepare to each secondary.
         self._last_sent: tuple[object, bytes] = (None, b"")
@@ -340,12 +342,15 @@ class ReplicaServer:
         gpid = (config.pid.app_id, config.pid.partition_index)
         member = config.primary == self.address or self.address in config.secondaries
         if info.status != a.AppStatus.AS_AVAILABLE:
+            if gpid in self._parts:
+                self._app_infos.note(gpid, info)  # a dropped table is recovered dropped
             self._unhost(gpid)
             return
         part = self._parts.get(gpid)
         if part is None and not member:
             return  # a learner is created by the primary's group check, not by the meta
         part = part or self._host(info, gpid)
+        self._app_infos.note(gpid, info)
         if info.app_name:
             part.app_name = info.app_name
         if part.partition_count != info.partition_count:
@@ -382,6 +387,7 @@ class ReplicaServer:
         replayed = self._replayed.pop(gpid, [])
         last = part.core.replica_info().last_prepared_decree if part is not None else 0
         self._unhost(gpid)
+        self._app_infos.forget(gpid)
         return max([last, *(mu.decree for mu in replayed)])
 
     def forget_roles(self) -> None:
@@ -433,6 +439,8 @@ class ReplicaServer:
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
         table[PEER.name] = (PEER, self._on_peer)
         table[a.QUERY_DISK_INFO.name] = (a.QUERY_DISK_INFO, self._on_query_disk_info)
+        table[a.QUERY_APP_INFO.name] = (a.QUERY_APP_INFO, self._on_query_app_info)
+        table[a.QUERY_REPLICA_INFO.name] = (a.QUERY_REPLICA_INFO, self._on_query_replica_info)
         table.update(self._learning.handlers())
         return table
 
@@ -445,6 +453,36 @@ class ReplicaServer:
     def _on_query_disk_info(self, call: Call) -> a.QueryDiskInfoResponse:
         hosted = [(p.gpid, p.app_name, p.core.status) for p in self._parts.values()]
         return query_disk_info(call.arg, data_dir=self._data_dir, replicas=hosted)
+
+    def _on_query_app_info(self, call: Call) -> a.QueryAppInfoResponse:
+        """Meta recovery: the table record of every partition stored here."""
+        return a.QueryAppInfoResponse(apps=self._app_infos.apps(stored_gpids(self._data_dir)))
+
+    async def _on_query_replica_info(self, call: Call) -> a.QueryReplicaInfoResponse:
+        """Meta recovery: every replica stored here with its ballot and decrees (the
+        stores not open are read on a worker thread)."""
+        stored = stored_gpids(self._data_dir)
+        opened = {g: p.core.replica_info() for g, p in self._parts.items()}
+        logged = {g: max((mu.decree for mu in ms), default=0) for g, ms in self._replayed.items()}
+        saved = {g: self._saved_ballot(g) for g in stored if g not in opened}
+
+        def store_decree(gpid: tuple[int, int]) -> int | None:
+            path = PartitionDirs(self._data_dir, *gpid).store
+            try:
+                return stored_decree(path)
+            except Exception as e:  # rocksdict raises a bare Exception with RocksDB's status
+                log.warning("replica info: store %s cannot be read: %s", path, e)
+                return None
+
+        replicas = await asyncio.to_thread(
+            replica_infos,
+            stored,
+            open_info=opened.get,
+            saved_ballot=lambda g: saved.get(g, 0),
+            store_decree=store_decree,
+            logged_decree=lambda g: logged.get(g, 0),
+        )
+        return a.QueryReplicaInfoResponse(replicas=replicas)
 
     def _part_of(self, call: Call) -> Partition:
         gpid = (call.header.app_id, call.header.partition_index)

@@ -452,6 +452,48 @@ class ReplicaInfo:
 
 
 @frozen
+class QueryReplicaInfoRequest:
+    """replica_admin.query_replica_info_request: every replica a replica server stores."""
+
+    node1: RpcAddress = _NO_ADDRESS
+    hp_node1: HostPort | None = None
+    THRIFT: ClassVar = (
+        Field(1, "node1", RPC_ADDRESS),
+        Field(2, "hp_node1", HOST_PORT, optional=True),
+    )
+
+
+@frozen
+class QueryReplicaInfoResponse:
+    err: str = "ERR_OK"
+    replicas: list[ReplicaInfo] = field(default_factory=list)
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "replicas", ListOf(ReplicaInfo)))
+
+
+@frozen
+class ConfigurationRecoveryRequest:
+    """meta_admin.configuration_recovery_request (the shell's ``recover``)."""
+
+    recovery_nodes: list[RpcAddress] = field(default_factory=list)
+    skip_bad_nodes: bool = False
+    skip_lost_partitions: bool = False
+    hp_recovery_nodes: list[HostPort] | None = None
+    THRIFT: ClassVar = (
+        Field(1, "recovery_nodes", ListOf(RPC_ADDRESS)),
+        Field(2, "skip_bad_nodes", BOOL),
+        Field(3, "skip_lost_partitions", BOOL),
+        Field(4, "hp_recovery_nodes", ListOf(HOST_PORT), optional=True),
+    )
+
+
+@frozen
+class ConfigurationRecoveryResponse:
+    err: str = "ERR_OK"
+    hint_message: str = ""
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "hint_message", STRING))
+
+
+@frozen
 class ConfigurationUpdateRequest:
     info: AppInfoMessage = AppInfoMessage()
     config: PartitionConfiguration = PartitionConfiguration()
@@ -672,6 +714,12 @@ CM_CLUSTER_INFO = RpcSpec("RPC_CM_CLUSTER_INFO", ClusterInfoRequest, ClusterInfo
 CM_CONTROL_META = RpcSpec("RPC_CM_CONTROL_META", MetaControlRequest, MetaControlResponse)
 QUERY_APP_INFO = RpcSpec("RPC_QUERY_APP_INFO", QueryAppInfoRequest, QueryAppInfoResponse)
 QUERY_DISK_INFO = RpcSpec("RPC_QUERY_DISK_INFO", QueryDiskInfoRequest, QueryDiskInfoResponse)
+QUERY_REPLICA_INFO = RpcSpec(
+    "RPC_QUERY_REPLICA_INFO", QueryReplicaInfoRequest, QueryReplicaInfoResponse
+)
+CM_START_RECOVERY = RpcSpec(
+    "RPC_CM_START_RECOVERY", ConfigurationRecoveryRequest, ConfigurationRecoveryResponse
+)
 FD_BEACON = RpcSpec("RPC_FD_FAILURE_DETECTOR_PING", BeaconMsg, BeaconAck)
 CM_CONFIG_SYNC = RpcSpec(
     "RPC_CM_CONFIG_SYNC", ConfigurationQueryByNodeRequest, ConfigurationQueryByNodeResponse

@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     meta.add_argument("--zookeeper", default="", help="ZooKeeper servers HOST:PORT[,...]")
     meta.add_argument("--cluster", default="onebox", help="cluster name (ZooKeeper root)")
     meta.add_argument(
+        "--recover-from-replica-servers",
+        action="store_true",
+        help="when ZooKeeper holds no table, wait for the shell's recover to rebuild the"
+        " tables from the replica servers (upstream recover_from_replica_server)",
+    )
+    meta.add_argument(
         "--fault-injection",
         action="store_true",
         help="answer the remote command fault-inject-network (tests only: it cuts this"

@@ -28,8 +28,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from rocksdict import (
+    AccessType,
     Checkpoint,
     ColumnFamily,
+    Options,
     Rdict,
     RdictIter,
     ReadOptions,
@@ -96,6 +98,24 @@ def _parse_meta_int(name: bytes, raw: bytes | None) -> int:
     if not text.isdigit():
         raise CorruptMetaError(f"meta {name!r} is {raw!r}, not a decimal integer")
     return int(text)
+
+
+def stored_decree(path: str | os.PathLike[str]) -> int:
+    """The last applied decree of the store at ``path``, read without opening it for
+    writing (RocksDB's read-only mode takes no lock: a running server may hold it)."""
+    db = Rdict(
+        os.fspath(path),
+        Options(raw_mode=True),
+        column_families={META_COLUMN_FAMILY: Options(raw_mode=True)},
+        access_type=AccessType.read_only(),
+    )
+    try:
+        return _parse_meta_int(
+            META_LAST_FLUSHED_DECREE,
+            db.get_column_family(META_COLUMN_FAMILY).get(META_LAST_FLUSHED_DECREE),
+        )
+    finally:
+        db.close()
 
 
 # RocksDB's default number of levels; the files of every level are counted.

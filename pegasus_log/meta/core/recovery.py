@@ -10,11 +10,15 @@ Rules:
 - A table is taken from the record most of its servers hold (servers that saw a later
   rename or env change than others win by number; a tie goes to the record of the
   server listed first). A table whose records differ gets a WARNING line. Dropped tables
-  come back dropped, with their expiry, so they can still be recalled until then.
+  come back dropped, with their expiry and their partitions rebuilt as below (without
+  hints; a partition none holds any more comes back empty), so a recall until then
+  brings their data back.
 - Two available tables of one name: the one of the larger app id keeps it, the other
   gets ``__<app_id>`` appended (upstream's rule), with a WARNING line.
-- Every partition of an available table is rebuilt as one whose every member died
-  (upstream's "DDD"), not with a primary: no member, the ballot of its best replica, and
+- Every partition of a table is rebuilt as one whose every member died
+  (upstream's "DDD"), not with a primary: no member, the ballot of its best replica + 1
+  (upstream keeps that ballot; a new one makes the meta refuse any configuration change
+  a replica server still proposes from a configuration of before the loss), and
   ``last_drops`` holding the servers that reported a replica, best last, where best means
   the larger ballot, then last committed decree, then last prepared decree. A member of
   the latest configuration has the largest ballot and every committed write (a write is
@@ -53,7 +57,7 @@ class NodeReport:
 
 @frozen
 class Recovered:
-    """What to write: every table with its partitions (none for a dropped table)."""
+    """What to write: every table with its partitions."""
 
     tables: tuple[tuple[AppState, tuple[PartitionConfig, ...]], ...]
     hints: tuple[str, ...]
@@ -74,9 +78,7 @@ def construct(reports: Sequence[NodeReport], *, skip_lost_partitions: bool) -> R
     lost = False
     for app_id in sorted(apps):
         app = apps[app_id]
-        if app.status != AppStatus.AS_AVAILABLE:
-            tables.append((app, ()))
-            continue
+        dropped = app.status != AppStatus.AS_AVAILABLE
         partitions = []
         for index in range(app.partition_count):
             held = [
@@ -86,10 +88,12 @@ def construct(reports: Sequence[NodeReport], *, skip_lost_partitions: bool) -> R
                 if (r.pid.app_id, r.pid.partition_index) == (app_id, index)
             ]
             config, hint, missing = _partition(app, index, held, skip_lost_partitions)
+            partitions.append(config)
+            if dropped:
+                continue  # what is left of a dropped table comes back as it is
             lost |= missing
             if hint:
                 hints.append(hint)
-            partitions.append(config)
         tables.append((app, tuple(partitions)))
     if lost:
         return Refused(tuple(hints))
@@ -179,7 +183,7 @@ def _partition(
     config = PartitionConfig(
         app.app_id,
         index,
-        ballot=best.ballot,
+        ballot=best.ballot + 1,
         max_replica_count=count,
         last_drops=tuple(drops),
         last_committed_decree=best.last_committed_decree,

@@ -7,7 +7,7 @@ requests out, ``UsageError`` for what upstream would refuse.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import field
 
 from pegasus_log.client.admin import BALANCE_TYPES
@@ -283,6 +283,67 @@ def parse_recall(args: Sequence[bytes]) -> RecallArgs:
     expect_count(args, lo=1, hi=2)
     app_id = parse_int("id", args[0], lo=1)
     return RecallArgs(app_id, text(args[1]) if len(args) == 2 else "")
+
+
+@frozen
+class RecoverArgs:
+    nodes: tuple[str, ...]
+    wait_seconds: int = 100  # upstream's default
+    skip_bad_nodes: bool = False
+    skip_lost_partitions: bool = False
+    output: str | None = None
+
+
+def parse_recover(args: Sequence[bytes], *, read_file: Callable[[str], str]) -> RecoverArgs:
+    """``recover``: the replica servers from ``-s a,b`` or from a file of one per line
+    (blank lines and lines starting with ``#`` or ``;`` skipped), as upstream reads them;
+    duplicates are dropped. ``read_file`` reads the file (OSError when it cannot)."""
+    flags = (
+        Flag("f", "node_list_file"),
+        Flag("s", "node_list_str"),
+        Flag("w", "wait_seconds"),
+        Flag("b", "skip_bad_nodes", False),
+        Flag("l", "skip_lost_partitions", False),
+        Flag("o", "output"),
+    )
+    parsed = parse_flags(args, flags)
+    _no_positional(parsed)
+    raw_wait = parsed.last("wait_seconds")
+    wait = 100 if raw_wait is None else parse_int("wait_seconds", raw_wait, lo=1)
+    from_file, listed = parsed.last("node_list_file"), parsed.last("node_list_str")
+    if from_file is None and listed is None:
+        raise UsageError("should specify one of node_list_file/node_list_str")
+    if from_file is not None and listed is not None:
+        raise UsageError("should only specify one of node_list_file/node_list_str")
+    if listed is not None:
+        tokens = [t.strip() for t in text(listed).split(",") if t.strip()]
+        where = "node_list_str"
+    else:
+        name = text(from_file or b"")
+        try:
+            content = read_file(name)
+        except OSError as e:
+            raise UsageError(f"open file {name} failed: {e.strerror or e}") from None
+        tokens = [
+            line.strip()
+            for line in content.splitlines()
+            if line.strip() and line.strip()[0] not in "#;"
+        ]
+        where = f"file {name}"
+    if not tokens:
+        raise UsageError(f"no node specified in {where}")
+    for token in tokens:
+        try:
+            RpcAddress.parse(token)
+        except ValueError:
+            raise UsageError(f"parse {token} as a host:port node failed") from None
+    return RecoverArgs(
+        nodes=tuple(dict.fromkeys(tokens)),
+        wait_seconds=wait,
+        skip_bad_nodes=parsed.has("skip_bad_nodes"),
+        skip_lost_partitions=parsed.has("skip_lost_partitions"),
+        output=_output(parsed),
+    )
 
 
 def parse_rename(args: Sequence[bytes]) -> tuple[str, str]:

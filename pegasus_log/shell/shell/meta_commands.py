@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pegasus_log.client.errors import PegasusError
@@ -34,6 +35,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_meta_level,
     parse_nodes,
     parse_recall,
+    parse_recover,
     parse_remote_command,
     parse_rename,
     parse_set_app_envs,
@@ -92,6 +94,9 @@ _HINTS = {
     ("balance", ErrorCode.ERR_BUSY): "a copy of the partition is under way, or it just changed",
 }
 
+# Upstream's rule between the parts of the recover report.
+_RULE = "============================="
+
 # The admin client retries a meta that does not know the request until its deadline.
 _NOT_SERVED = "the meta server does not serve this request (a --static meta answers routing only)"
 
@@ -107,6 +112,8 @@ def _failed(what: str, e: PegasusError, *, kind: str = "", subject: str = "") ->
     hint = _HINTS.get((kind, e.code))
     if ErrorCode.ERR_HANDLER_NOT_FOUND.name in reason:
         hint = _NOT_SERVED
+    if e.code == ErrorCode.ERR_UNDER_RECOVERY:
+        hint = "the meta found no table and waits for recover -s <replica servers>"
     return CommandError(f"{what} failed, error = {reason}" + (f": {hint}" if hint else ""))
 
 
@@ -132,6 +139,7 @@ class MetaCommands:
             "drop": self.cmd_drop,
             "recall": self.cmd_recall,
             "rename": self.cmd_rename,
+            "recover": self.cmd_recover,
             "get_app_envs": self.cmd_get_app_envs,
             "set_app_envs": self.cmd_set_app_envs,
             "del_app_envs": self.cmd_del_app_envs,
@@ -336,6 +344,46 @@ class MetaCommands:
                 f"rename app failed, old_app_name({old}), new_app_name({new}), failed: {reason}"
             ) from None
         self._s.say(f"rename app ok, old_app_name({old}), new_app_name({new})")
+        return True
+
+    def cmd_recover(self, args: list[bytes]) -> bool:
+        """Upstream's ``recover``: a meta started with --recover-from-replica-servers
+        rebuilds the tables from the replica servers named; upstream's report follows
+        (without its line per second of waiting: the answer is awaited in one call)."""
+        a = parse_recover(args, read_file=lambda name: Path(name).read_text(encoding="utf-8"))
+        lines = [
+            f"Wait seconds: {a.wait_seconds}",
+            f"Skip bad nodes: {'true' if a.skip_bad_nodes else 'false'}",
+            f"Skip lost partitions: {'true' if a.skip_lost_partitions else 'false'}",
+            "Node list:",
+            _RULE,
+            *a.nodes,
+            _RULE,
+        ]
+        try:
+            err, hint = self._s.client.admin.start_recovery(
+                list(a.nodes),
+                skip_bad_nodes=a.skip_bad_nodes,
+                skip_lost_partitions=a.skip_lost_partitions,
+                wait_s=a.wait_seconds,
+            )
+        except PegasusError as e:
+            err, hint = e.code.name, ""
+            if e.code == ErrorCode.ERR_TIMEOUT:
+                lines.append(
+                    "Wait recovery failed, administrator should check the meta for progress"
+                )
+            else:
+                lines.append(f"Recover result: {err}")
+        else:
+            lines.append(f"Recover result: {err}")
+        if hint:
+            lines += [_RULE, *hint.rstrip("\n").split("\n"), _RULE]
+        self._print(lines, a.output)
+        if a.output is not None:
+            self._s.say(f"recover complete with err = {err}")
+        if err != ErrorCode.ERR_OK.name:
+            raise CommandError(f"recover failed, error = {err}")
         return True
 
     # ---- app envs (of the current table) -------------------------------------------------

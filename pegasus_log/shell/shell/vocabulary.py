@@ -253,7 +253,7 @@ COMMANDS: tuple[Command, ...] = (
         "[-g|--gpid app_id.partition_index]",
         "dump a replica server's mutation log (<data_dir>/plog), as it is on disk",
     ),
-    _later(
+    Command(
         "recover",
         "[-f|--node_list_file file_name] [-s|--node_list_str str] "
         "[-w|--wait_seconds num] [-b|--skip_bad_nodes] [-l|--skip_lost_partitions] "

@@ -53,7 +53,8 @@ def test_every_partition_waits_for_its_best_replica_as_after_an_all_dead_failure
         2,
         {"default_ttl": "60"},
     )
-    assert (p0.ballot, p0.primary, p0.secondaries) == (5, None, ())
+    # a ballot above every replica's: a proposal from before the loss is refused
+    assert (p0.ballot, p0.primary, p0.secondaries) == (6, None, ())
     assert p0.last_drops == (C, A, B)  # best last: the larger ballot beats more decrees
     assert p1.last_drops == (A, B, C)  # equal ballot and committed: prepared, then address
     # The guardian's all-dead rule then names the best once it reports.
@@ -106,7 +107,9 @@ def test_records_dropped_tables_and_name_conflicts() -> None:
     assert isinstance(got, Recovered)
     tables = {app.app_id: (app, parts) for app, parts in got.tables}
     assert tables[1][0].app_name == "temp2"  # two of three servers saw the rename
-    assert tables[2][0].status == AppStatus.AS_DROPPED and tables[2][1] == ()
+    assert tables[2][0].status == AppStatus.AS_DROPPED
+    (gone,) = tables[2][1]  # no server holds it any more: empty, and no hint about it
+    assert (gone.ballot, gone.last_drops) == (0, ())
     assert tables[2][0].expire_second == 200
     assert tables[3][0].app_name == "temp"
     assert got.hints == (
