@@ -18,6 +18,7 @@ from pegasus_log.shell.shell.meta_args import (
     LsArgs,
     NodesArgs,
     RecallArgs,
+    RecoverArgs,
     RemoteCommandArgs,
     ReportArgs,
     name_matches,
@@ -35,6 +36,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_meta_level,
     parse_nodes,
     parse_recall,
+    parse_recover,
     parse_remote_command,
     parse_set_app_envs,
 )
@@ -322,3 +324,38 @@ def test_app_stat() -> None:
 def test_app_stat_refuses(line: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         parse_app_stat(a(line))
+
+
+def _no_file(name: str) -> str:
+    raise FileNotFoundError(2, "No such file or directory", name)
+
+
+def test_recover_takes_nodes_from_a_string_or_a_file() -> None:
+    assert parse_recover(a("-s 127.0.0.1:1,127.0.0.1:2,127.0.0.1:1"), read_file=_no_file) == (
+        RecoverArgs(("127.0.0.1:1", "127.0.0.1:2"))
+    )
+    listed = "# servers\n 127.0.0.1:3 \n\n;127.0.0.1:9\n127.0.0.1:4\n"
+    got = parse_recover(a("-f nodes -w 5 -b -l -o out"), read_file=lambda _: listed)
+    assert got == RecoverArgs(
+        ("127.0.0.1:3", "127.0.0.1:4"),
+        wait_seconds=5,
+        skip_bad_nodes=True,
+        skip_lost_partitions=True,
+        output="out",
+    )
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("", "should specify one of node_list_file/node_list_str"),
+        ("-s 127.0.0.1:1 -f x", "should only specify one of node_list_file/node_list_str"),
+        ("-s ,", "no node specified in node_list_str"),
+        ("-s nohost", "parse nohost as a host:port node failed"),
+        ("-s 127.0.0.1:1 -w 0", "wait_seconds"),
+        ("-f missing", "open file missing failed: No such file or directory"),
+    ],
+)
+def test_recover_refuses(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_recover(a(line), read_file=_no_file)

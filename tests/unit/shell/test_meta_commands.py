@@ -81,6 +81,15 @@ class FakeAdmin:
         self.tables[app_id] = t
         return t
 
+    def start_recovery(self, nodes: list[str], **kw: Any) -> tuple[str, str]:
+        self.recovered = (nodes, kw)
+        if kw["skip_bad_nodes"]:
+            return (
+                "ERR_OK",
+                "WARNING: partition(1.0) only collects 1/3 of replicas, may lost data\n",
+            )
+        return "ERR_TRY_AGAIN", "ERROR: collect app and replica info from node(x) failed\n"
+
     def rename_table(self, old_name: str, new_name: str) -> None:
         t = self._available(old_name)
         if any(u.name == new_name and u.status == "AS_AVAILABLE" for u in self.tables.values()):
@@ -319,6 +328,26 @@ def test_drop_ls_all_recall(run: Run, fake: FakeClient) -> None:
     assert (ok, out) == (True, "recall app 1 succeed\n")
     assert "recall app ok, id(1), name(t2), partition_count(4), wait it ready" in err
     assert fake.admin.tables[1].name == "t2"
+
+
+def test_recover_prints_upstreams_report(run: Run, fake: FakeClient) -> None:
+    ok, out, _ = run("recover -s 127.0.0.1:1,127.0.0.1:2 -b -w 9")
+    assert ok
+    assert out == (
+        "Wait seconds: 9\nSkip bad nodes: true\nSkip lost partitions: false\nNode list:\n"
+        "=============================\n127.0.0.1:1\n127.0.0.1:2\n"
+        "=============================\nRecover result: ERR_OK\n"
+        "=============================\n"
+        "WARNING: partition(1.0) only collects 1/3 of replicas, may lost data\n"
+        "=============================\n"
+    )
+    assert fake.admin.recovered == (
+        ["127.0.0.1:1", "127.0.0.1:2"],
+        {"skip_bad_nodes": True, "skip_lost_partitions": False, "wait_s": 9},
+    )
+    ok, out, err = run("recover -s 127.0.0.1:1")
+    assert not ok and "Recover result: ERR_TRY_AGAIN\n" in out
+    assert err == "ERROR: recover failed, error = ERR_TRY_AGAIN\n"
 
 
 def test_rename(run: Run, fake: FakeClient) -> None:
