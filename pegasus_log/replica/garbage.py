@@ -14,8 +14,9 @@ INACTIVE and would otherwise stay open with its data for good. The rule, in two 
    directories (a local checkpoint or a checkpoint install under way: the next sync tries
    again). Its store ``<app>.<index>.pegasus`` is renamed
    ``<app>.<index>.pegasus.<time_us>.gar`` (upstream's name), and so are its local
-   checkpoints (``<app>.<index>.checkpoints``); its ballot file and any half-done fetch,
-   restore or swap directory are deleted. It is no longer stored, so no longer reported,
+   checkpoints (``<app>.<index>.checkpoints``); its ballot and table record files and any
+   half-done fetch, restore or swap directory are deleted. It is no longer stored, so no
+   longer reported,
    and its records in the mutation log may be collected (``GarbageCollector.collected``).
    Which replicas were collected, with the last decree each logged, is kept in
    ``<data>/garbage_replicas`` (written durably on every change) until the log has
