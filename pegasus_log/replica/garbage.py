@@ -16,8 +16,8 @@ INACTIVE and would otherwise stay open with its data for good. The rule, in two 
    ``<app>.<index>.pegasus.<time_us>.gar`` (upstream's name), and so are its local
    checkpoints (``<app>.<index>.checkpoints``); its ballot and table record files and any
    half-done fetch, restore or swap directory are deleted. It is no longer stored, so no
-   longer reported,
-   and its records in the mutation log may be collected (``GarbageCollector.collected``).
+   longer reported, and its records in the mutation log may be collected
+   (``GarbageCollector.collected``).
    Which replicas were collected, with the last decree each logged, is kept in
    ``<data>/garbage_replicas`` (written durably on every change) until the log has
    removed all their records: after a restart the log still knows those records can go
