@@ -7,7 +7,10 @@ meta is away, so its replicas are reported from disk (store and log), the others
 their open replicas. After recover, every record reads back under the same table names
 and app ids, writes go on, the dropped table is still dropped and its recall brings its
 data back. Before it, the meta refuses to change anything; after it, a second recover
-is refused."""
+is refused.
+
+Then a whole cluster restarts after the loss with one replica server down: recover
+refuses until told to skip it, and the server, back, rejoins every partition."""
 
 from __future__ import annotations
 
@@ -125,3 +128,63 @@ def test_recover_rebuilds_every_table_from_the_replica_servers(
     assert again.returncode == 1
     assert "Recover result: ERR_SERVICE_ALREADY_RUNNING" in again.stdout
     assert "ERROR: recover failed, error = ERR_SERVICE_ALREADY_RUNNING" in again.stderr
+
+
+def test_recover_after_a_whole_cluster_restart_with_a_server_missing(
+    zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """ZooKeeper's state lost and every process restarted, one replica server down:
+    recover refuses without -b and names the server; with -b it warns that each partition
+    has two of its three replicas, every record reads back, and the third server, back,
+    rejoins every partition."""
+    root: Path = tmp_path_factory.mktemp("meta-recovery-restart")
+    with zk_cluster_up(root, zookeeper.address, metas=1, replicas=3, prefix="mrec2") as c:
+        with Admin(c.meta_list) as admin, Client(c.meta_list) as client:
+            admin.create_table("rec_c", partition_count=4, replica_count=3)
+            eventually("rec_c fully replicated", partial(fully_replicated, client, "rec_c", 3))
+            _fill(client, "rec_c")
+        c.kill("meta1")
+        zk = KazooClient(hosts=c.zookeeper)
+        zk.start()
+        try:
+            zk.delete(Layout.for_cluster(c.cluster).cluster_root, recursive=True)
+        finally:
+            zk.stop()
+            zk.close()
+        c.restart("replica1")
+        c.restart("replica2")
+        c.kill("replica3")
+        c.restart_metas("--recover-from-replica-servers")
+        with Admin(c.meta_list) as admin:
+            eventually("the meta leads again", lambda: admin.list_tables() == [], WAIT_S)
+
+        home = tmp_path / "home"
+        home.mkdir()
+        servers = ",".join(c.replica_address(f"replica{i}") for i in (1, 2, 3))
+        missing = c.replica_address("replica3")
+        refused = one_shot(c.meta_list[0], f"recover -s {servers} -w 30", home)
+        assert refused.returncode == 1
+        assert "Recover result: ERR_TRY_AGAIN" in refused.stdout
+        assert (
+            f"ERROR: collect app and replica info from node({missing}) failed with err("
+        ) in refused.stdout
+        assert "you can skip it by set skip_bad_nodes option" in refused.stdout
+
+        done = one_shot(c.meta_list[0], f"recover -s {servers} -w 30 -b", home)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "Recover result: ERR_OK" in done.stdout
+        assert "skip the bad node\nWARNING: partition(1.0) only collects 2/3" in done.stdout
+        with Client(c.meta_list) as client:
+            eventually(
+                "two members per partition",
+                partial(fully_replicated, client, "rec_c", 2),
+                WAIT_S,
+            )
+            assert _all_read_back(client, "rec_c")
+            c.restart("replica3")
+            eventually(
+                "the third server back in every partition",
+                partial(fully_replicated, client, "rec_c", 3),
+                WAIT_S,
+            )
+            assert _all_read_back(client, "rec_c")
