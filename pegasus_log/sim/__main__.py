@@ -32,6 +32,7 @@ def _line(r: SeedResult) -> str:
             if r.balancing
             else ""
         )
+        + (f" meta recoveries={r.meta_recoveries}" if r.meta_recoveries else "")
     )
 
 

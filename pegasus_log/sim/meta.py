@@ -8,7 +8,11 @@ a changed replica count given to every partition, copies under way, cure, and ne
 balancer moves only when nothing needed curing.
 
 One meta, always up, whose state changes atomically (the ZooKeeper write that precedes
-every reply in the real meta is instantaneous here). What it sends goes through the
+every reply in the real meta is instantaneous here). Its state can be lost (a wiped
+ZooKeeper, scenario ``lose_meta_state``): it then waits as the real meta started with
+``--recover-from-replica-servers`` does (no lease for anyone, nothing changed) until
+``recover`` rebuilds the partitions from the servers' replicas with the real meta's
+pure rules (``meta/core/recovery.py``). What it sends goes through the
 simulated network like everything else, so replica <-> meta faults are real.
 """
 
@@ -18,7 +22,8 @@ from dataclasses import dataclass, field
 
 from pegasus_log.failure_detector import FdOptions, MasterGrace
 from pegasus_log.frozen import frozen
-from pegasus_log.meta.core import balancer, guardian, reconfig
+from pegasus_log.meta.convert import config_to_wire
+from pegasus_log.meta.core import balancer, guardian, reconfig, recovery
 from pegasus_log.replica.core.messages import ConfigProposal, ConfigUpdateReply
 from pegasus_log.rpc.admin import ConfigType, ConfigurationUpdateRequest, ReplicaInfo
 from pegasus_log.rpc.messages import PartitionConfiguration
@@ -93,8 +98,12 @@ class SimMeta:
         self.copies_started = 0
         self.primary_copies_started = 0
         self.configs = dict(configs)
+        self._fd = fd
         self._grace = MasterGrace(fd)
         self._nodes: dict[RpcAddress, _Node] = {}
+        # The state was lost: waiting for ``recover`` (options.recover_from_replica_servers).
+        self.recovering = False
+        self.recoveries = 0
         self._proposal_interval_s = proposal_interval_s
         # The table's replica count once a scenario changed it (``replicas``), as the real
         # meta's table record: each tick gives it to every partition that lacks it.
@@ -124,7 +133,7 @@ class SimMeta:
         rec = self._nodes.get(beacon.node)
         # As the real meta: a node declared dead has its first beacon back refused, so
         # its lease stays lapsed until it has forgotten its roles.
-        allowed = rec is not None and rec.alive
+        allowed = rec is not None and rec.alive and not self.recovering
         if rec is None:
             self._nodes[beacon.node] = _Node(alive=True)
         else:
@@ -134,7 +143,7 @@ class SimMeta:
 
     def on_sync(self, request: SyncRequest) -> list[tuple[RpcAddress, object]]:
         rec = self._nodes.get(request.node)
-        if rec is None or not rec.alive:
+        if rec is None or not rec.alive or self.recovering:
             return []
         rec.stored = {r.pid: r for r in request.replicas}
         mine = tuple(c for c in self.configs.values() if request.node in guardian.members(c))
@@ -144,7 +153,7 @@ class SimMeta:
         request = message.request
         gpid = request.config.pid
         stored = self.configs.get(gpid)
-        if stored is None:
+        if stored is None or self.recovering:
             return []
         kind = ConfigType(request.type)
         verdict = reconfig.accept(stored, request.config, type=kind, node=request.node)
@@ -157,7 +166,35 @@ class SimMeta:
 
     # ---- the leader's loop ----
 
+    def lose_state(self) -> None:
+        """The store is wiped and the meta restarts with recovery on: it knows no node,
+        no copy under way, and waits for ``recover``."""
+        self.recovering = True
+        self._nodes = {}
+        self._grace = MasterGrace(self._fd)
+        self.copies.clear()
+        self._last_proposal.clear()
+
+    def recover(
+        self, reports: list[recovery.NodeReport], *, skip_lost_partitions: bool = False
+    ) -> recovery.Recovered | recovery.Refused:
+        """The real meta's rebuild from these servers' answers: every partition at its
+        best replica's ballot + 1 with no member, the servers in ``last_drops``."""
+        built = recovery.construct(reports, skip_lost_partitions=skip_lost_partitions)
+        if isinstance(built, recovery.Refused):
+            return built
+        for _app, partitions in built.tables:
+            for pc in partitions:
+                wire = config_to_wire(pc)
+                self.configs[wire.pid] = wire
+                self.history[wire.pid].append(wire)
+        self.recovering = False
+        self.recoveries += 1
+        return built
+
     def tick(self, now: float) -> list[tuple[RpcAddress, object]]:
+        if self.recovering:
+            return []
         out: list[tuple[RpcAddress, object]] = []
         for name in self._grace.expired(now):
             node = RpcAddress.parse(name)

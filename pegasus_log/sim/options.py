@@ -74,6 +74,8 @@ class FaultRates:
     # A server cut from the meta and every other server, while clients still reach it.
     isolate: float = 0.0
     disk_fault: float = 0.0
+    # The meta's state is lost (ZooKeeper wiped); recover follows once every server is up.
+    meta_state_loss: float = 0.0
 
 
 @frozen

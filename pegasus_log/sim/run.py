@@ -2,7 +2,8 @@
 
 A run has three phases: faults (crashes with and without power loss, network partitions
 between replicas and between a replica and the meta, disk write and sync failures, message
-loss, duplication and reordering) for ``fault_s`` simulated seconds while the client writes
+loss, duplication and reordering, the meta's state lost and then recovered from the
+replica servers) for ``fault_s`` simulated seconds while the client writes
 and reads; then healing (every fault stops, every server boots) until every partition is
 whole and caught up, within ``heal_s``; then a last write and read per partition, and the
 final checks. The checker watches every event throughout. Anything that breaks raises
@@ -12,6 +13,7 @@ final checks. The checker watches every event throughout. Anything that breaks r
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 
 from pegasus_log.frozen import frozen
 from pegasus_log.replica.core import status as st
@@ -28,6 +30,8 @@ from pegasus_log.sim.world import World
 HEAL_CHECK_S = 0.1
 # How long the final write and read may take once the cluster is whole.
 PROBE_S = 3.0
+# How often a meta that lost its state looks whether every server is up to recover.
+RECOVER_POLL_S = 0.5
 
 
 @frozen
@@ -49,6 +53,7 @@ class SeedResult:
     primary_moves: int = 0
     copies: int = 0  # of secondaries and of primaries
     primary_copies: int = 0
+    meta_recoveries: int = 0
 
 
 class SeedFailure(Exception):
@@ -65,7 +70,7 @@ class SeedFailure(Exception):
 
 def run_seed(seed: int, *, options: SimOptions | None = None) -> SeedResult:
     rng = random.Random(seed)
-    opts = options if options is not None else SimOptions.for_seed(rng)
+    opts = options if options is not None else _with_meta_state_loss(SimOptions.for_seed(rng), seed)
     world = World(opts, rng)
     try:
         _run(world)
@@ -90,6 +95,7 @@ def run_seed(seed: int, *, options: SimOptions | None = None) -> SeedResult:
         primary_moves=world.meta.moves_done,
         copies=world.meta.copies_started,
         primary_copies=world.meta.primary_copies_started,
+        meta_recoveries=world.meta.recoveries,
     )
 
 
@@ -111,6 +117,14 @@ def _run(world: World) -> None:
     while world.healthy() is not None and world.queue.now < settle:
         world.queue.run_until(world.queue.now + HEAL_CHECK_S)
     _final_checks(world)
+
+
+def _with_meta_state_loss(opts: SimOptions, seed: int) -> SimOptions:
+    """A third of the seeds may lose the meta's state. Drawn from a generator of its own,
+    and the world's only when the rate is not zero, so that every other seed runs as it
+    did before this fault existed."""
+    rate = random.Random(f"meta-state-loss-{seed}").choice((0.0, 0.0, 0.03))
+    return replace(opts, faults=replace(opts.faults, meta_state_loss=rate))
 
 
 def _schedule_fault_checks(world: World) -> None:
@@ -148,6 +162,26 @@ def _fault_check(world: World) -> None:
         else:
             fault = DiskFault(DiskOp.SYNC)
         world.disk_fault(node.name, fault)
+    losing = rates.meta_state_loss and not world.meta.recovering
+    if losing and rng.random() < rates.meta_state_loss:
+        world.lose_meta_state()
+        world.queue.after(RECOVER_POLL_S, "recover", lambda: _recover_when_all_up(world))
+
+
+def _recover_when_all_up(world: World) -> None:
+    """The operator's recover, naming every server, once every one is up (with one down
+    it is refused, and skipping it could lose writes only it holds). A partition no
+    server stores (its only replica crashed before it saved anything) refuses it too: the
+    operator then recovers with skip_lost_partitions, and the checker still holds every
+    acknowledged write to account."""
+    if all(n.up for n in world.nodes):
+        err = world.recover_meta(skip_bad_nodes=False)
+        if err == ErrorCode.ERR_TRY_AGAIN.name:
+            err = world.recover_meta(skip_bad_nodes=False, skip_lost_partitions=True)
+        if err != ErrorCode.ERR_OK.name:
+            raise SimFailure(f"recover with every server up answered {err}")
+        return
+    world.queue.after(RECOVER_POLL_S, "recover", lambda: _recover_when_all_up(world))
 
 
 def _crash_and_reboot(world: World, name: str, *, power_loss: bool) -> None:

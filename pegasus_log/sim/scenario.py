@@ -24,6 +24,10 @@ indexes default to 0. Waits give up after ``timeout=`` seconds (default 5) and f
     isolate r1                               cut r1 from the meta and every server
     disk_fail r2 op=write|sync [torn=16]     the next such disk operation fails
     flush r2                                 storage flush, then log garbage collection
+    lose_meta_state                          the meta's store is wiped: it waits for
+                                               recover (no lease, nothing changed)
+    recover [skip_bad=yes] [expect=ERR_OK]   the shell's recover naming every server
+                                               (the down ones fail it, unless skipped)
     wait config ballot=4 primary=r1 secondaries=r3 [partition=0]
          [replicas=3] [members=3]           (its replica count; primary and secondaries)
     wait state r2 status=pri|sec|pot|ina|err [ballot=4] [committed=3] [partition=0]
@@ -229,6 +233,15 @@ class _Runner:
             seconds=float(c.args.get("seconds", "0")),
         )
         world.network.rules.append(rule)
+
+    def do_lose_meta_state(self, c: Command) -> None:
+        self.w().lose_meta_state()
+
+    def do_recover(self, c: Command) -> None:
+        err = self.w().recover_meta(skip_bad_nodes=c.args.get("skip_bad", "no") == "yes")
+        want = c.args.get("expect", ErrorCode.ERR_OK.name)
+        if err != want:
+            raise ScenarioError(f"recover answered {err}, expected {want}")
 
     def do_crash(self, c: Command) -> None:
         self.w().crash(_one(c), power_loss=c.args.get("power_loss", "no") == "yes")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import random
 
+from pegasus_log.meta.core.recovery import NodeReport, Refused
 from pegasus_log.replica.core import status as st
 from pegasus_log.replica.core.replica import ReplicaCore
 from pegasus_log.replica.plog.disk import DiskFault
+from pegasus_log.rpc.admin import AppInfoMessage, AppStatus
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
@@ -240,6 +242,48 @@ class World:
         if not node.up:
             node.boot()
 
+    def lose_meta_state(self) -> None:
+        self.queue.trace("meta state lost")
+        self.meta.lose_state()
+
+    def recover_meta(self, *, skip_bad_nodes: bool, skip_lost_partitions: bool = False) -> str:
+        """The operator's ``recover`` naming every server: each one that is up answers
+        with the table's record and its replicas (as RPC_QUERY_APP_INFO and
+        RPC_QUERY_REPLICA_INFO would; a partition of which it has no ballot, no decree
+        and nothing logged is not stored there). A server that is down fails it unless
+        ``skip_bad_nodes``; a partition no server stores, unless
+        ``skip_lost_partitions``. The error name."""
+        down = [n.name for n in self.nodes if not n.up]
+        if down and not skip_bad_nodes:
+            self.queue.trace(f"recover refused: {','.join(down)} down")
+            return ErrorCode.ERR_TRY_AGAIN.name
+        count = self.meta.replica_count or self.options.max_replica_count
+        app = AppInfoMessage(
+            status=AppStatus.AS_AVAILABLE,
+            app_name="sim",
+            app_id=APP_ID,
+            partition_count=len(self.gpids),
+            max_replica_count=count,
+        )
+        reports = [
+            NodeReport(
+                str(node.address),
+                (app,),
+                tuple(
+                    info
+                    for info in (core.replica_info() for core in node.cores.values())
+                    if info.ballot > 0 or info.last_prepared_decree > 0
+                ),
+            )
+            for node in self.nodes
+            if node.up
+        ]
+        built = self.meta.recover(reports, skip_lost_partitions=skip_lost_partitions)
+        self.queue.trace(f"recover: {'; '.join(built.hints) or 'no hint'}")
+        if isinstance(built, Refused):
+            return ErrorCode.ERR_TRY_AGAIN.name
+        return ErrorCode.ERR_OK.name
+
     def disk_fault(self, name: str, fault: DiskFault) -> None:
         self.queue.trace(f"disk fault {name} {fault.op.value}")
         self.node(name).inject_disk_fault(fault)
@@ -253,6 +297,8 @@ class World:
     def healthy(self) -> str | None:
         """None when every partition has a full configuration whose primary serves and
         whose members all committed as far as the primary; else what is still missing."""
+        if self.meta.recovering:
+            return "the meta lost its state and waits for recover"
         for gpid in self.gpids:
             pc = self.meta.configs[gpid]
             if pc.primary.is_invalid:
