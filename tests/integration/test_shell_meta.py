@@ -229,6 +229,18 @@ def test_cluster_commands(zk_cluster: ZkCluster, metas: str, home: Path) -> None
     for row in doc.values():
         assert int(row["memused_res_mb"]) > 0 and 0 <= int(row["disk_avl_total_ratio"]) <= 100
         assert int(row["get_qps"]) >= 0 and float(row["put_p99(ms)"]) >= 0
+    # from /metrics: the replicas' memtables and index blocks, summed per server
+    for address, row in doc.items():
+        status, text = http_get(address, "/metrics")
+        assert status == 200
+        memtables = sum(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == "replica_rdb_memtable_mem_usage_bytes"
+        )
+        assert abs(int(row["mem_tbl_mb"]) - memtables / (1 << 20)) <= 1, (row, memtables)
+        assert int(row["mem_idx_mb"]) >= 0
     r = one_shot(metas, "nodes -s unalive", home)
     assert r.returncode == 0, r.stderr
     assert _rows(r.stdout, "parameters") == [["status", ":", "unalive"]]

@@ -60,6 +60,7 @@ from pegasus_log.shell.shell.table_stats import (
     Scrape,
     app_disk_report,
     app_stat_report,
+    node_memory,
     parse_scrape,
     partition_rows,
     table_rows,
@@ -451,7 +452,11 @@ class MetaCommands:
             counts = node_counts(self._routing(t.name, what=f"list app {t.name}") for t in tables)
         stats = None
         if a.resource_usage or a.qps:
-            stats = self._server_stats([n for n, alive in nodes if alive])
+            alive = [n for n, up in nodes if up]
+            stats = self._server_stats(alive)
+            if a.resource_usage:
+                for address, scrape in self._scrapes(alive).items():
+                    stats.setdefault(address, {}).update(node_memory(scrape))
         report = nodes_report(
             nodes,
             counts,

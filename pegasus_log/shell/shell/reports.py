@@ -273,11 +273,14 @@ def node_counts(routings: Iterable[TableRouting]) -> dict[str, NodeCount]:
 
 
 # ``nodes -u`` / ``-q``: upstream's columns this project measures, each from a figure of
-# the replica server's ``server-stat`` line, and the scale from that figure to the column.
-# Upstream's other columns (block cache, write buffer manager, memtable and index memory,
-# read/write capacity units) have no counterpart here and are left out.
+# the replica server's ``server-stat`` line (memtable and index memory from its /metrics,
+# table_stats.node_memory), and the scale from that figure to the column. Upstream's other
+# columns (block cache, write buffer manager, read/write capacity units) have no
+# counterpart here and are left out.
 USAGE_COLUMNS: tuple[tuple[str, str, float], ...] = (
     ("memused_res_mb", "memused_res(MB)", 1.0),
+    ("mem_tbl_mb", "mem_tbl_mb", 1.0),
+    ("mem_idx_mb", "mem_idx_mb", 1.0),
     ("disk_avl_total_ratio", "disk_available_total_ratio", 1.0),
     ("disk_avl_min_ratio", "disk_available_total_ratio", 1.0),  # one data directory
 )

@@ -12,9 +12,10 @@ partition's request rates (the counters' increase between two scrapes of the sam
 over the time between them) and storage figures from the server the meta names primary.
 ``app_disk`` shows every member's SST size and file count.
 
-Upstream's other ``app_stat`` columns (capacity units, expired / filtered / abnormal
-reads, throttling, block cache and bloom filter rates) have no counterpart here and are
-left out, as ``nodes -u`` leaves out its own.
+``nodes -u`` takes each server's memtable and index memory from the same figures, summed
+over its replicas. Upstream's other ``app_stat`` columns (capacity units, expired /
+filtered / abnormal reads, throttling, block cache and bloom filter rates) have no
+counterpart here and are left out, as ``nodes -u`` leaves out its own.
 
 Pure: scrapes (the page's text and when it was read) and routing tables in, printer
 tables out.
@@ -170,6 +171,16 @@ def app_stat_report(
             cells.append(int(value) if column == "file_num" else f"{value:.{_PRECISION}f}")
         table.add(*cells)
     return table
+
+
+def node_memory(scrape: Scrape) -> dict[str, float]:
+    """``nodes -u``'s memtable and index memory of one server: its replicas' figures
+    summed, in MB."""
+    return {
+        column: sum(scrape.samples.get(gauge, {}).values()) * scale
+        for column, gauge, scale in USAGE_COLUMNS
+        if column in ("mem_tbl_mb", "mem_idx_mb")
+    }
 
 
 # ---- app_disk --------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from pegasus_log.client.admin import TableInfo
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.routing import Route
 from pegasus_log.observability.commands import CommandManager
+from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.shell.shell.flags import CommandError
@@ -207,6 +208,22 @@ class FakeClient:
 
     def meta_alive(self, address: str) -> bool:
         return address not in self.dead_metas
+
+    def metrics_pages(self, addresses: Sequence[str]) -> dict[str, tuple[float, str]]:
+        """Every live node's /metrics: 3 MiB of memtables and 1 MiB of index blocks over
+        two partitions."""
+        labels = ["table_id", "partition_id"]
+        memtables = [(["1", "0"], float(2 << 20)), (["1", "1"], float(1 << 20))]
+        indexes = [(["1", "0"], float(1 << 20))]
+        metrics = ServerMetrics("replica")
+        metrics.add_gauges(
+            lambda: [
+                ("replica_rdb_memtable_mem_usage_bytes", "", labels, memtables),
+                ("replica_rdb_index_and_filter_blocks_mem_usage_bytes", "", labels, indexes),
+            ]
+        )
+        page = metrics.exposition().decode()
+        return {address: (0.0, page) for address in addresses}
 
     def open_table(self, name: str) -> object:
         self.admin._available(name)
@@ -439,16 +456,18 @@ def test_nodes(run: Run, fake: FakeClient) -> None:
     ok, out, _ = run("nodes -u -q")
     assert ok
     header, alive, unalive = out.splitlines()[1:4]
-    assert header.split()[:6] == [
+    assert header.split()[:8] == [
         "address",
         "status",
         "memused_res_mb",
+        "mem_tbl_mb",
+        "mem_idx_mb",
         "disk_avl_total_ratio",
         "disk_avl_min_ratio",
         "get_qps",
     ]
-    # the live node's server-stat figures; the dead one is not asked
-    assert alive.split()[:6] == [NODES[0], "ALIVE", "64", "-", "-", "7"]
+    # the live node's server-stat figures and memory from /metrics; the dead one is not asked
+    assert alive.split()[:8] == [NODES[0], "ALIVE", "64", "3", "1", "-", "-", "7"]
     assert set(unalive.split()[1:]) == {"UNALIVE", "-"}
     asked = [(nodes, command) for nodes, command, _ in fake.admin.remote_calls]
     assert asked[-1] == ([NODES[0]], "server-stat")
