@@ -347,7 +347,7 @@ def test_drop_ls_all_recall(run: Run, fake: FakeClient) -> None:
     assert fake.admin.tables[1].name == "t2"
 
 
-def test_recover_prints_upstreams_report(run: Run, fake: FakeClient) -> None:
+def test_recover_prints_upstreams_report(run: Run, fake: FakeClient, tmp_path: Path) -> None:
     ok, out, _ = run("recover -s 127.0.0.1:1,127.0.0.1:2 -b -w 9")
     assert ok
     assert out == (
@@ -365,6 +365,14 @@ def test_recover_prints_upstreams_report(run: Run, fake: FakeClient) -> None:
     ok, out, err = run("recover -s 127.0.0.1:1")
     assert not ok and "Recover result: ERR_TRY_AGAIN\n" in out
     assert err == "ERROR: recover failed, error = ERR_TRY_AGAIN\n"
+    # -o: the report goes to the file, the outcome to the terminal (upstream's words)
+    report = tmp_path / "recover.txt"
+    ok, out, _ = run(f"recover -s 127.0.0.1:1 -b -o {report}")
+    assert (ok, out) == (True, "recover complete with err = ERR_OK\n")
+    assert report.read_text().splitlines()[-4:-2] == [
+        "Recover result: ERR_OK",
+        "=============================",
+    ]
 
 
 def test_rename(run: Run, fake: FakeClient) -> None:
