@@ -20,7 +20,9 @@ Rules:
   (upstream keeps that ballot; a new one makes the meta refuse any configuration change
   a replica server still proposes from a configuration of before the loss), and
   ``last_drops`` holding the servers that reported a replica, best last, where best means
-  the larger ballot, then last committed decree, then last prepared decree. A member of
+  the larger ballot, then last committed decree, then last prepared decree (and, between
+  replicas equal in all three, the server chosen for the fewest partitions so far, so
+  that an idle cluster's primaries come back spread over the servers). A member of
   the latest configuration has the largest ballot and every committed write (a write is
   committed only when every member of its ballot has it). The guardian's all-dead rule
   then assigns the primary to that server once it reports in a config sync, at ballot +
@@ -76,6 +78,7 @@ def construct(reports: Sequence[NodeReport], *, skip_lost_partitions: bool) -> R
     _rename_conflicts(apps, hints)
     tables: list[tuple[AppState, tuple[PartitionConfig, ...]]] = []
     lost = False
+    chosen: dict[str, int] = {}  # node -> partitions it was chosen best for so far
     for app_id in sorted(apps):
         app = apps[app_id]
         dropped = app.status != AppStatus.AS_AVAILABLE
@@ -87,7 +90,7 @@ def construct(reports: Sequence[NodeReport], *, skip_lost_partitions: bool) -> R
                 for r in report.replicas
                 if (r.pid.app_id, r.pid.partition_index) == (app_id, index)
             ]
-            config, hint, missing = _partition(app, index, held, skip_lost_partitions)
+            config, hint, missing = _partition(app, index, held, skip_lost_partitions, chosen)
             partitions.append(config)
             if dropped:
                 continue  # what is left of a dropped table comes back as it is
@@ -156,9 +159,15 @@ def _rename_conflicts(apps: dict[int, AppState], hints: list[str]) -> None:
 
 
 def _partition(
-    app: AppState, index: int, held: list[tuple[ReplicaInfo, str]], skip_lost: bool
+    app: AppState,
+    index: int,
+    held: list[tuple[ReplicaInfo, str]],
+    skip_lost: bool,
+    chosen: dict[str, int],
 ) -> tuple[PartitionConfig, str, bool]:
-    """(configuration, hint line or "", whether the partition is lost and not skipped)."""
+    """(configuration, hint line or "", whether the partition is lost and not skipped).
+    Of replicas equally good (an idle group's members), the one on the server chosen
+    least so far is best, so that the primaries spread over the servers."""
     gpid = f"{app.app_id}.{index}"
     count = app.max_replica_count
     if not held:
@@ -176,10 +185,17 @@ def _partition(
         return fresh, hint, True
     ranked = sorted(
         held,
-        key=lambda h: (h[0].ballot, h[0].last_committed_decree, h[0].last_prepared_decree, h[1]),
+        key=lambda h: (
+            h[0].ballot,
+            h[0].last_committed_decree,
+            h[0].last_prepared_decree,
+            -chosen.get(h[1], 0),
+            h[1],
+        ),
     )
     drops = [node for _info, node in ranked][-LAST_DROPS_MAX:]
     best = ranked[-1][0]
+    chosen[ranked[-1][1]] = chosen.get(ranked[-1][1], 0) + 1
     config = PartitionConfig(
         app.app_id,
         index,

@@ -65,6 +65,17 @@ def test_every_partition_waits_for_its_best_replica_as_after_an_all_dead_failure
     assert (action.type, str(action.node)) == (ConfigType.CT_ASSIGN_PRIMARY, B)
 
 
+def test_equally_good_replicas_spread_the_primaries() -> None:
+    idle = [_replica(0, 3, 50, 50), _replica(1, 3, 50, 50)]
+    tables = replace(TEMP, partition_count=4)
+    replicas = [*idle, _replica(2, 3, 50, 50), _replica(3, 3, 50, 50)]
+    reports = [_report(n, *replicas, apps=(tables,)) for n in (A, B, C)]
+    got = construct(reports, skip_lost_partitions=False)
+    assert isinstance(got, Recovered)
+    bests = [p.last_drops[-1] for p in got.tables[0][1]]
+    assert sorted(bests[:3]) == [A, B, C] and bests[3] in (A, B, C)
+
+
 def test_missing_replicas_warn_and_a_lost_partition_refuses_unless_skipped() -> None:
     reports = [_report(A, _replica(0, 3, 5, 5))]
     refused = construct(reports, skip_lost_partitions=False)
