@@ -243,7 +243,7 @@ class ZkCluster:
 
     def restart_metas(self, *extra_args: str) -> None:
         """Kill every meta and start them again, with ``extra_args`` from now on."""
-        self.meta_args += extra_args
+        self.meta_args += [a for a in extra_args if a not in self.meta_args]
         for i in range(self.metas):
             self.kill(f"meta{i + 1}")
             p = self._meta_process(i)

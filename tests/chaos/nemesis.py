@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from kazoo.client import KazooClient
+
 from pegasus_log.client.sync import Admin
+from pegasus_log.meta.state.layout import Layout
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.transport.faults import COMMAND
 from tests.cluster import ZkCluster, zk_cluster_up
@@ -66,6 +69,10 @@ class FaultKind(StrEnum):
     # other server cannot reach while it reaches them.
     MUTE_REPLICA_TO_METAS = "one replica server cannot reach the metas (one way)"
     MUTE_SERVERS_TO_REPLICA = "no server can reach one replica server (one way)"
+    # Every meta killed and the cluster's state deleted from ZooKeeper; the metas restart
+    # with --recover-from-replica-servers and wait. The heal is the operator's recover
+    # naming every replica server. Not drawn by ``plan``: ``with_meta_losses`` adds it.
+    LOSE_META_STATE = "the metas' state in ZooKeeper lost"
 
 
 # How often each fault is drawn.
@@ -106,6 +113,9 @@ CUTS = (
 )
 # Seconds of load between a heal and the next fault.
 GAP_S = (1.0, 4.0)
+META_LOSS_HOLD_S = (1.0, 4.0)
+# How long the operator's recover may take, metas' election included.
+RECOVER_WAIT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -143,6 +153,18 @@ def plan(rng: random.Random, *, replicas: int, metas: int, count: int) -> list[F
     return faults
 
 
+def with_meta_losses(faults: list[Fault], count: int, rng: random.Random) -> list[Fault]:
+    """``faults`` with ``count`` losses of the metas' state put between them, where
+    ``rng`` says: the faults drawn by ``plan`` stay as they are, so a seed's plan without
+    meta losses is the plan it always was."""
+    out = list(faults)
+    for _ in range(count):
+        hold = round(rng.uniform(*META_LOSS_HOLD_S), 2)
+        gap = round(rng.uniform(*GAP_S), 2)
+        out.insert(rng.randint(0, len(out)), Fault(FaultKind.LOSE_META_STATE, (), hold, gap))
+    return out
+
+
 @dataclass(frozen=True)
 class Event:
     what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT", a cut's kind, "rejoin"
@@ -159,6 +181,7 @@ class Nemesis:
     _paused: set[str] = field(default_factory=set)
     _killed: set[str] = field(default_factory=set)
     _cut: set[str] = field(default_factory=set)  # servers told to block someone
+    _meta_state_lost: bool = False
 
     def run(self, fault: Fault) -> None:
         """Inject ``fault``, hold it, heal it, then keep the load on for its gap."""
@@ -189,6 +212,19 @@ class Nemesis:
                 for other in others:
                     self._block(other, [target])
             self._record(f"{fault.kind.name.lower()} {','.join(others)}", target)
+        elif fault.kind == FaultKind.LOSE_META_STATE:
+            for i in range(self.cluster.metas):
+                self.cluster.kill(f"meta{i + 1}")
+            zk = KazooClient(hosts=self.zookeeper.address)
+            zk.start()
+            try:
+                zk.delete(Layout.for_cluster(self.cluster.cluster).cluster_root, recursive=True)
+            finally:
+                zk.stop()
+                zk.close()
+            self.cluster.restart_metas("--recover-from-replica-servers")
+            self._meta_state_lost = True
+            self._record("lose state", "metas")
         elif fault.kind in (FaultKind.PAUSE_REPLICA, FaultKind.PAUSE_ZOOKEEPER):
             for target in fault.targets:
                 self._signal(target, signal.SIGSTOP)
@@ -219,6 +255,22 @@ class Nemesis:
         for target in sorted(self._killed):
             self._wait_listening(target)
         self._killed.clear()
+        if self._meta_state_lost:
+            self._recover()
+
+    def _recover(self) -> None:
+        """The operator's recover, naming every replica server (all up: one fault at a
+        time, and every other one is healed above)."""
+        for i in range(self.cluster.metas):
+            self._wait_listening(f"meta{i + 1}")
+        nodes = [
+            self.cluster.replica_address(f"replica{i + 1}") for i in range(self.cluster.replicas)
+        ]
+        with Admin(self.cluster.meta_list, timeout_s=RECOVER_WAIT_S) as admin:
+            err, hint = admin.start_recovery(nodes, wait_s=RECOVER_WAIT_S)
+        assert err == "ERR_OK", f"recover answered {err}: {hint}\n{self.cluster.logs()}"
+        self._meta_state_lost = False
+        self._record("recover", "metas")
 
     def _wait_listening(self, name: str, timeout_s: float = 30.0) -> None:
         host, port = self._address(name).rsplit(":", 1)

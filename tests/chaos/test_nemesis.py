@@ -8,8 +8,10 @@ write was lost).
 
     PEGASUS_CHAOS_SEED=7 PEGASUS_CHAOS_FAULTS=60 python -m pytest -s tests/chaos
 
-runs another plan, or a longer one; the seed and the plan are printed first, and the same
-seed draws the same faults (the timing of the processes under them is the machine's).
+runs another plan, or a longer one (``PEGASUS_CHAOS_META_LOSSES=N`` adds N losses of the
+metas' state in ZooKeeper, each healed by meta recovery); the seed and the plan are
+printed first, and the same seed draws the same faults (the timing of the processes under
+them is the machine's).
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from pegasus_log.lincheck.checker import Verdict, check_history
 from pegasus_log.lincheck.history import Outcome, summarize, write_history
 from pegasus_log.lincheck.workload import WorkloadOptions
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.chaos.nemesis import Nemesis, fault_injection_cluster, plan
+from tests.chaos.nemesis import Nemesis, fault_injection_cluster, plan, with_meta_losses
 from tests.cluster import ZkCluster
 from tests.integration.helpers import (
     REPLICATED_PARTITIONS,
@@ -48,6 +50,9 @@ FAULTS = int(os.environ.get("PEGASUS_CHAOS_FAULTS", "8"))
 # checker leaves out those nobody saw first: docs/linearizability.md). 8 faults left 13
 # to 47 unknown outcomes over 4 keys in the runs of 2026-11-27.
 KEYS_PER_PARTITION = int(os.environ.get("PEGASUS_CHAOS_KEYS_PER_PARTITION", "1"))
+# Losses of the metas' state in ZooKeeper, each healed by the operator's recover, added
+# between the seed's faults (tests/chaos/nemesis.py ``with_meta_losses``).
+META_LOSSES = int(os.environ.get("PEGASUS_CHAOS_META_LOSSES", "0"))
 WARMUP_S = 2.0
 # After the last heal: the whole cluster must be back within this, then the load runs on
 # for SETTLE_S so writes are acknowledged again.
@@ -81,11 +86,12 @@ def _keys(per_partition: int) -> tuple[bytes, ...]:
 
 # A fault takes 6 s on average (hold and gap); the check and the cluster's start add
 # about a minute.
-@pytest.mark.timeout(180 + 15 * FAULTS)
+@pytest.mark.timeout(180 + 15 * FAULTS + 30 * META_LOSSES)
 def test_history_under_seeded_faults_is_linearizable(
     cluster: ZkCluster, zookeeper: ZooKeeperServer, tmp_path: Path
 ) -> None:
     faults = plan(random.Random(SEED), replicas=cluster.replicas, metas=cluster.metas, count=FAULTS)
+    faults = with_meta_losses(faults, META_LOSSES, random.Random(f"meta-losses-{SEED}"))
     print(f"\nchaos seed {SEED}, {len(faults)} faults:")
     for f in faults:
         print(f"  {f.kind.value} {','.join(f.targets)} for {f.hold_s} s, then {f.gap_s} s")

@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import random
 
-from tests.chaos.nemesis import CUTS, GAP_S, HOLD_S, FaultKind, plan
+from tests.chaos.nemesis import (
+    CUTS,
+    GAP_S,
+    HOLD_S,
+    META_LOSS_HOLD_S,
+    FaultKind,
+    plan,
+    with_meta_losses,
+)
 
 
 def test_same_seed_same_plan_and_every_fault_well_formed() -> None:
     a = plan(random.Random(7), replicas=3, metas=2, count=400)
     assert a == plan(random.Random(7), replicas=3, metas=2, count=400)
     assert a != plan(random.Random(8), replicas=3, metas=2, count=400)
-    assert {f.kind for f in a} == set(FaultKind)  # 400 draws reach every kind
+    # 400 draws reach every kind but the loss of the metas' state, which is added apart
+    assert {f.kind for f in a} == set(FaultKind) - {FaultKind.LOSE_META_STATE}
     replicas = {"replica1", "replica2", "replica3"}
     for f in a:
         low, high = HOLD_S[f.kind]
@@ -28,3 +37,15 @@ def test_same_seed_same_plan_and_every_fault_well_formed() -> None:
         else:
             assert f.kind in (FaultKind.KILL_REPLICA, FaultKind.PAUSE_REPLICA, *CUTS)
             assert len(f.targets) == 1 and f.targets[0] in replicas
+
+
+def test_meta_losses_are_added_between_the_planned_faults() -> None:
+    planned = plan(random.Random(7), replicas=3, metas=2, count=20)
+    got = with_meta_losses(planned, 3, random.Random(1))
+    assert got == with_meta_losses(planned, 3, random.Random(1))
+    losses = [f for f in got if f.kind == FaultKind.LOSE_META_STATE]
+    assert len(losses) == 3 and len(got) == 23
+    assert [f for f in got if f.kind != FaultKind.LOSE_META_STATE] == planned
+    for f in losses:
+        assert f.targets == () and META_LOSS_HOLD_S[0] <= f.hold_s <= META_LOSS_HOLD_S[1]
+    assert with_meta_losses(planned, 0, random.Random(1)) == planned
