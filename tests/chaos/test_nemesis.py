@@ -51,8 +51,8 @@ FAULTS = int(os.environ.get("PEGASUS_CHAOS_FAULTS", "8"))
 # to 47 unknown outcomes over 4 keys in the runs of 2026-11-27.
 KEYS_PER_PARTITION = int(os.environ.get("PEGASUS_CHAOS_KEYS_PER_PARTITION", "1"))
 # Losses of the metas' state in ZooKeeper, each healed by the operator's recover, added
-# between the seed's faults (tests/chaos/nemesis.py ``with_meta_losses``).
-META_LOSSES = int(os.environ.get("PEGASUS_CHAOS_META_LOSSES", "0"))
+# between the seed's faults (tests/chaos/nemesis.py ``with_meta_losses``); about 8 s each.
+META_LOSSES = int(os.environ.get("PEGASUS_CHAOS_META_LOSSES", "1"))
 WARMUP_S = 2.0
 # After the last heal: the whole cluster must be back within this, then the load runs on
 # for SETTLE_S so writes are acknowledged again.
