@@ -15,9 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kazoo.client import KazooClient
+
 from pegasus_log.client.aio import AsyncClient
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin
+from pegasus_log.meta.state.layout import Layout
 
 # Ports handed out by this process: the kernel may offer a port again as soon as the probe
 # socket is closed, and a cluster takes several ports before any server binds them.
@@ -240,6 +243,17 @@ class ZkCluster:
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
         self.processes[name].kill(sig)
+
+    def delete_meta_state(self) -> None:
+        """Delete the cluster's root from ZooKeeper, as a lost ensemble would (kill the
+        metas first)."""
+        zk = KazooClient(hosts=self.zookeeper)
+        zk.start()
+        try:
+            zk.delete(Layout.for_cluster(self.cluster).cluster_root, recursive=True)
+        finally:
+            zk.stop()
+            zk.close()
 
     def restart_metas(self, *extra_args: str) -> None:
         """Kill every meta and start them again, with ``extra_args`` from now on."""

@@ -21,10 +21,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from kazoo.client import KazooClient
-
 from pegasus_log.client.sync import Admin
-from pegasus_log.meta.state.layout import Layout
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.transport.faults import COMMAND
 from tests.cluster import ZkCluster, zk_cluster_up
@@ -215,13 +212,7 @@ class Nemesis:
         elif fault.kind == FaultKind.LOSE_META_STATE:
             for i in range(self.cluster.metas):
                 self.cluster.kill(f"meta{i + 1}")
-            zk = KazooClient(hosts=self.zookeeper.address)
-            zk.start()
-            try:
-                zk.delete(Layout.for_cluster(self.cluster.cluster).cluster_root, recursive=True)
-            finally:
-                zk.stop()
-                zk.close()
+            self.cluster.delete_meta_state()
             self.cluster.restart_metas("--recover-from-replica-servers")
             self._meta_state_lost = True
             self._record("lose state", "metas")

@@ -19,11 +19,9 @@ from functools import partial
 from pathlib import Path
 
 import pytest
-from kazoo.client import KazooClient
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
-from pegasus_log.meta.state.layout import Layout
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.helpers import eventually, eventually_done, fully_replicated
@@ -72,13 +70,7 @@ def test_recover_rebuilds_every_table_from_the_replica_servers(
 
     # The meta's state is lost; one replica server restarts meanwhile.
     cluster.kill("meta1")
-    zk = KazooClient(hosts=cluster.zookeeper)
-    zk.start()
-    try:
-        zk.delete(Layout.for_cluster(cluster.cluster).cluster_root, recursive=True)
-    finally:
-        zk.stop()
-        zk.close()
+    cluster.delete_meta_state()
     cluster.restart("replica3")
     cluster.restart_metas("--recover-from-replica-servers")
 
@@ -144,13 +136,7 @@ def test_recover_after_a_whole_cluster_restart_with_a_server_missing(
             eventually("rec_c fully replicated", partial(fully_replicated, client, "rec_c", 3))
             _fill(client, "rec_c")
         c.kill("meta1")
-        zk = KazooClient(hosts=c.zookeeper)
-        zk.start()
-        try:
-            zk.delete(Layout.for_cluster(c.cluster).cluster_root, recursive=True)
-        finally:
-            zk.stop()
-            zk.close()
+        c.delete_meta_state()
         c.restart("replica1")
         c.restart("replica2")
         c.kill("replica3")
