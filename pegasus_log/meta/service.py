@@ -622,12 +622,12 @@ class MetaService:
     def _replica_count_behind(self, app: AppState) -> str | None:
         """Upstream's hint for a table with a partition whose replica count is not yet
         the table's (a change still being applied), or None."""
-        for (app_id, index), stored in sorted(self._partitions.items()):
-            count = stored.value.max_replica_count
-            if app_id == app.app_id and count != app.max_replica_count:
+        for index in range(app.partition_count):
+            count = self._partitions[(app.app_id, index)].value.max_replica_count
+            if count != app.max_replica_count:
                 return (
-                    f"partition_max_replica_count({count}) != "
-                    f"app_max_replica_count({app.max_replica_count}) for partition {app_id}.{index}"
+                    f"partition_max_replica_count({count}) != app_max_replica_count("
+                    f"{app.max_replica_count}) for partition {app.app_id}.{index}"
                 )
         return None
 

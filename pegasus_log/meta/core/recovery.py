@@ -79,18 +79,17 @@ def construct(reports: Sequence[NodeReport], *, skip_lost_partitions: bool) -> R
     tables: list[tuple[AppState, tuple[PartitionConfig, ...]]] = []
     lost = False
     chosen: dict[str, int] = {}  # node -> partitions it was chosen best for so far
+    held: dict[tuple[int, int], list[tuple[ReplicaInfo, str]]] = {}
+    for report in reports:
+        for r in report.replicas:
+            held.setdefault((r.pid.app_id, r.pid.partition_index), []).append((r, report.node))
     for app_id in sorted(apps):
         app = apps[app_id]
         dropped = app.status != AppStatus.AS_AVAILABLE
         partitions = []
         for index in range(app.partition_count):
-            held = [
-                (r, report.node)
-                for report in reports
-                for r in report.replicas
-                if (r.pid.app_id, r.pid.partition_index) == (app_id, index)
-            ]
-            config, hint, missing = _partition(app, index, held, skip_lost_partitions, chosen)
+            replicas = held.get((app_id, index), [])
+            config, hint, missing = _partition(app, index, replicas, skip_lost_partitions, chosen)
             partitions.append(config)
             if dropped:
                 continue  # what is left of a dropped table comes back as it is
