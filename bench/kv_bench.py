@@ -2,6 +2,7 @@
 
     python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100] [--replicas 3]
                              [--rounds 3] [--partitions 8] [--event-loop uvloop|asyncio]
+                             [--etcd-conns 1] [--etcd-target-leader]
 
 ``--replicas 1`` (default): one replica server beside a single-member etcd.
 ``--replicas 3``: a table of three replicas on three replica servers (ZooKeeper meta,
@@ -82,10 +83,14 @@ def cpu_ms(
 
 
 def _go_loader(tmp: Path) -> Path | None:
+    """bench/pegasusload built into ``tmp`` (against PEGASUS_GO_CLIENT_DIR's go-client
+    checkout when that is set), or None when it cannot be built."""
+    from tests.conformance.go_referee import with_local_go_client
+
     out = tmp / "pegasusload"
     proc = subprocess.run(
         ["go", "build", "-o", str(out), "."],
-        cwd=REPO / "bench" / "pegasusload",
+        cwd=with_local_go_client(REPO / "bench" / "pegasusload", tmp),
         capture_output=True,
         text=True,
     )
@@ -244,6 +249,18 @@ def main() -> int:
         help="with --replicas 3: the replica servers' event loop",
     )
     p.add_argument(
+        "--etcd-conns",
+        type=int,
+        default=1,
+        help="gRPC connections etcd's load tool spreads its clients over (default 1)",
+    )
+    p.add_argument(
+        "--etcd-target-leader",
+        action="store_true",
+        help="etcd's load tool sends every request to the leader (as our client sends"
+        " each write to its partition's primary) instead of spreading over the members",
+    )
+    p.add_argument(
         "--rounds",
         type=int,
         default=1,
@@ -299,6 +316,8 @@ def main() -> int:
                 clients=args.clients,
                 value_size=args.value_size,
                 duration_s=args.seconds,
+                conns=args.etcd_conns,
+                target_leader=args.etcd_target_leader,
             )
             # run_load runs a warm-up first: its puts count too (in "warmup_ops")
             return at_rest(
@@ -338,7 +357,9 @@ def _report(
     print(f"pegasus-log driven by the {driver}; etcd {v['etcd']} driven by {v['load_tool']}")
     print(
         f"{args.clients} clients, {args.value_size}-byte values, ~{args.seconds:.0f} s per run,"
-        f" {os.cpu_count()} cores, {len(rounds)} round(s), the sides taking turns"
+        f" {os.cpu_count()} cores, {len(rounds)} round(s), the sides taking turns; etcd's"
+        f" tool on {args.etcd_conns} connection(s)"
+        + (", every request to the leader" if args.etcd_target_leader else "")
     )
     print(
         f"{'round':>5} {'op':<5} {'pegasus-log ops/s':>17} {'etcd ops/s':>11} {'ratio':>6}"

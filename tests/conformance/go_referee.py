@@ -33,13 +33,15 @@ _FETCH_FAILURES = (
 )
 
 
-def _build_dir(tmp: Path) -> Path:
-    """The module to build: ours, or a copy pointing at a local go-client checkout."""
+def with_local_go_client(module_dir: Path, tmp: Path) -> Path:
+    """The Go module at ``module_dir`` to build: as it is, or, when PEGASUS_GO_CLIENT_DIR
+    names a local go-client checkout, a copy of it in ``tmp`` with a ``replace`` pointing
+    there (for machines whose module proxy does not serve the go-client)."""
     local = os.environ.get("PEGASUS_GO_CLIENT_DIR", "").strip()
     if not local:
-        return GO_DIR
-    work = tmp / "src"
-    shutil.copytree(GO_DIR, work)
+        return module_dir
+    work = tmp / f"{module_dir.name}-src"
+    shutil.copytree(module_dir, work)
     subprocess.run(
         ["go", "mod", "edit", f"-replace={GO_CLIENT_MODULE}={Path(local).resolve()}"],
         cwd=work,
@@ -58,7 +60,7 @@ def build_go_referee(tmp: Path) -> Path:
     out = tmp / "conformance"
     proc = subprocess.run(
         ["go", "build", "-mod=readonly", "-buildvcs=false", "-o", str(out), "."],
-        cwd=_build_dir(tmp),
+        cwd=with_local_go_client(GO_DIR, tmp),
         capture_output=True,
         text=True,
         timeout=GO_BUILD_TIMEOUT_S,
