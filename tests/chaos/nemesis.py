@@ -122,6 +122,11 @@ class Fault:
     hold_s: float
     gap_s: float  # load after the heal, before the next fault
 
+    def describe(self) -> str:
+        """The plan's line for this fault: what, on which processes, for how long."""
+        on = f" {','.join(self.targets)}" if self.targets else ""
+        return f"{self.kind.value}{on} for {self.hold_s} s, then {self.gap_s} s"
+
 
 def plan(rng: random.Random, *, replicas: int, metas: int, count: int) -> list[Fault]:
     """``count`` faults drawn from ``rng`` over servers named as ``ZkCluster`` names

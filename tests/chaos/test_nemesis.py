@@ -94,7 +94,7 @@ def test_history_under_seeded_faults_is_linearizable(
     faults = with_meta_losses(faults, META_LOSSES, random.Random(f"meta-losses-{SEED}"))
     print(f"\nchaos seed {SEED}, {len(faults)} faults:")
     for f in faults:
-        print(f"  {f.kind.value} {','.join(f.targets)} for {f.hold_s} s, then {f.gap_s} s")
+        print(f"  {f.describe()}")
     binary = lincheck_binary()
     table = new_replicated_table(cluster)
     # No cap on the history that matters here: the checker took 1.7 s for the 379473

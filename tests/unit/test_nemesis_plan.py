@@ -10,6 +10,7 @@ from tests.chaos.nemesis import (
     GAP_S,
     HOLD_S,
     META_LOSS_HOLD_S,
+    Fault,
     FaultKind,
     plan,
     with_meta_losses,
@@ -49,3 +50,12 @@ def test_meta_losses_are_added_between_the_planned_faults() -> None:
     for f in losses:
         assert f.targets == () and META_LOSS_HOLD_S[0] <= f.hold_s <= META_LOSS_HOLD_S[1]
     assert with_meta_losses(planned, 0, random.Random(1)) == planned
+
+
+def test_a_fault_is_described_on_one_line_with_single_blanks() -> None:
+    kill = Fault(FaultKind.KILL_TWO_REPLICAS, ("replica1", "replica3"), 1.5, 2.0)
+    assert kill.describe() == (
+        "kill -9 two replica servers replica1,replica3 for 1.5 s, then 2.0 s"
+    )
+    loss = Fault(FaultKind.LOSE_META_STATE, (), 2.5, 1.0)
+    assert loss.describe() == "the metas' state in ZooKeeper lost for 2.5 s, then 1.0 s"
