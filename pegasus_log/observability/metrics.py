@@ -121,6 +121,10 @@ class _PartitionRequests(Collector):
         key = (op, app_id, partition_index)
         self._counts[key] = self._counts.get(key, 0) + 1
 
+    def forget(self, app_id: int, partition_index: int) -> None:
+        for key in [k for k in self._counts if k[1:] == (app_id, partition_index)]:
+            del self._counts[key]
+
     def collect(self) -> Iterator[CounterMetricFamily]:
         families: dict[str, CounterMetricFamily] = {}
         for (op, app_id, index), count in sorted(self._counts.items()):
@@ -218,6 +222,11 @@ class ServerMetrics:
         counter.inc()
         self._latency.observe(op, latency_ns)
         self._rates.observe(op)
+
+    def forget_partition(self, gpid: tuple[int, int]) -> None:
+        """The partition's replica left this server: its request counters go, as
+        upstream removes a replica's metric entity with the replica."""
+        self._partitions.forget(*gpid)
 
     def add_gauges(self, source: GaugeSource) -> None:
         self._gauge_sources.append(source)

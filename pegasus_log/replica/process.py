@@ -142,6 +142,8 @@ async def _serve(
         rpcs[CONFIG_PROPOSAL.name] = (CONFIG_PROPOSAL, link.on_config_proposal)
     metrics = ServerMetrics("replica")
     metrics.add_gauges(stub.metric_rows)
+    if isinstance(stub, ReplicaServer):
+        stub.set_on_collected(metrics.forget_partition)
     commands = server_commands(
         build=build_info(),
         metrics=metrics,

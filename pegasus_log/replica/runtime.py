@@ -157,6 +157,7 @@ class ReplicaServer:
             open_store=self._open_store,
         )
         self._restored = 0
+        self._on_collected: Callable[[tuple[int, int]], None] = lambda _gpid: None
         self._garbage = GarbageCollector(data_dir, options.garbage)
         self._maintenance = Maintenance(
             data_dir=data_dir,
@@ -197,6 +198,11 @@ class ReplicaServer:
         """Called once, with the reason, when this server's disk fails it (disk_health.py):
         the process then stops."""
         self._disk.set_on_failed(on_disk_failed)
+
+    def set_on_collected(self, on_collected: Callable[[tuple[int, int]], None]) -> None:
+        """Called with a partition's gpid when its replica here is collected as garbage
+        (the server's per-partition metrics of it go then)."""
+        self._on_collected = on_collected
 
     def _on_disk_status(self, status: DiskStatus) -> None:
         insufficient, reject = status
@@ -388,6 +394,7 @@ class ReplicaServer:
         last = part.core.replica_info().last_prepared_decree if part is not None else 0
         self._unhost(gpid)
         self._app_infos.forget(gpid)
+        self._on_collected(gpid)
         return max([last, *(mu.decree for mu in replayed)])
 
     def forget_roles(self) -> None:

@@ -29,8 +29,9 @@ from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.replica.garbage import COLLECTED_FILE, read_collected
 from pegasus_log.services.zookeeper import ZooKeeperServer
+from pegasus_log.shell.shell.table_stats import parse_scrape
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.helpers import eventually, metrics
+from tests.integration.helpers import eventually, http_get, metrics
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 8
@@ -253,6 +254,13 @@ class GarbageWatcher(threading.Thread):
             time.sleep(0.05)
 
 
+def _partitions_served(address: str) -> set[tuple[int, int]]:
+    """The partitions a replica server's /metrics counts served puts of."""
+    status, page = http_get(address, "/metrics")
+    assert status == 200, (address, status)
+    return set(parse_scrape(page, at_s=0.0).samples.get("replica_put_requests_total", {}))
+
+
 def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
     zookeeper: ZooKeeperServer, tmp_path: Path
 ) -> None:
@@ -296,6 +304,7 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
         assert replicas == [PARTITIONS, PARTITIONS, 0]
         assert primaries[2] == 0 and max(primaries) - min(primaries) > 1
 
+        served_before = [_partitions_served(nodes[k]) for k in (0, 1)]
         watcher = Watcher(client, name, replicas=replicas_per_partition)
         watcher.start()
         garbage = GarbageWatcher([tmp_path / "replica1", tmp_path / "replica2"])
@@ -368,6 +377,12 @@ def test_primaries_copied_where_none_can_move_and_removed_replicas_collected(
             assert all(decree > 0 for decree in listed.values()), listed
         garbage.stop.set()
         garbage.join(timeout=10)
+        # A collected replica's request counters left its server's /metrics; the handed
+        # over primaries had served puts there, so some were on the page before.
+        gone = {(k, (app_id, i)) for k, indexes in lost.items() for i in indexes}
+        assert {(k, g) for k in (0, 1) for g in served_before[k]} & gone
+        for k in (0, 1):
+            assert not {(k, g) for g in _partitions_served(nodes[k])} & gone
         for k, indexes in lost.items():
             gauges = metrics(nodes[k])
             assert gauges["moved_garbage_replicas"] == len(indexes)

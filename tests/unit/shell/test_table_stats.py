@@ -61,6 +61,17 @@ def test_a_scrape_keeps_the_partition_samples_only() -> None:
     assert "put_requests_total" not in scrape.samples  # server-wide, no partition labels
 
 
+def test_a_collected_partition_leaves_the_page() -> None:
+    metrics = ServerMetrics("replica")
+    for gpid in ((7, 0), (7, 1), (8, 0)):
+        metrics.on_request("RPC_RRDB_RRDB_PUT", "ERR_OK", 1000, gpid)
+        metrics.on_request("RPC_RRDB_RRDB_GET", "ERR_OK", 1000, gpid)
+    metrics.forget_partition((7, 1))
+    scrape = parse_scrape(metrics.exposition().decode(), at_s=0.0)
+    assert scrape.samples["replica_put_requests_total"] == {(7, 0): 1.0, (8, 0): 1.0}
+    assert scrape.samples["replica_get_requests_total"] == {(7, 0): 1.0, (8, 0): 1.0}
+
+
 def test_text_that_is_not_a_metrics_page_is_refused() -> None:
     with pytest.raises(ValueError):
         parse_scrape("<html>not found</html>\n", at_s=0.0)
