@@ -21,6 +21,9 @@ from pegasus_log.client.aio import AsyncClient
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin
 from pegasus_log.meta.state.layout import Layout
+from pegasus_log.meta.state.model import AppState
+from pegasus_log.meta.state.repository import MetaStateRepository
+from pegasus_log.meta.state.zookeeper import ZooKeeperStore, ZooKeeperStoreOptions
 
 # Ports handed out by this process: the kernel may offer a port again as soon as the probe
 # socket is closed, and a cluster takes several ports before any server binds them.
@@ -254,6 +257,19 @@ class ZkCluster:
         finally:
             zk.stop()
             zk.close()
+
+    def leave_a_recovery_cut_short(self, app: AppState) -> None:
+        """Write what a meta that died in the middle of a recovery leaves: the apps root
+        locked, and ``app`` (fresh partitions) under it, the other tables missing."""
+        store = ZooKeeperStore(ZooKeeperStoreOptions(hosts=self.zookeeper))
+        store.start()
+        try:
+            repo = MetaStateRepository(store, Layout.for_cluster(self.cluster))
+            repo.initialize()
+            repo.lock_apps()
+            repo.create_app(app)
+        finally:
+            store.close()
 
     def restart_metas(self, *extra_args: str) -> None:
         """Kill every meta and start them again, with ``extra_args`` from now on."""

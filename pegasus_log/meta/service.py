@@ -39,7 +39,7 @@ from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wi
 from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig, recovery
 from pegasus_log.meta.recovery_calls import ask_replica_servers
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
-from pegasus_log.meta.state.repository import MetaStateRepository, Stored
+from pegasus_log.meta.state.repository import AppsLocked, MetaStateRepository, Stored
 from pegasus_log.meta.state.store import BadVersion, StoreError
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
@@ -178,7 +178,20 @@ class MetaService:
     # ---- leadership ---------------------------------------------------------------------
 
     async def become_leader(self) -> None:
-        loaded = await asyncio.to_thread(self._load)
+        try:
+            loaded = await asyncio.to_thread(self._load)
+        except AppsLocked:
+            # A recovery was cut short (its meta died between the lock and the unlock).
+            # Upstream's meta stops there; with the flag this one clears what that
+            # recovery wrote and waits for the operator's recover again.
+            if not self._options.recover_from_replica_servers:
+                raise
+            log.warning(
+                "the apps root is locked: a meta recovery was cut short; removing the "
+                "tables it wrote"
+            )
+            await asyncio.to_thread(self._repo.clear_apps)
+            loaded = {}, {}
         self._apps, self._partitions = loaded
         self.recovering = self._options.recover_from_replica_servers and not self._apps
         if self.recovering:
@@ -527,8 +540,13 @@ class MetaService:
         if isinstance(built, recovery.Refused):
             return ErrorCode.ERR_TRY_AGAIN, hints
         try:
+            # Locked while the tables are written: a meta that dies in between leaves a
+            # state the next leader will not serve (become_leader).
+            await asyncio.to_thread(self._repo.lock_apps)
+            await asyncio.to_thread(self._repo.clear_apps)
             for app, partitions in built.tables:
                 await asyncio.to_thread(self._repo.create_app, app, partitions)
+            await asyncio.to_thread(self._repo.unlock_apps)
             self._apps, self._partitions = await asyncio.to_thread(self._load)
         except StoreError as e:
             log.error("recover: writing the rebuilt state failed: %s", e)

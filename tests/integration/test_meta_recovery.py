@@ -7,7 +7,8 @@ meta is away, so its replicas are reported from disk (store and log), the others
 their open replicas. After recover, every record reads back under the same table names
 and app ids, writes go on, the dropped table is still dropped and its recall brings its
 data back. Before it, the meta refuses to change anything; after it, a second recover
-is refused.
+is refused. A first recovery is left cut short in ZooKeeper (the apps root locked over
+one table): the restarted meta clears it and waits for recover, serving no part of it.
 
 Then a whole cluster restarts after the loss with one replica server down: recover
 refuses until told to skip it, and the server, back, rejoins every partition."""
@@ -22,6 +23,7 @@ import pytest
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
+from pegasus_log.meta.state.model import AppState
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.helpers import eventually, eventually_done, fully_replicated
@@ -68,9 +70,15 @@ def test_recover_rebuilds_every_table_from_the_replica_servers(
         before = {t.name: (t.app_id, t.partition_count) for t in admin.list_tables()}
         admin.drop_table("rec_dropped")
 
-    # The meta's state is lost; one replica server restarts meanwhile.
+    # The meta's state is lost; one replica server restarts meanwhile. A first recovery
+    # was cut short: the apps root is locked over one table of the three, at a fresh
+    # configuration. The meta clears it and waits, rather than serve a part.
     cluster.kill("meta1")
     cluster.delete_meta_state()
+    app_id, partitions = before["rec_b"]
+    cluster.leave_a_recovery_cut_short(
+        AppState(app_id=app_id, app_name="rec_b", partition_count=partitions)
+    )
     cluster.restart("replica3")
     cluster.restart_metas("--recover-from-replica-servers")
 

@@ -32,6 +32,7 @@ from pegasus_log.meta.state.store import (
     ANY_VERSION,
     BadNodeData,
     Create,
+    Delete,
     MetaStateStore,
     NodeExists,
     NoNode,
@@ -52,6 +53,11 @@ INVALID_BALLOT = -1
 class Stored(Generic[T]):
     value: T
     version: int
+
+
+class AppsLocked(BadNodeData):
+    """The apps root says a write of the whole state (meta recovery) was cut short: what
+    is under it may be a part of the tables only."""
 
 
 class LoadedState(NamedTuple):
@@ -178,6 +184,23 @@ class MetaStateRepository:
 
     # -- recovery -----------------------------------------------------------------------
 
+    def lock_apps(self) -> None:
+        """Mark the apps root as being rewritten whole (upstream's ``lock`` state): until
+        ``unlock_apps``, ``load_all`` refuses what is under it (``AppsLocked``)."""
+        self.store.write(self.layout.apps_root, APPS_LOCKED)
+
+    def unlock_apps(self) -> None:
+        self.store.write(self.layout.apps_root, APPS_UNLOCKED)
+
+    def clear_apps(self) -> None:
+        """Delete every table and partition node under the apps root (the root stays, as
+        it is). For a recovery that starts again over one cut short."""
+        ops: list[Op] = []
+        for name in self.store.children(self.layout.apps_root):
+            ops += [Delete(path) for path in self._below_first(f"{self.layout.apps_root}/{name}")]
+        for batch in self._batches(ops):
+            self.store.commit(batch)
+
     def load_all(self) -> LoadedState:
         """Every table and partition under ``apps``; empty when never initialised.
 
@@ -192,8 +215,10 @@ class MetaStateRepository:
         except NoNode:
             return LoadedState(apps, partitions)
         if root.data == APPS_LOCKED:
-            raise BadNodeData(
-                f"{self.layout.apps_root} is locked: an initial sync was cut short",
+            raise AppsLocked(
+                f"{self.layout.apps_root} is locked: a meta recovery was cut short and the "
+                "tables under it may be a part only; start the metas with "
+                "--recover-from-replica-servers and run recover again",
                 path=self.layout.apps_root,
             )
         for name in self.store.children(self.layout.apps_root):
@@ -235,6 +260,14 @@ class MetaStateRepository:
         except NodeExists:
             return self.read_partition(app.app_id, index)
         return Stored(fresh, 0)
+
+    def _below_first(self, path: str) -> list[str]:
+        """``path`` and every node under it, each after the nodes under it."""
+        out: list[str] = []
+        for child in self.store.children(path):
+            out += self._below_first(f"{path}/{child}")
+        out.append(path)
+        return out
 
     def _create_if_missing(self, path: str, data: bytes) -> None:
         try:

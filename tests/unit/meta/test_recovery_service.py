@@ -3,6 +3,7 @@ RPC_CM_START_RECOVERY with answering, silent and skipped replica servers."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ from pegasus_log.meta.core.recovery import NodeReport
 from pegasus_log.meta.service import MetaOptions, MetaService
 from pegasus_log.meta.state.layout import Layout
 from pegasus_log.meta.state.memory import MemoryStore
-from pegasus_log.meta.state.repository import MetaStateRepository
+from pegasus_log.meta.state.repository import AppsLocked, MetaStateRepository
+from pegasus_log.meta.state.store import Op
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
@@ -27,8 +29,8 @@ TEMP = a.AppInfoMessage(
 )
 
 
-async def _recovering() -> MetaService:
-    repo = MetaStateRepository(MemoryStore(), Layout.for_cluster("unit"))
+async def _recovering(store: MemoryStore | None = None) -> MetaService:
+    repo = MetaStateRepository(store or MemoryStore(), Layout.for_cluster("unit"))
     service = MetaService(
         repo=repo,
         address=RpcAddress("127.0.0.1", 4),
@@ -103,5 +105,69 @@ def test_silent_servers_fail_the_recovery_unless_skipped(monkeypatch: pytest.Mon
         assert (p0.ballot, p0.primary, p0.last_drops) == (4, None, (str(A),))
         assert (await _recover(service, skip_bad=True)).err == "ERR_SERVICE_ALREADY_RUNNING"
         await service.close()
+
+    run(test)
+
+
+class _DiesOnCommit(MemoryStore):
+    """A store whose connection drops on its ``n``-th transaction, from then on."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__()
+        self.commits_left = n
+
+    def commit(self, ops: Sequence[Op]) -> None:
+        self.commits_left -= 1
+        if self.commits_left == 0:
+            self.suspend()
+        super().commit(ops)
+
+
+def test_a_recovery_cut_short_is_not_served_and_is_run_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    other = a.AppInfoMessage(
+        status=a.AppStatus.AS_AVAILABLE,
+        app_name="other",
+        app_id=2,
+        partition_count=1,
+        max_replica_count=2,
+    )
+
+    async def answers(nodes: list[RpcAddress], **_: Any) -> list[NodeReport | str]:
+        replicas = (
+            *(a.ReplicaInfo(pid=Gpid(1, i), ballot=3, last_committed_decree=10) for i in (0, 1)),
+            a.ReplicaInfo(pid=Gpid(2, 0), ballot=5, last_committed_decree=7),
+        )
+        return [NodeReport(str(n), (TEMP, other), replicas) for n in nodes]
+
+    monkeypatch.setattr("pegasus_log.meta.service.ask_replica_servers", answers)
+
+    async def test() -> None:
+        # The first table is written (one transaction), the second is not.
+        store = _DiesOnCommit(2)
+        first = await _recovering(store)
+        failed = await _recover(first)
+        assert failed.err == "ERR_ZOOKEEPER_OPERATION"
+        assert first.recovering
+        await first.close()
+        store.resume()
+        repo = MetaStateRepository(store, Layout.for_cluster("unit"))
+        assert store.children(repo.layout.apps_root) == ["1"]  # a part of the state
+        with pytest.raises(AppsLocked):
+            repo.load_all()
+        # A meta without the flag does not lead over it (upstream's meta stops there).
+        plain = MetaService(repo=repo, address=RpcAddress("127.0.0.1", 5), options=MetaOptions())
+        with pytest.raises(AppsLocked):
+            await plain.become_leader()
+        # One with the flag clears it and waits; recover then writes the whole state.
+        second = await _recovering(store)
+        assert second.recovering and store.children(repo.layout.apps_root) == []
+        done = await _recover(second)
+        assert done.err == "ERR_OK" and not second.recovering
+        stored = repo.load_all()
+        assert sorted(stored.apps) == [1, 2] and len(stored.partitions) == 3
+        assert stored.partitions[(2, 0)].value.ballot == 6
+        await second.close()
 
     run(test)

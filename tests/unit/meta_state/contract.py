@@ -21,7 +21,11 @@ from pegasus_log.meta.state.layout import (
     encode_partition,
 )
 from pegasus_log.meta.state.model import AppState, AppStatus, PartitionConfig
-from pegasus_log.meta.state.repository import INVALID_BALLOT, MetaStateRepository
+from pegasus_log.meta.state.repository import (
+    INVALID_BALLOT,
+    AppsLocked,
+    MetaStateRepository,
+)
 from pegasus_log.meta.state.store import (
     ANY_VERSION,
     BadNodeData,
@@ -314,6 +318,26 @@ class RepositoryContract:
         store.write(layout.apps_root, APPS_LOCKED)
         with pytest.raises(BadNodeData):
             repo.load_all()
+
+    def test_a_whole_rewrite_is_locked_and_cleared_first(
+        self, store: MetaStateStore, layout: Layout, repo: MetaStateRepository
+    ) -> None:
+        repo.create_app(_app(3, "temp", 2))
+        repo.create_app(_app(4, "other", 1))
+        store.create(layout.duplication_root(3), b"")
+        store.create(f"{layout.duplication_root(3)}/1", b"{}")
+        repo.lock_apps()
+        with pytest.raises(AppsLocked):
+            repo.load_all()
+        repo.clear_apps()
+        assert store.children(layout.apps_root) == []
+        assert store.read(layout.apps_root).data == APPS_LOCKED
+        repo.create_app(_app(1, "temp", 2))
+        repo.unlock_apps()
+        apps, partitions = repo.load_all()
+        assert list(apps) == [1] and sorted(partitions) == [(1, 0), (1, 1)]
+        repo.clear_apps()
+        assert repo.load_all() == ({}, {})
 
     def test_other_children_are_not_tables_or_partitions(
         self, store: MetaStateStore, layout: Layout, repo: MetaStateRepository
