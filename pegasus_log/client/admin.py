@@ -147,6 +147,37 @@ class AsyncAdmin:
         resp: a.RenameAppResponse = await self._call(a.CM_RENAME_APP, req)
         self._check("rename", resp.err, resp.hint_message)
 
+    async def start_manual_compact(
+        self,
+        name: str,
+        *,
+        trigger_time_s: int | None = None,
+        target_level: int | None = None,
+        bottommost: bool | None = None,
+        max_running_count: int | None = None,
+    ) -> None:
+        """Start a manual compaction of every replica of table ``name`` (each replica
+        runs its own once the meta's envs reach it)."""
+        req = a.StartAppManualCompactRequest(
+            app_name=name,
+            trigger_time=trigger_time_s,
+            target_level=target_level,
+            bottommost=bottommost,
+            max_running_count=max_running_count,
+        )
+        resp: a.StartAppManualCompactResponse = await self._call(a.CM_START_MANUAL_COMPACT, req)
+        self._check("start manual compaction", resp.err, resp.hint_msg)
+
+    async def query_manual_compact(self, name: str) -> int:
+        """The percent of table ``name``'s replicas whose manual compaction finished
+        (``PegasusError`` ERR_INVALID_STATE when none is under way or done)."""
+        req = a.QueryAppManualCompactRequest(app_name=name)
+        resp: a.QueryAppManualCompactResponse = await self._call(
+            a.CM_QUERY_MANUAL_COMPACT_STATUS, req
+        )
+        self._check("query manual compaction", resp.err, resp.hint_msg)
+        return resp.progress or 0
+
     async def start_recovery(
         self,
         nodes: list[str],

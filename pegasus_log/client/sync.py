@@ -263,6 +263,12 @@ class Admin:
     def rename_table(self, old_name: str, new_name: str) -> None:
         self._runner.run(self._aio.rename_table(old_name, new_name))
 
+    def start_manual_compact(self, name: str, **kwargs: Any) -> None:
+        self._runner.run(self._aio.start_manual_compact(name, **kwargs))
+
+    def query_manual_compact(self, name: str) -> int:
+        return self._runner.run(self._aio.query_manual_compact(name))
+
     def start_recovery(self, nodes: list[str], **kwargs: Any) -> tuple[str, str]:
         return self._runner.run(self._aio.start_recovery(nodes, **kwargs))
 

@@ -1,5 +1,5 @@
 """Meta RPCs of features pegasus-log has not built yet (duplication, cold backup and
-restore, partition split, bulk load, manual compaction): answered at once with
+restore, partition split, bulk load): answered at once with
 ``ERR_NOT_IMPLEMENTED`` in the response's ``err`` (field 1 of every one of these
 responses upstream), so an admin tool reports "not implemented" instead of waiting for
 its deadline (an unknown RPC gets ERR_HANDLER_NOT_FOUND, which the Go client takes for
@@ -35,8 +35,6 @@ NOT_BUILT_RPCS = (
     "RPC_CM_QUERY_BULK_LOAD_STATUS",
     "RPC_CM_CONTROL_BULK_LOAD",
     "RPC_CM_CLEAR_BULK_LOAD",
-    "RPC_CM_START_MANUAL_COMPACT",
-    "RPC_CM_QUERY_MANUAL_COMPACT_STATUS",
 )
 
 

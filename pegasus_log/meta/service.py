@@ -28,7 +28,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -36,7 +36,14 @@ from pegasus_log.failure_detector import FdOptions, MasterGrace
 from pegasus_log.frozen import frozen
 from pegasus_log.meta import app_env
 from pegasus_log.meta.convert import app_to_wire, config_from_wire, config_to_wire
-from pegasus_log.meta.core import balance_score, balancer, guardian, reconfig, recovery
+from pegasus_log.meta.core import (
+    balance_score,
+    balancer,
+    guardian,
+    manual_compact,
+    reconfig,
+    recovery,
+)
 from pegasus_log.meta.recovery_calls import ask_replica_servers
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
 from pegasus_log.meta.state.repository import AppsLocked, MetaStateRepository, Stored
@@ -111,6 +118,8 @@ class NodeRecord:
     stored: dict[tuple[int, int], a.ReplicaInfo] = field(default_factory=dict)
     # Whether it has synced since it registered or last came back.
     synced: bool = False
+    # When it last synced (the meta's clock): what it reported then is that recent.
+    synced_at: float = 0.0
 
 
 # The admin requests that change tables or partitions (refused while recovering).
@@ -122,6 +131,7 @@ _CHANGES_STATE = (
     a.CM_PROPOSE_BALANCER,
     a.CM_SET_MAX_REPLICA_COUNT,
     a.CM_RENAME_APP,
+    a.CM_START_MANUAL_COMPACT,
 )
 
 
@@ -163,6 +173,8 @@ class MetaService:
         self._term = 0  # bumped on every leadership change; stale work checks it
         # Waiting for an operator's recover (options.recover_from_replica_servers).
         self.recovering = False
+        # app_id -> when its latest manual compaction was started (the meta's clock)
+        self._compact_started: dict[int, float] = {}
 
     @property
     def options(self) -> MetaOptions:
@@ -254,6 +266,8 @@ class MetaService:
             (a.CM_GET_MAX_REPLICA_COUNT, self.on_get_max_replica_count),
             (a.CM_SET_MAX_REPLICA_COUNT, self.on_set_max_replica_count),
             (a.CM_RENAME_APP, self.on_rename_app),
+            (a.CM_START_MANUAL_COMPACT, self.on_start_manual_compact),
+            (a.CM_QUERY_MANUAL_COMPACT_STATUS, self.on_query_manual_compact_status),
             (a.CM_START_RECOVERY, self.on_start_recovery),
             (a.FD_BEACON, self.on_beacon),
             (a.CM_CONFIG_SYNC, self.on_config_sync),
@@ -616,6 +630,89 @@ class MetaService:
         await self._push_app(app.app_id)
         return a.UpdateAppEnvResponse(err=ErrorCode.ERR_OK.name, hint_message="")
 
+    # ---- manual compaction ---------------------------------------------------------------
+
+    def _app_named(self, name: str) -> tuple[AppState | None, a.StartAppManualCompactResponse]:
+        """The available table ``name``, or None and upstream's refusal (no such table,
+        or only a dropped one)."""
+        app = self._app_by_name(name)
+        if app is not None:
+            return app, a.StartAppManualCompactResponse()
+        dropped = any(s.value.app_name == name for s in self._apps.values())
+        err = ErrorCode.ERR_APP_DROPPED if dropped else ErrorCode.ERR_APP_NOT_EXIST
+        state = "not available" if dropped else "not existed"
+        return None, a.StartAppManualCompactResponse(
+            err=err.name, hint_msg=f"app {name} is {state}"
+        )
+
+    async def on_start_manual_compact(self, call: Call) -> a.StartAppManualCompactResponse:
+        """admin-cli's ``manual-compaction start``: write the table's once-compaction envs
+        (``meta/core/manual_compact.py``); every replica then compacts on its own."""
+        req: a.StartAppManualCompactRequest = call.arg
+        if not self.leader:
+            return a.StartAppManualCompactResponse(err=self._forward())
+        async with self._write_lock:
+            app, refused = self._app_named(req.app_name)
+            if app is None:
+                return refused
+            if app.envs.get(manual_compact.DISABLED) == "true":
+                return a.StartAppManualCompactResponse(
+                    err=ErrorCode.ERR_OPERATION_DISABLED.name,
+                    hint_msg=f"app {req.app_name} disable manual compaction",
+                )
+            envs = manual_compact.start_envs(req, now_s=int(self._wall()))
+            if isinstance(envs, str):
+                return a.StartAppManualCompactResponse(
+                    err=ErrorCode.ERR_INVALID_PARAMETERS.name, hint_msg=envs
+                )
+            err = await self._write_app(replace(app, envs={**app.envs, **envs}))
+            if err is not None:
+                return a.StartAppManualCompactResponse(err=err, hint_msg="store write failed")
+            # What the replicas reported before this counts as idle (upstream resets it).
+            self._compact_started[app.app_id] = self._clock()
+        log.info("manual compaction of %s started: %s", req.app_name, envs)
+        await self._push_app(app.app_id)
+        return a.StartAppManualCompactResponse(err=ErrorCode.ERR_OK.name, hint_msg="succeed")
+
+    def on_query_manual_compact_status(self, call: Call) -> a.QueryAppManualCompactResponse:
+        """admin-cli's ``manual-compaction query``: the percent of the table's replicas
+        that finished, from their config syncs since the compaction started."""
+        req: a.QueryAppManualCompactRequest = call.arg
+        if not self.leader:
+            return a.QueryAppManualCompactResponse(err=self._forward())
+        app, refused = self._app_named(req.app_name)
+        if app is None:
+            return a.QueryAppManualCompactResponse(err=refused.err, hint_msg=refused.hint_msg)
+        done = manual_compact.progress(
+            self._compact_statuses(app), total=app.partition_count * app.max_replica_count
+        )
+        if done is None:
+            return a.QueryAppManualCompactResponse(
+                err=ErrorCode.ERR_INVALID_STATE.name,
+                hint_msg=f"app {req.app_name} is not manual compaction",
+            )
+        return a.QueryAppManualCompactResponse(
+            err=ErrorCode.ERR_OK.name, hint_msg="succeed", progress=done
+        )
+
+    def _compact_statuses(self, app: AppState) -> Iterator[a.ManualCompactStatus]:
+        """What each serving replica of ``app`` (a member of its partition that reported
+        it) last said of its manual compaction; idle when it has not synced since the
+        compaction started."""
+        started = self._compact_started.get(app.app_id, -1.0)
+        for index in range(app.partition_count):
+            pc = self._partitions[(app.app_id, index)].value
+            for member in (pc.primary, *pc.secondaries):
+                rec = self._nodes.get(RpcAddress.parse(member)) if member else None
+                info = rec.stored.get((app.app_id, index)) if rec is not None else None
+                if rec is None or info is None:
+                    continue
+                status = info.manual_compact_status
+                if rec.synced_at < started or status is None:
+                    yield a.ManualCompactStatus.IDLE
+                else:
+                    yield a.ManualCompactStatus(status)
+
     # ---- a table's replica count ---------------------------------------------------------
 
     def on_get_max_replica_count(self, call: Call) -> a.GetMaxReplicaCountResponse:
@@ -945,6 +1042,7 @@ class MetaService:
             return a.ConfigurationQueryByNodeResponse(err=ErrorCode.ERR_INVALID_STATE.name)
         rec.stored = {(r.pid.app_id, r.pid.partition_index): r for r in (req.stored_replicas or [])}
         rec.synced = True
+        rec.synced_at = self._clock()
         garbage = [r for r in req.stored_replicas or [] if self._garbage(node, r)]
         if garbage:
             log.info(

@@ -55,6 +55,7 @@ from pegasus_log.replica.garbage import GarbageCollector, Hosted
 from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.log_gc import DurabilityOptions
 from pegasus_log.replica.maintenance import Maintenance
+from pegasus_log.replica.manual_compact import ManualCompactions
 from pegasus_log.replica.partition import Partition
 from pegasus_log.replica.peer_codec import decode_message, encode_message
 from pegasus_log.replica.plog import FileLogDisk, MutationLog, PlogError, newest_per_decree
@@ -158,6 +159,7 @@ class ReplicaServer:
         )
         self._restored = 0
         self._on_collected: Callable[[tuple[int, int]], None] = lambda _gpid: None
+        self._compactions = ManualCompactions(spawn=self._spawn)
         self._garbage = GarbageCollector(data_dir, options.garbage)
         self._maintenance = Maintenance(
             data_dir=data_dir,
@@ -366,6 +368,7 @@ class ReplicaServer:
         apply_envs(part.store, info.envs)
         part.envs = dict(info.envs)
         part.config = config
+        self._compactions.on_envs(gpid, part.store, part.envs)
         self._run(part, part.core.step(cm.ConfigUpdate(config=config)))
 
     def sync_configs(self, configs: list[a.ConfigurationUpdateRequest]) -> None:
@@ -409,6 +412,7 @@ class ReplicaServer:
         for _arg, fut in part.waiting.values():
             if not fut.done():
                 fut.set_exception(RpcError(ErrorCode.ERR_TIMEOUT, "unhosted, outcome unknown"))
+        self._compactions.forget(gpid)
         part.store.close()
         log.info("partition %d.%d closed (data kept)", gpid[0], gpid[1])
 
@@ -417,7 +421,8 @@ class ReplicaServer:
         for gpid in stored_gpids(self._data_dir):
             part = self._parts.get(gpid)
             if part is not None:
-                out.append(part.core.replica_info())
+                status = int(self._compactions.status(gpid))
+                out.append(replace(part.core.replica_info(), manual_compact_status=status))
             else:
                 out.append(a.ReplicaInfo(pid=Gpid(*gpid), ballot=self._saved_ballot(gpid)))
         return out
@@ -433,6 +438,7 @@ class ReplicaServer:
         )
         rows.extend(self._learning.metric_rows(self._parts.values()))
         rows.extend(self._garbage.metric_rows())
+        rows.extend(self._compactions.metric_rows())
         rows.extend(storage_rows((g, p.store) for g, p in self._parts.items()))
         return rows
 

@@ -439,6 +439,8 @@ class ReplicaInfo:
     last_durable_decree: int = 0
     app_type: str = "pegasus"
     disk_tag: str = ""
+    # metadata.manual_compaction_status (ManualCompactStatus); None: not said (IDLE)
+    manual_compact_status: int | None = None
     THRIFT: ClassVar = (
         Field(1, "pid", GPID),
         Field(2, "ballot", I64),
@@ -448,6 +450,60 @@ class ReplicaInfo:
         Field(6, "last_durable_decree", I64),
         Field(7, "app_type", STRING),
         Field(8, "disk_tag", STRING),
+        Field(9, "manual_compact_status", I32, optional=True),
+    )
+
+
+class ManualCompactStatus(IntEnum):
+    """metadata.manual_compaction_status: where a replica's manual compaction is."""
+
+    IDLE = 0
+    QUEUING = 1
+    RUNNING = 2
+    FINISHED = 3
+
+
+@frozen
+class StartAppManualCompactRequest:
+    """meta_admin.start_app_manual_compact_request (admin-cli's ``manual-compaction
+    start``): the table, and what the replicas' once-compaction envs are to say."""
+
+    app_name: str = ""
+    trigger_time: int | None = None
+    target_level: int | None = None
+    bottommost: bool | None = None
+    max_running_count: int | None = None
+    THRIFT: ClassVar = (
+        Field(1, "app_name", STRING),
+        Field(2, "trigger_time", I64, optional=True),
+        Field(3, "target_level", I32, optional=True),
+        Field(4, "bottommost", BOOL, optional=True),
+        Field(5, "max_running_count", I32, optional=True),
+    )
+
+
+@frozen
+class StartAppManualCompactResponse:
+    err: str = "ERR_OK"
+    hint_msg: str = ""
+    THRIFT: ClassVar = (Field(1, "err", ERROR_CODE), Field(2, "hint_msg", STRING))
+
+
+@frozen
+class QueryAppManualCompactRequest:
+    app_name: str = ""
+    THRIFT: ClassVar = (Field(1, "app_name", STRING),)
+
+
+@frozen
+class QueryAppManualCompactResponse:
+    err: str = "ERR_OK"
+    hint_msg: str = ""
+    progress: int | None = None
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "hint_msg", STRING),
+        Field(3, "progress", I32, optional=True),
     )
 
 
@@ -738,6 +794,14 @@ CM_SET_MAX_REPLICA_COUNT = RpcSpec(
     "RPC_CM_SET_MAX_REPLICA_COUNT", SetMaxReplicaCountRequest, SetMaxReplicaCountResponse
 )
 CM_RENAME_APP = RpcSpec("RPC_CM_RENAME_APP", RenameAppRequest, RenameAppResponse)
+CM_START_MANUAL_COMPACT = RpcSpec(
+    "RPC_CM_START_MANUAL_COMPACT", StartAppManualCompactRequest, StartAppManualCompactResponse
+)
+CM_QUERY_MANUAL_COMPACT_STATUS = RpcSpec(
+    "RPC_CM_QUERY_MANUAL_COMPACT_STATUS",
+    QueryAppManualCompactRequest,
+    QueryAppManualCompactResponse,
+)
 CM_PROPOSE_BALANCER = RpcSpec(
     "RPC_CM_PROPOSE_BALANCER", ConfigurationBalancerRequest, ConfigurationBalancerResponse
 )

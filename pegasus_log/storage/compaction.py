@@ -4,7 +4,10 @@ Upstream installs ``KeyWithTTLCompactionFilter`` in RocksDB; rocksdict cannot ru
 compaction filter, so this module sweeps the data with an iterator and writes the
 filter's decisions as ordinary deletes and puts (without a decree: every replica sweeps
 on its own, as every replica's RocksDB compacts on its own), then asks RocksDB to compact
-the whole range so the deletes reclaim space. Per record, as the filter does:
+the whole range so the deletes reclaim space (with the ``CompactRangeOptions`` the
+replica's manual compaction asks for: ``replica/compact_rules.py``), and records when it
+finished (``pegasus_last_manual_compact_finish_time``, in ms, as upstream). Per record, as
+the filter does:
 
 - a record with no TTL gets ``now + default_ttl`` when the table has a default TTL;
 - an expired record is dropped;
@@ -25,10 +28,10 @@ from pegasus_log.frozen import frozen
 from pegasus_log.storage.keyhash import PartitionScope
 from pegasus_log.storage.options import TableEnv
 from pegasus_log.storage.rocks import (
-    META_LAST_MANUAL_COMPACT_FINISH_TIME,
     Delete,
     Put,
     RocksStore,
+    StoreClosedError,
     WriteOp,
 )
 from pegasus_log.storage.schema import (
@@ -49,7 +52,7 @@ class CompactionStats:
     default_ttl_applied: int = 0
 
 
-def sweep_and_compact(
+def sweep(
     store: RocksStore,
     *,
     write_lock: threading.RLock,
@@ -57,11 +60,17 @@ def sweep_and_compact(
     env: TableEnv,
     scope: PartitionScope,
     chunk_rows: int,
+    cancelled: Callable[[], bool],
 ) -> CompactionStats:
+    """Write the filter's decisions over the whole key range, a chunk at a time under
+    ``write_lock``; ``StoreClosedError`` when the store closes or ``cancelled()`` turns
+    true between two chunks."""
     examined = expired = foreign = ttl_applied = 0
     resume: bytes | None = b""
     while resume is not None:
         with write_lock:
+            if cancelled():
+                raise StoreClosedError(f"storage at {store.path} is closing: compaction cut")
             now = epoch_now(clock())
             it = store.iterator()
             it.seek(resume)
@@ -89,8 +98,6 @@ def sweep_and_compact(
             resume = bytes(it.key()) if it.valid() else None
             del it
             store.apply_local(ops)
-    store.compact_range()
-    store.put_meta_int(META_LAST_MANUAL_COMPACT_FINISH_TIME, int(clock()))
     return CompactionStats(
         rows_examined=examined,
         expired_dropped=expired,

@@ -22,11 +22,16 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
-from pegasus_log.storage.compaction import CompactionStats, sweep_and_compact
+from pegasus_log.storage.compaction import CompactionStats, sweep
 from pegasus_log.storage.keyhash import PartitionScope
 from pegasus_log.storage.options import StorageOptions, TableEnv
 from pegasus_log.storage.read import ReadService
-from pegasus_log.storage.rocks import RdbStats, RocksStore
+from pegasus_log.storage.rocks import (
+    META_LAST_MANUAL_COMPACT_FINISH_TIME,
+    RdbStats,
+    RocksStore,
+    StoreClosedError,
+)
 from pegasus_log.storage.scanner import ScanService
 from pegasus_log.storage.schema import CLUSTER_ID_MAX, EXPIRE_TS_MAX
 from pegasus_log.storage.types import (
@@ -86,6 +91,11 @@ class PartitionStore:
         # Held by a checkpoint from its first flush to its end, and by close: a close
         # waits for a checkpoint in progress, writes do not.
         self._maintenance_lock = threading.Lock()
+        # A manual compaction is under way; the store is closing (compact() stops). The
+        # lock is held by a compaction's compact_range and by close; checkpoints go on.
+        self._compacting = threading.Event()
+        self._compact_cut = threading.Event()
+        self._compact_lock = threading.Lock()
         self._store = RocksStore(path, self._options)
         self._writes = WriteService(self._store, clock=clock, cluster_id=cluster_id)
         self._reads = ReadService(self._store, options=self._options, clock=clock)
@@ -270,25 +280,56 @@ class PartitionStore:
                 self._store.checkpoint(dest_dir)
                 return self._store.last_applied_decree()
 
-    def compact(self) -> CompactionStats:
+    def compact(self, *, target_level: int = -1, bottommost_force: bool = False) -> CompactionStats:
         """Drop expired (and, with validate_partition_hash, foreign) records, give records
-        without TTL the default TTL, then compact the whole key range."""
-        return sweep_and_compact(
-            self._store,
-            write_lock=self._write_lock,
-            clock=self._clock,
-            env=self._env,
-            scope=self._scope,
-            chunk_rows=self._options.compaction_chunk_rows,
-        )
+        without TTL the default TTL, then compact the whole key range (RocksDB's
+        ``target_level`` and bottommost-level choice, as ``RocksStore.compact_range``).
+        Blocking: run it on a worker thread."""
+        # Set before the cut is looked at, as close() sets the cut before it looks at
+        # this: one of the two always sees the other.
+        self._compacting.set()
+        try:
+            stats = sweep(
+                self._store,
+                write_lock=self._write_lock,
+                clock=self._clock,
+                env=self._env,
+                scope=self._scope,
+                chunk_rows=self._options.compaction_chunk_rows,
+                cancelled=self._compact_cut.is_set,
+            )
+            with self._compact_lock:
+                if self._compact_cut.is_set() or self._store.closed:
+                    raise StoreClosedError(f"storage at {self._store.path} closed: compaction cut")
+                self._store.compact_range(
+                    target_level=target_level, bottommost_force=bottommost_force
+                )
+                if self._compact_cut.is_set():
+                    # close() cancelled RocksDB's work: the range was not all compacted
+                    raise StoreClosedError(f"storage at {self._store.path} closed: compaction cut")
+                # ms since the epoch, as upstream's meta column family holds it
+                finished_ms = int(self._clock() * 1000)
+                self._store.put_meta_int(META_LAST_MANUAL_COMPACT_FINISH_TIME, finished_ms)
+        finally:
+            self._compacting.clear()
+        return stats
+
+    def last_manual_compact_finish_ms(self) -> int:
+        """When the last manual compaction finished (ms since the epoch; 0: never)."""
+        return self._store.meta_int(META_LAST_MANUAL_COMPACT_FINISH_TIME)
 
     def rdb_stats(self) -> RdbStats:
         """RocksDB's figures for this partition (``StoreClosedError`` once closed)."""
         return self._store.stats()
 
     def close(self) -> None:
-        """Drop scanner contexts and close RocksDB. Idempotent."""
-        with self._maintenance_lock, self._write_lock:
+        """Drop scanner contexts and close RocksDB. Idempotent. A manual compaction under
+        way is cut short (RocksDB's background work is cancelled, which ends a running
+        ``compact_range`` within milliseconds), so closing never waits for one."""
+        self._compact_cut.set()
+        if self._compacting.is_set():
+            self._store.cancel_background()
+        with self._compact_lock, self._maintenance_lock, self._write_lock:
             self._scans.table.clear()
             self._store.close()
 

@@ -29,8 +29,10 @@ from dataclasses import dataclass, field
 
 from rocksdict import (
     AccessType,
+    BottommostLevelCompaction,
     Checkpoint,
     ColumnFamily,
+    CompactOptions,
     Options,
     Rdict,
     RdictIter,
@@ -118,8 +120,9 @@ def stored_decree(path: str | os.PathLike[str]) -> int:
         db.close()
 
 
-# RocksDB's default number of levels; the files of every level are counted.
-_LEVELS = 7
+# RocksDB's default number of levels; the files of every level are counted, and a manual
+# compaction's target level is at most this.
+LEVELS = 7
 
 
 @frozen
@@ -279,8 +282,30 @@ class RocksStore:
         db.flush(True)
         self._meta.flush(True)
 
-    def compact_range(self) -> None:
-        self._require_db().compact_range(None, None)
+    def compact_range(self, *, target_level: int = -1, bottommost_force: bool = False) -> None:
+        """Compact the whole data column family, with RocksDB's ``CompactRangeOptions`` as
+        upstream's manual compaction sets them: exclusive, the output moved to
+        ``target_level`` (-1: the lowest level it fits), the bottommost level compacted
+        again only when ``bottommost_force``."""
+        options = CompactOptions()
+        options.set_exclusive_manual_compaction(True)
+        options.set_change_level(True)
+        options.set_target_level(target_level)
+        options.set_bottommost_level_compaction(
+            BottommostLevelCompaction.force()
+            if bottommost_force
+            else BottommostLevelCompaction.skip()
+        )
+        self._require_db().compact_range(None, None, options)
+
+    def cancel_background(self) -> None:
+        """Cancel RocksDB's background work and a running ``compact_range`` (it returns
+        early), waiting for them to stop. For a close: writes still work after it, but
+        no flush or compaction runs again, and the close that follows logs RocksDB's
+        "Shutdown in progress" (the WAL keeps every write)."""
+        db = self._db
+        if db is not None:
+            db.cancel_all_background(True)
 
     def stats(self) -> RdbStats:
         """What RocksDB reports of the data column family now (upstream's ``rdb_*``
@@ -293,7 +318,7 @@ class RocksStore:
 
         return RdbStats(
             sst_bytes=prop("rocksdb.live-sst-files-size"),
-            sst_files=sum(prop(f"rocksdb.num-files-at-level{n}") for n in range(_LEVELS)),
+            sst_files=sum(prop(f"rocksdb.num-files-at-level{n}") for n in range(LEVELS)),
             memtable_bytes=prop("rocksdb.cur-size-all-mem-tables"),
             index_and_filter_bytes=prop("rocksdb.estimate-table-readers-mem"),
             estimated_keys=prop("rocksdb.estimate-num-keys"),

@@ -37,8 +37,9 @@ def test_admin_cli_driver_self_test(tmp_path: Path) -> None:
 )
 def test_admin_cli(onebox_meta: str, tmp_path: Path) -> None:
     """Tables (ls, create, drop, recall), table envs, table-partitions, disk-capacity,
-    disk-replica, data-version, nodes, cluster-info, server-info, meta-level, through
-    admin-cli's shell against the 2 metas and 3 replica servers of the onebox."""
+    disk-replica, data-version, nodes, cluster-info, server-info, meta-level,
+    manual-compaction start and query, through admin-cli's shell against the 2 metas and
+    3 replica servers of the onebox."""
     if not os.access(ADMIN_CLI, os.X_OK):
         pytest.fail(f"PEGASUS_ADMIN_CLI={ADMIN_CLI} is not an executable file", pytrace=False)
     run = run_referee(
@@ -54,4 +55,4 @@ def test_admin_cli(onebox_meta: str, tmp_path: Path) -> None:
         ],
         cwd=tmp_path,
     )
-    assert_referee_passed("admin-cli", run, min_checks=34)
+    assert_referee_passed("admin-cli", run, min_checks=44)

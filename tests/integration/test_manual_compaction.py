@@ -1,0 +1,101 @@
+"""Manual compaction on a real cluster (ZooKeeper, a meta, three replica servers):
+RPC_CM_START_MANUAL_COMPACT writes the table's envs, every replica compacts its RocksDB
+and drops its expired records, the meta's progress reaches 100 from the replicas' config
+syncs, and a restarted server does not compact again (the finish time is in its store).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import pytest
+
+from pegasus_log.client.errors import PegasusError
+from pegasus_log.client.sync import Admin, Client
+from pegasus_log.services.zookeeper import ZooKeeperServer
+from pegasus_log.shell.shell.table_stats import parse_scrape
+from tests.cluster import ZkCluster, zk_cluster_up
+from tests.integration.helpers import eventually, fully_replicated, http_get, metrics
+
+pytestmark = pytest.mark.integration
+PARTITIONS = 4
+KEPT = 120
+EXPIRING = 80
+# Replica servers sync with the meta every few seconds; a liveness bound, not a claim.
+WAIT_S = 60.0
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    zookeeper: ZooKeeperServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ZkCluster]:
+    root: Path = tmp_path_factory.mktemp("manual-compaction")
+    with zk_cluster_up(root, zookeeper.address, metas=1, replicas=3, prefix="mcomp") as c:
+        yield c
+
+
+def _keys(address: str, app_id: int) -> dict[int, float]:
+    """Partition index -> RocksDB's estimated keys of the replica ``address`` holds."""
+    status, page = http_get(address, "/metrics")
+    assert status == 200
+    samples = parse_scrape(page, at_s=0.0).samples.get("replica_rdb_estimated_keys", {})
+    return {index: value for (table, index), value in samples.items() if table == app_id}
+
+
+def test_every_replica_compacts_once_and_drops_expired_records(cluster: ZkCluster) -> None:
+    servers = [cluster.replica_address(f"replica{i}") for i in (1, 2, 3)]
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list) as client:
+        admin.create_table("compacted", partition_count=PARTITIONS, replica_count=3)
+        eventually("fully replicated", partial(fully_replicated, client, "compacted", 3))
+        app_id = client.route("compacted").app_id
+        with pytest.raises(PegasusError) as nothing:
+            admin.query_manual_compact("compacted")
+        assert nothing.value.code.name == "ERR_INVALID_STATE"
+        table = client.open_table("compacted")
+        for i in range(KEPT):
+            table.set(b"kept-%d" % i, b"s", b"v")
+        for i in range(EXPIRING):
+            table.set(b"gone-%d" % i, b"s", b"v", ttl_seconds=1)
+        time.sleep(2.0)  # the TTL passes: invisible now, still in RocksDB
+        assert table.get(b"gone-0", b"s") is None
+        before = sum(sum(_keys(s, app_id).values()) for s in servers)
+        assert before == 3 * (KEPT + EXPIRING), before
+
+        admin.start_manual_compact("compacted", bottommost=True)
+        assert eventually(
+            "every replica finished",
+            lambda: admin.query_manual_compact("compacted") == 100,
+            WAIT_S,
+        )
+        for s in servers:
+            assert metrics(s)["manual_compact_finished_count"] == PARTITIONS, s
+        # each replica dropped the expired records; the kept ones read back
+        after = sum(sum(_keys(s, app_id).values()) for s in servers)
+        assert after == 3 * KEPT, after
+        assert all(table.get(b"kept-%d" % i, b"s") == b"v" for i in range(KEPT))
+
+        # restarted, a server finds the finish time in its stores: no second compaction
+        cluster.restart("replica2")
+        eventually("fully replicated again", partial(fully_replicated, client, "compacted", 3))
+        time.sleep(3.0)  # config syncs with the envs still set
+        assert metrics(servers[1])["manual_compact_finished_count"] == 0
+        assert metrics(servers[1])["rdb_manual_compact_running_tasks"] == 0
+        assert admin.query_manual_compact("compacted") >= 0  # the others still report
+
+
+def test_refusals_of_a_missing_and_a_disabled_table(cluster: ZkCluster) -> None:
+    with Admin(cluster.meta_list) as admin:
+        with pytest.raises(PegasusError) as missing:
+            admin.start_manual_compact("no_such_table")
+        assert missing.value.code.name == "ERR_APP_NOT_EXIST"
+        admin.create_table("uncompacted", partition_count=2, replica_count=3)
+        admin.set_app_envs("uncompacted", {"manual_compact.disabled": "true"})
+        with pytest.raises(PegasusError) as disabled:
+            admin.start_manual_compact("uncompacted")
+        assert disabled.value.code.name == "ERR_OPERATION_DISABLED"
+        with pytest.raises(PegasusError) as invalid:
+            admin.start_manual_compact("no_such_table", target_level=-2)
+        assert invalid.value.code.name == "ERR_APP_NOT_EXIST"  # the table is looked up first
