@@ -22,6 +22,7 @@ recorded then.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Callable, Coroutine, Mapping
@@ -54,6 +55,13 @@ def local_midnight_s(now_s: float) -> float:
     return time.mktime((t.tm_year, t.tm_mon, t.tm_mday, 0, 0, 0, 0, 0, -1))
 
 
+def _date_time(seconds: float) -> str:
+    """Upstream's ``time_s_to_date_time`` (local time), ``-`` for 0."""
+    if seconds <= 0:
+        return "-"
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(seconds))
+
+
 @dataclass
 class _Replica:
     store: PartitionStore
@@ -62,6 +70,11 @@ class _Replica:
     queued: bool = False
     running: bool = False
     finished: bool = False  # one finished since the replica opened here
+    # wall seconds it was queued and started (0: not now), ms the last one took (0: none
+    # since it opened here): upstream's query_compact_state
+    enqueued_s: float = 0.0
+    started_s: float = 0.0
+    last_used_ms: int = 0
 
 
 class ManualCompactions:
@@ -107,6 +120,7 @@ class ManualCompactions:
         if options is None:
             return
         r.queued = True
+        r.enqueued_s = now
         log.info("partition %d.%d: manual compaction queued (%s)", *gpid, options)
         self._spawn(self._run(gpid, r, options))
 
@@ -116,6 +130,25 @@ class ManualCompactions:
             return ManualCompactStatus.IDLE
         finished = r.finished or once_done(r.envs, r.last_finish_ms)
         return status_of(queued=r.queued, running=r.running, finished=finished)
+
+    def state(self, gpid: tuple[int, int]) -> str:
+        """Upstream's ``query_compact_state`` of replica ``gpid`` (the remote command
+        ``replica.query-compact``): when it was queued and started (now), when the last
+        one finished and how long it took; ``-`` for what is not."""
+        r = self._replicas.get(gpid)
+        enqueued = r.enqueued_s if r is not None else 0.0
+        started = r.started_s if r is not None else 0.0
+        finish_ms = r.last_finish_ms if r is not None else 0
+        used_ms = r.last_used_ms if r is not None else 0
+        return json.dumps(
+            {
+                "last_finish": _date_time(finish_ms / 1000),
+                "last_used_ms": str(used_ms) if used_ms > 0 else "-",
+                "recent_enqueue_at": _date_time(enqueued),
+                "recent_start_at": _date_time(started),
+            },
+            separators=(",", ":"),
+        )
 
     def metric_rows(self) -> list[tuple[str, str, list[str], list[tuple[list[str], float]]]]:
         """Upstream's ``rdb_manual_compact_{queued,running}_tasks``, summed over the
@@ -159,9 +192,11 @@ class ManualCompactions:
                 await self._compact(gpid, r, options)
         finally:
             r.queued = False
+            r.enqueued_s = 0.0
 
     async def _compact(self, gpid: tuple[int, int], r: _Replica, options: CompactOptions) -> None:
         r.running = True
+        r.started_s = self._wall()
         self.running += 1
         started = time.monotonic()
         try:
@@ -177,7 +212,9 @@ class ManualCompactions:
         finally:
             r.running = False
             self.running -= 1
+            started_s, r.started_s = r.started_s, 0.0
         r.last_finish_ms = finished_ms
+        r.last_used_ms = max(1, finished_ms - int(started_s * 1000))
         r.finished = True
         self.finished += 1
         log.info(

@@ -151,6 +151,9 @@ async def _serve(
         data_dir=data_dir,
         fault_injection=fault_injection,
     )
+    if isinstance(stub, ReplicaServer):
+        for names, help_text, args, handler in stub.remote_commands():
+            commands.register(names, help=help_text, args=args, handler=handler)
     rpcs[CLI_CLI_CALL.name] = (CLI_CLI_CALL, commands.on_call)
     server = RpcServer(
         rpcs=rpcs,

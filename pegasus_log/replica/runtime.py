@@ -42,7 +42,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from pegasus_log.observability.commands import CommandHandler
 from pegasus_log.promise import Promise
+from pegasus_log.replica import replica_commands
 from pegasus_log.replica.apply import apply_mutation
 from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
@@ -441,6 +443,39 @@ class ReplicaServer:
         rows.extend(self._compactions.metric_rows())
         rows.extend(storage_rows((g, p.store) for g, p in self._parts.items()))
         return rows
+
+    def remote_commands(self) -> list[tuple[tuple[str, ...], str, str, CommandHandler]]:
+        """Upstream's per-replica remote commands: (names, help, args, handler)."""
+
+        def statuses() -> dict[tuple[int, int], int]:
+            return {g: int(p.core.status) for g, p in self._parts.items()}
+
+        def query_compact(args: list[str]) -> str:
+            return replica_commands.report(
+                args, statuses(), address=str(self.address), answer=self._compactions.state
+            )
+
+        def query_app_envs(args: list[str]) -> str:
+            def envs(gpid: tuple[int, int]) -> str:
+                return ",".join(f"{k}={v}" for k, v in sorted(self._parts[gpid].envs.items()))
+
+            return replica_commands.report(args, statuses(), address=str(self.address), answer=envs)
+
+        return [
+            (
+                ("replica.query-compact",),
+                "Query full compact status on the underlying storage engine by app_id or "
+                "app_id.partition_id",
+                "[id1,id2,...]",
+                query_compact,
+            ),
+            (
+                ("replica.query-app-envs",),
+                "Query app envs on the underlying storage engine by app_id or app_id.partition_id",
+                "[id1,id2,...]",
+                query_app_envs,
+            ),
+        ]
 
     # ---- RPCs --------------------------------------------------------------------------
 

@@ -1,11 +1,13 @@
 """Manual compaction on a real cluster (ZooKeeper, a meta, three replica servers):
 RPC_CM_START_MANUAL_COMPACT writes the table's envs, every replica compacts its RocksDB
 and drops its expired records, the meta's progress reaches 100 from the replicas' config
-syncs, and a restarted server does not compact again (the finish time is in its store).
+syncs, each replica server's ``replica.query-compact`` remote command reports it, and a
+restarted server does not compact again (the finish time is in its store).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -72,6 +74,18 @@ def test_every_replica_compacts_once_and_drops_expired_records(cluster: ZkCluste
         )
         for s in servers:
             assert metrics(s)["manual_compact_finished_count"] == PARTITIONS, s
+        # upstream's per-replica remote command, as its manual compaction script reads it
+        out = admin.remote_command(servers[0], "replica.query-compact", [str(app_id)])
+        lines = out.splitlines()
+        assert lines[0] == f"{PARTITIONS} processed, 0 not found", out
+        for index, line in enumerate(lines[1:]):
+            head, _, state = line.strip().partition(" : ")
+            assert head.startswith(f"{app_id}.{index}@{servers[0]}@"), line
+            fields = json.loads(state)
+            assert fields["recent_enqueue_at"] == fields["recent_start_at"] == "-", line
+            assert fields["last_finish"] != "-" and int(fields["last_used_ms"]) > 0, line
+        envs = admin.remote_command(servers[0], "replica.query-app-envs", [f"{app_id}.0"])
+        assert "manual_compact.once.bottommost_level_compaction=force" in envs, envs
         # each replica dropped the expired records; the kept ones read back
         after = sum(sum(_keys(s, app_id).values()) for s in servers)
         assert after == 3 * KEPT, after

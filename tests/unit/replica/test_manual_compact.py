@@ -4,7 +4,9 @@ stores: queued when the envs make one due, run once, reported, bounded, cut by a
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import time
 from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
@@ -62,6 +64,17 @@ def test_due_once_runs_once_and_is_reported(tmp_path: Path) -> None:
         await server.settle()
         assert c.status((1, 0)) == S.FINISHED and c.finished == 1 and c.running == 0
         assert store.last_manual_compact_finish_ms() == int(NOW * 1000)
+        state = json.loads(c.state((1, 0)))
+        assert list(state) == [
+            "last_finish",
+            "last_used_ms",
+            "recent_enqueue_at",
+            "recent_start_at",
+        ]
+        assert state["last_finish"] == time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(NOW))
+        assert (state["recent_enqueue_at"], state["recent_start_at"]) == ("-", "-")
+        assert int(state["last_used_ms"]) >= 1
+        assert json.loads(c.state((9, 9))) == dict.fromkeys(state, "-")
         c.on_envs((1, 0), store, ONCE)  # finished after the trigger: done
         assert len(server.tasks) == 1
         # a restarted server reads the finish time from the store: not again, and done
