@@ -396,5 +396,28 @@ class AsyncAdmin:
             raise PegasusError("query_disk_info", code=error_from_name(resp.err), detail=node)
         return resp
 
+    async def detect_hotkey(
+        self,
+        node: str,
+        gpid: tuple[int, int],
+        *,
+        kind: a.HotkeyType,
+        action: a.DetectAction,
+        timeout_s: float = REMOTE_COMMAND_TIMEOUT_S,
+    ) -> a.DetectHotkeyResponse:
+        """``RPC_DETECT_HOTKEY`` to the replica server at ``node``: start, stop or query the
+        detection of partition ``gpid``'s hot read or write hash key. The server's own
+        answer comes back as it is (its ``err`` included); PegasusError only when the
+        call fails."""
+        address = RpcAddress.parse(node)
+        request = a.DetectHotkeyRequest(type=int(kind), action=int(action), pid=Gpid(*gpid))
+        try:
+            resp: a.DetectHotkeyResponse = await self._pool.get(address.host, address.port).call(
+                a.DETECT_HOTKEY, request, timeout_s=timeout_s
+            )
+        except CallFailed as e:
+            raise PegasusError("detect_hotkey", code=e.code, detail=node) from None
+        return resp
+
     async def close(self) -> None:
         await self._pool.close()

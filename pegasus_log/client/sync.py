@@ -319,6 +319,16 @@ class Admin:
     ) -> list[tuple[bool, str]]:
         return self._runner.run(self._aio.remote_commands(nodes, command, arguments))
 
+    def detect_hotkey(
+        self,
+        node: str,
+        gpid: tuple[int, int],
+        *,
+        kind: a.HotkeyType,
+        action: a.DetectAction,
+    ) -> a.DetectHotkeyResponse:
+        return self._runner.run(self._aio.detect_hotkey(node, gpid, kind=kind, action=action))
+
     def query_disk_info(self, node: str, app_name: str = "") -> a.QueryDiskInfoResponse:
         return self._runner.run(self._aio.query_disk_info(node, app_name))
 

@@ -46,6 +46,10 @@ class Partition:
     learn_started: float = 0.0
     learn_copied_bytes: int = 0
 
+    @property
+    def gpid_key(self) -> tuple[int, int]:
+        return (self.gpid.app_id, self.gpid.partition_index)
+
 
 @dataclass(slots=True)
 class LearnStats:

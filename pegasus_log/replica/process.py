@@ -64,6 +64,11 @@ def run_replica(args: argparse.Namespace) -> int:
     if args.gc_remove_delay_s is not None:
         garbage = replace(garbage, remove_delay_s=args.gc_remove_delay_s)
     options = replace(options, garbage=garbage)
+    if args.hotkey_analyse_interval_s is not None:
+        if args.hotkey_analyse_interval_s <= 0:
+            log.error("--hotkey-analyse-interval-s must be above 0")
+            return 2
+        options = replace(options, hotkey_analyse_interval_s=args.hotkey_analyse_interval_s)
     data_dir = Path(args.data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # 3: the disk failed the server (see on_disk_failed in _serve)

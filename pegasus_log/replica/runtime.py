@@ -54,6 +54,7 @@ from pegasus_log.replica.core.replica import open_replica
 from pegasus_log.replica.disk_health import DiskHealth, DiskStatus
 from pegasus_log.replica.disk_info import query_disk_info
 from pegasus_log.replica.garbage import GarbageCollector, Hosted
+from pegasus_log.replica.hotkey_detection import HotkeyDetection
 from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.log_gc import DurabilityOptions
 from pegasus_log.replica.maintenance import Maintenance
@@ -162,6 +163,10 @@ class ReplicaServer:
         self._restored = 0
         self._on_collected: Callable[[tuple[int, int]], None] = lambda _gpid: None
         self._compactions = ManualCompactions(spawn=self._spawn)
+        self._hotkeys = HotkeyDetection(
+            hosted=self._parts.__contains__,
+            analyse_interval_s=options.hotkey_analyse_interval_s,
+        )
         self._garbage = GarbageCollector(data_dir, options.garbage)
         self._maintenance = Maintenance(
             data_dir=data_dir,
@@ -232,6 +237,7 @@ class ReplicaServer:
         self._learning.shelf.reset()
         self._ticker = asyncio.create_task(self._tick_loop())
         self._maintainer = asyncio.create_task(self._maintenance.run())
+        self._spawn(self._hotkeys.run())
 
     async def close(self) -> None:
         if self._ticker is not None:
@@ -415,6 +421,7 @@ class ReplicaServer:
             if not fut.done():
                 fut.set_exception(RpcError(ErrorCode.ERR_TIMEOUT, "unhosted, outcome unknown"))
         self._compactions.forget(gpid)
+        self._hotkeys.forget(gpid)
         part.store.close()
         log.info("partition %d.%d closed (data kept)", gpid[0], gpid[1])
 
@@ -443,6 +450,9 @@ class ReplicaServer:
         rows.extend(self._compactions.metric_rows())
         rows.extend(storage_rows((g, p.store) for g, p in self._parts.items()))
         return rows
+
+    def _on_detect_hotkey(self, call: Call) -> a.DetectHotkeyResponse:
+        return self._hotkeys.on_rpc(call.arg)
 
     def remote_commands(self) -> list[tuple[tuple[str, ...], str, str, CommandHandler]]:
         """Upstream's per-replica remote commands: (names, help, args, handler)."""
@@ -487,6 +497,7 @@ class ReplicaServer:
         table[m.RRDB_CLEAR_SCANNER.name] = (m.RRDB_CLEAR_SCANNER, self._on_clear_scanner)
         table[PEER.name] = (PEER, self._on_peer)
         table[a.QUERY_DISK_INFO.name] = (a.QUERY_DISK_INFO, self._on_query_disk_info)
+        table[a.DETECT_HOTKEY.name] = (a.DETECT_HOTKEY, self._on_detect_hotkey)
         table[a.QUERY_APP_INFO.name] = (a.QUERY_APP_INFO, self._on_query_app_info)
         table[a.QUERY_REPLICA_INFO.name] = (a.QUERY_REPLICA_INFO, self._on_query_replica_info)
         table.update(self._learning.handlers())
@@ -541,6 +552,8 @@ class ReplicaServer:
 
     def _on_read(self, call: Call) -> Any:
         part = self._part_of(call)
+        if self._hotkeys.watching:
+            self._hotkeys.on_request(part.gpid_key, call.spec.name, call.arg, write=False)
         self._refresh_lease(part)
         if not part.core.serving:
             return self._after_serving(part, call, self._read_now)
@@ -601,6 +614,8 @@ class ReplicaServer:
 
     def _on_write(self, call: Call) -> Any:
         part = self._part_of(call)
+        if self._hotkeys.watching:
+            self._hotkeys.on_request(part.gpid_key, call.spec.name, call.arg, write=True)
         self._refresh_lease(part)
         if call.body_bytes > self._options.max_write_bytes:
             raise RpcError(ErrorCode.ERR_INVALID_DATA, f"write of {call.body_bytes} bytes")

@@ -52,6 +52,9 @@ class StubOptions:
     storage: StorageOptions = StorageOptions()
     # When replicas the meta no longer needs are closed and their data deleted.
     garbage: GarbageOptions = GarbageOptions()
+    # How often hotkey detection judges what it captured (upstream's
+    # hotkey_analyse_time_interval_s, 10 s; replica/hotkey.py).
+    hotkey_analyse_interval_s: float = 10.0
 
 
 @dataclass(slots=True)

@@ -454,6 +454,44 @@ class ReplicaInfo:
     )
 
 
+class HotkeyType(IntEnum):
+    """replica_admin.hotkey_type."""
+
+    READ = 0
+    WRITE = 1
+
+
+class DetectAction(IntEnum):
+    """replica_admin.detect_action."""
+
+    START = 0
+    STOP = 1
+    QUERY = 2
+
+
+@frozen
+class DetectHotkeyRequest:
+    """replica_admin.detect_hotkey_request (the shell's ``detect_hotkey``), sent to the
+    replica server holding the partition."""
+
+    type: int = HotkeyType.READ
+    action: int = DetectAction.START
+    pid: Gpid = Gpid(0, 0)
+    THRIFT: ClassVar = (Field(1, "type", I32), Field(2, "action", I32), Field(3, "pid", GPID))
+
+
+@frozen
+class DetectHotkeyResponse:
+    err: str = "ERR_OK"
+    err_hint: str | None = None
+    hotkey_result: str | None = None
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "err_hint", STRING, optional=True),
+        Field(3, "hotkey_result", STRING, optional=True),
+    )
+
+
 class ManualCompactStatus(IntEnum):
     """metadata.manual_compaction_status: where a replica's manual compaction is."""
 
@@ -770,6 +808,7 @@ CM_CLUSTER_INFO = RpcSpec("RPC_CM_CLUSTER_INFO", ClusterInfoRequest, ClusterInfo
 CM_CONTROL_META = RpcSpec("RPC_CM_CONTROL_META", MetaControlRequest, MetaControlResponse)
 QUERY_APP_INFO = RpcSpec("RPC_QUERY_APP_INFO", QueryAppInfoRequest, QueryAppInfoResponse)
 QUERY_DISK_INFO = RpcSpec("RPC_QUERY_DISK_INFO", QueryDiskInfoRequest, QueryDiskInfoResponse)
+DETECT_HOTKEY = RpcSpec("RPC_DETECT_HOTKEY", DetectHotkeyRequest, DetectHotkeyResponse)
 QUERY_REPLICA_INFO = RpcSpec(
     "RPC_QUERY_REPLICA_INFO", QueryReplicaInfoRequest, QueryReplicaInfoResponse
 )

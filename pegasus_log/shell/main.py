@@ -113,6 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete a replica moved aside as garbage after this long (default 86400)",
     )
     rep.add_argument(
+        "--hotkey-analyse-interval-s",
+        type=float,
+        default=None,
+        help="how often hotkey detection judges what it captured (default 10)",
+    )
+    rep.add_argument(
         "--fault-injection",
         action="store_true",
         help="answer the remote command fault-inject-network (tests only: it cuts this"

@@ -637,3 +637,54 @@ def parse_ddd_diagnose(args: Sequence[bytes]) -> DddArgs:
     if gpid is None:
         raise UsageError(f"invalid gpid {text(raw or b'')}")
     return DddArgs(gpid[0], gpid[1], parsed.has("diagnose"), _output(parsed))
+
+
+# ---- hotkey detection ------------------------------------------------------------------
+
+
+@frozen
+class DetectHotkeyArgs:
+    app_id: int
+    partition_index: int
+    kind: str  # "read" or "write", as typed (upstream echoes it)
+    action: str  # "start", "stop" or "query"
+    address: str
+
+
+_DETECT_HOTKEY_FLAGS = (
+    Flag("a", "app_id"),
+    Flag("p", "partition_index"),
+    Flag("c", "hotkey_action"),
+    Flag("t", "hotkey_type"),
+    Flag("d", "address"),
+)
+
+
+def parse_detect_hotkey(args: Sequence[bytes]) -> DetectHotkeyArgs:
+    """``detect_hotkey -a app_id -p partition_index -t read|write -c start|stop|query -d
+    host:port``, with upstream's messages for what is malformed (types and actions in
+    any case, as upstream's ``iequals``)."""
+    parsed = parse_flags(args, _DETECT_HOTKEY_FLAGS)
+    _no_positional(parsed)
+    numbers = []
+    for flag in ("app_id", "partition_index"):
+        raw = text(parsed.last(flag) or b"")
+        if not raw.lstrip("-").isdigit():
+            raise UsageError(f'"{raw}" is an invalid num')
+        numbers.append(int(raw))
+    address = text(parsed.last("address") or b"")
+    try:
+        RpcAddress.parse(address)
+    except ValueError:
+        raise UsageError(
+            f"invalid host:port '{address}', can't transform it into host_port"
+        ) from None
+    kind = text(parsed.last("hotkey_type") or b"")
+    if kind.lower() not in ("read", "write"):
+        raise UsageError(f"\"{kind}\" is an invalid hotkey type (should be 'read' or 'write')")
+    action = text(parsed.last("hotkey_action") or b"")
+    if action.lower() not in ("start", "stop", "query"):
+        raise UsageError(
+            f"\"{action}\" is an invalid hotkey detect action (should be 'start' or 'stop')"
+        )
+    return DetectHotkeyArgs(numbers[0], numbers[1], kind, action, address)

@@ -361,13 +361,12 @@ COMMANDS: tuple[Command, ...] = (
     _later(
         "clear_bulk_load", "<-a --app_name str>", "clear the result of a bulk load", NO_BULK_LOAD
     ),
-    _later(
+    Command(
         "detect_hotkey",
         "<-a|--app_id num> <-p|--partition_index num> "
         "<-t|--hotkey_type read|write> <-c|--detect_action start|stop|query> "
         "<-d|--address str>",
         "hot key detection on a replica",
-        NO_REMOTE_COMMANDS,
     ),
     Command("get_replica_count", "<app_name> [-j|--json]", "replica count of a table"),
     Command(

@@ -14,6 +14,7 @@ from pegasus_log.shell.shell.meta_args import (
     AppStatArgs,
     BalanceArgs,
     CreateArgs,
+    DetectHotkeyArgs,
     DropArgs,
     LsArgs,
     NodesArgs,
@@ -29,6 +30,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_cluster_info,
     parse_create,
     parse_del_app_envs,
+    parse_detect_hotkey,
     parse_drop,
     parse_envs,
     parse_json_flag,
@@ -359,3 +361,27 @@ def test_recover_takes_nodes_from_a_string_or_a_file() -> None:
 def test_recover_refuses(line: str, message: str) -> None:
     with pytest.raises(UsageError, match=re.escape(message)):
         parse_recover(a(line), read_file=_no_file)
+
+
+def test_detect_hotkey_takes_upstreams_flags() -> None:
+    want = DetectHotkeyArgs(3, 1, "READ", "Start", "127.0.0.1:34801")
+    line = "-a 3 -p 1 -t READ -c Start -d 127.0.0.1:34801"
+    assert parse_detect_hotkey(split_args(line)) == want
+    long = "--app_id 3 --partition_index 1 --hotkey_type READ --hotkey_action Start"
+    assert parse_detect_hotkey(split_args(long + " --address 127.0.0.1:34801")) == want
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("-p 1 -t read -c start -d 127.0.0.1:1", '"" is an invalid num'),
+        ("-a x -p 1 -t read -c start -d 127.0.0.1:1", '"x" is an invalid num'),
+        ("-a 1 -p y -t read -c start -d 127.0.0.1:1", '"y" is an invalid num'),
+        ("-a 1 -p 1 -t read -c start -d nowhere", "invalid host:port 'nowhere', can't transform"),
+        ("-a 1 -p 1 -t hot -c start -d 127.0.0.1:1", '"hot" is an invalid hotkey type'),
+        ("-a 1 -p 1 -t read -c go -d 127.0.0.1:1", '"go" is an invalid hotkey detect action'),
+    ],
+)
+def test_detect_hotkey_refusals(line: str, message: str) -> None:
+    with pytest.raises(UsageError, match=re.escape(message)):
+        parse_detect_hotkey(split_args(line))
