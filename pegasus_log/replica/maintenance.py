@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from pathlib import Path
 
 from pegasus_log.replica.garbage import GarbageCollector
@@ -82,13 +82,18 @@ class Maintenance:
             except Exception:  # keep maintaining; the next round tries again
                 log.exception("maintenance round failed")
 
-    async def take_due_checkpoints(self, *, force: bool = False) -> int:
+    async def take_due_checkpoints(
+        self, *, force: bool = False, only: Collection[tuple[int, int]] | None = None
+    ) -> int:
         """Take a local checkpoint of every partition that is due (``force``: of every
-        partition that applied anything since its latest); how many were taken."""
+        partition that applied anything since its latest; ``only``: of these partitions);
+        how many were taken."""
         taken = 0
         now = time.monotonic()
         interval = 0.0 if force else self._durability().checkpoint_interval_s
-        for part in list(self._parts.values()):
+        for gpid, part in list(self._parts.items()):
+            if only is not None and gpid not in only:
+                continue
             if (
                 part.disk_lock.locked()
                 or part.store.closed

@@ -471,7 +471,22 @@ class ReplicaServer:
 
             return replica_commands.report(args, statuses(), address=str(self.address), answer=envs)
 
+        def trigger_checkpoint(args: list[str]) -> str:
+            picked = replica_commands.chosen(args, statuses())
+            if not isinstance(picked, str):
+                gpids = set(picked[0])
+                self._spawn(self._maintenance.take_due_checkpoints(force=True, only=gpids))
+            return replica_commands.report(
+                args, statuses(), address=str(self.address), answer=lambda _gpid: "triggered"
+            )
+
         return [
+            (
+                ("replica.trigger-checkpoint",),
+                "Trigger replicas to do checkpoint by app_id or app_id.partition_id",
+                "[id1,id2,...]",
+                trigger_checkpoint,
+            ),
             (
                 ("replica.query-compact",),
                 "Query full compact status on the underlying storage engine by app_id or "

@@ -17,6 +17,7 @@ import pytest
 
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
+from pegasus_log.replica.store_dirs import PartitionDirs, latest_checkpoint_decree
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.shell.shell.table_stats import parse_scrape
 from tests.cluster import ZkCluster, zk_cluster_up
@@ -86,10 +87,28 @@ def test_every_replica_compacts_once_and_drops_expired_records(cluster: ZkCluste
             assert fields["last_finish"] != "-" and int(fields["last_used_ms"]) > 0, line
         envs = admin.remote_command(servers[0], "replica.query-app-envs", [f"{app_id}.0"])
         assert "manual_compact.once.bottommost_level_compaction=force" in envs, envs
+
         # each replica dropped the expired records; the kept ones read back
         after = sum(sum(_keys(s, app_id).values()) for s in servers)
         assert after == 3 * KEPT, after
         assert all(table.get(b"kept-%d" % i, b"s") == b"v" for i in range(KEPT))
+
+        # upstream's script then checkpoints the compacted stores: a checkpoint at once,
+        # though the next periodic one is 100 s away
+        dirs = [PartitionDirs(cluster.root / "replica1", app_id, i) for i in range(PARTITIONS)]
+        durable = [latest_checkpoint_decree(d) for d in dirs]
+        for i in range(KEPT, KEPT + 40):
+            table.set(b"kept-%d" % i, b"s", b"v")  # every partition applies more
+        out = admin.remote_command(servers[0], "replica.trigger-checkpoint", [str(app_id)])
+        assert out.startswith(f"{PARTITIONS} processed, 0 not found\n"), out
+        assert out.count(" : triggered") == PARTITIONS, out
+        eventually(
+            "every partition checkpointed past its last",
+            lambda: all(
+                latest_checkpoint_decree(d) > b for d, b in zip(dirs, durable, strict=True)
+            ),
+            WAIT_S,
+        )
 
         # restarted, a server finds the finish time in its stores: no second compaction
         cluster.restart("replica2")
