@@ -144,6 +144,10 @@ class Maintenance:
         for gpid, decree in self._garbage.collected.items():  # garbage replicas' records
             if gpid not in self._parts and Gpid(*gpid) not in cleanable:
                 cleanable[Gpid(*gpid)] = decree
+        for part in self._parts.values():
+            if not part.plog_gc_enabled:  # the operator keeps its records: none may go
+                cleanable.pop(part.gpid, None)
+                log.debug("log gc skips %s: plog gc is disabled", part.gpid)
         result = await plog.garbage_collect(
             cleanable, reserve_bytes=self._durability().log_reserve_bytes
         )

@@ -45,6 +45,9 @@ class Partition:
     status: int = a.PartitionStatus.PS_INACTIVE
     learn_started: float = 0.0
     learn_copied_bytes: int = 0
+    # The operator's replica.disable-plog-gc: the log keeps every record of this partition
+    # until enabled again (in memory only, as upstream's; a reopened replica has it on).
+    plog_gc_enabled: bool = True
 
     @property
     def gpid_key(self) -> tuple[int, int]:

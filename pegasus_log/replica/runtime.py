@@ -480,7 +480,41 @@ class ReplicaServer:
                 args, statuses(), address=str(self.address), answer=lambda _gpid: "triggered"
             )
 
+        def plog_gc(enabled: bool | None) -> CommandHandler:
+            def handler(args: list[str]) -> str:
+                def answer(gpid: tuple[int, int]) -> str:
+                    part = self._parts[gpid]
+                    if enabled is not None:
+                        part.plog_gc_enabled = enabled
+                    return "enabled" if part.plog_gc_enabled else "disabled"
+
+                return replica_commands.report(
+                    args, statuses(), address=str(self.address), answer=answer
+                )
+
+            return handler
+
+        which = "for replicas specified by comma-separated list of 'app_id' or "
+        which += "'app_id.partition_id', or all replicas for empty"
         return [
+            (
+                ("replica.enable-plog-gc",),
+                f"Enable plog garbage collection {which}",
+                "[id1,id2,...]",
+                plog_gc(True),
+            ),
+            (
+                ("replica.disable-plog-gc",),
+                f"Disable plog garbage collection {which}",
+                "[id1,id2,...]",
+                plog_gc(False),
+            ),
+            (
+                ("replica.query-plog-gc-enabled-status",),
+                f"Query if plog garbage collection is enabled or disabled {which}",
+                "[id1,id2,...]",
+                plog_gc(None),
+            ),
             (
                 ("replica.trigger-checkpoint",),
                 "Trigger replicas to do checkpoint by app_id or app_id.partition_id",

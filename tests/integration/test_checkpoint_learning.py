@@ -208,3 +208,46 @@ def test_the_log_shrinks_and_every_write_survives_a_restart_of_all_servers(
         lost = [i for i in range(WRITES_AFTER_KILL) if _read(table, i) != _value(i)]
         assert lost == [], f"{len(lost)} acknowledged writes lost"
         eventually("three members again", lambda: fully_replicated(client, name), WAIT_S)
+
+
+def test_plog_gc_disabled_for_a_replica_keeps_its_records(cluster: ZkCluster) -> None:
+    """Upstream's replica.disable-plog-gc on one server: its log keeps every segment
+    since the table's first write while the other servers' logs move on; enabled again,
+    it catches up."""
+    name, app_id = _new_table(cluster)
+    kept, other = "replica1", "replica2"
+    kept_address = cluster.replica_address(kept)
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=5.0) as client:
+        out = admin.remote_command(kept_address, "replica.disable-plog-gc", [f"{app_id}.0"])
+        lines = out.splitlines()
+        assert lines[0] == "1 processed, 0 not found", out
+        assert lines[1].startswith(f"    {app_id}.0@{kept_address}@") and lines[1].endswith(
+            " : disabled"
+        ), out
+        table = client.open_table(name)
+        _write(table, 0)
+        # the segment each server's log appended the table's first write to (a segment
+        # is started by the append that does not fit the one before)
+        first = {
+            s: max(int(p.name.split(".")[1]) for p in _segments(cluster, s)) for s in (kept, other)
+        }
+        for i in range(1, WRITES_AFTER_KILL):
+            _write(table, i)
+        eventually(
+            "the other server's log moved past the segment the table began in",
+            lambda: _first_segment_index(cluster, other) > first[other],
+            WAIT_S,
+        )
+        time.sleep(3.0)  # more GC rounds, every second
+        assert _first_segment_index(cluster, kept) <= first[kept]
+        status = admin.remote_command(
+            kept_address, "replica.query-plog-gc-enabled-status", [str(app_id)]
+        )
+        assert status.endswith(" : disabled"), status
+        enabled = admin.remote_command(kept_address, "replica.enable-plog-gc", [f"{app_id}.0"])
+        assert enabled.endswith(" : enabled"), enabled
+        eventually(
+            "the kept log moved on once enabled",
+            lambda: _first_segment_index(cluster, kept) > first[kept],
+            WAIT_S,
+        )
