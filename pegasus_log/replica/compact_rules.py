@@ -29,18 +29,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from pegasus_log.frozen import frozen
+from pegasus_log.rpc import table_envs as e
 from pegasus_log.rpc.admin import ManualCompactStatus
 
-DISABLED = "manual_compact.disabled"
-MAX_CONCURRENT_RUNNING_COUNT = "manual_compact.max_concurrent_running_count"
-ONCE = "manual_compact.once."
-PERIODIC = "manual_compact.periodic."
-TRIGGER_TIME = "trigger_time"
-TARGET_LEVEL = "target_level"
-BOTTOMMOST = "bottommost_level_compaction"
-BOTTOMMOST_FORCE = "force"
-BOTTOMMOST_SKIP = "skip"
-
+ONCE = e.MANUAL_COMPACT_ONCE
+PERIODIC = e.MANUAL_COMPACT_PERIODIC
 _DAY_S = 86400
 
 
@@ -54,13 +47,13 @@ class CompactOptions:
 
 
 def is_disabled(envs: Mapping[str, str]) -> bool:
-    return envs.get(DISABLED) == "true"
+    return envs.get(e.MANUAL_COMPACT_DISABLED) == "true"
 
 
 def max_running(envs: Mapping[str, str]) -> int | None:
     """The server-wide bound on running manual compactions the envs set; None: none set
     (or not a number, which upstream logs and ignores)."""
-    raw = envs.get(MAX_CONCURRENT_RUNNING_COUNT)
+    raw = envs.get(e.MANUAL_COMPACT_MAX_CONCURRENT_RUNNING_COUNT)
     if raw is None:
         return None
     try:
@@ -97,14 +90,8 @@ def once_done(envs: Mapping[str, str], last_finish_ms: int) -> bool:
     """Whether the replica's last manual compaction finished at or after the envs' once
     trigger: the compaction they ask for is done, though perhaps not since it opened
     here (after a restart, or a compaction the same second)."""
-    raw = envs.get(ONCE + TRIGGER_TIME)
-    if raw is None or last_finish_ms <= 0:
-        return False
-    try:
-        trigger_s = int(raw)
-    except ValueError:
-        return False
-    return 0 < trigger_s <= last_finish_ms // 1000
+    trigger_s = _once_trigger_s(envs)
+    return trigger_s is not None and last_finish_ms > 0 and trigger_s <= last_finish_ms // 1000
 
 
 def status_of(*, queued: bool, running: bool, finished: bool) -> ManualCompactStatus:
@@ -120,21 +107,24 @@ def status_of(*, queued: bool, running: bool, finished: bool) -> ManualCompactSt
     return ManualCompactStatus.IDLE
 
 
-def _once_due(envs: Mapping[str, str], last_finish_ms: int, *, now_s: float) -> bool:
-    raw = envs.get(ONCE + TRIGGER_TIME)
-    if raw is None:
-        return False
+def _once_trigger_s(envs: Mapping[str, str]) -> int | None:
+    """The once trigger's second; None when absent or not a positive integer."""
     try:
-        trigger_s = int(raw)
+        trigger_s = int(envs.get(ONCE + e.TRIGGER_TIME, ""))
     except ValueError:
-        return False
-    return 0 < trigger_s <= now_s and trigger_s > last_finish_ms // 1000
+        return None
+    return trigger_s if trigger_s > 0 else None
+
+
+def _once_due(envs: Mapping[str, str], last_finish_ms: int, *, now_s: float) -> bool:
+    trigger_s = _once_trigger_s(envs)
+    return trigger_s is not None and last_finish_ms // 1000 < trigger_s <= now_s
 
 
 def _periodic_due(
     envs: Mapping[str, str], last_finish_ms: int, *, now_s: float, midnight_s: float
 ) -> bool:
-    raw = envs.get(PERIODIC + TRIGGER_TIME)
+    raw = envs.get(PERIODIC + e.TRIGGER_TIME)
     if raw is None:
         return False
     for part in raw.split(","):
@@ -162,7 +152,7 @@ def _hh_mm_seconds(text: str) -> int | None:
 
 def _options(envs: Mapping[str, str], prefix: str, levels: int) -> CompactOptions:
     target = -1
-    raw = envs.get(prefix + TARGET_LEVEL)
+    raw = envs.get(prefix + e.TARGET_LEVEL)
     if raw is not None:
         try:
             value = int(raw)
@@ -172,5 +162,5 @@ def _options(envs: Mapping[str, str], prefix: str, levels: int) -> CompactOption
             target = value
     return CompactOptions(
         target_level=target,
-        bottommost_force=envs.get(prefix + BOTTOMMOST) == BOTTOMMOST_FORCE,
+        bottommost_force=envs.get(prefix + e.BOTTOMMOST_LEVEL_COMPACTION) == e.BOTTOMMOST_FORCE,
     )

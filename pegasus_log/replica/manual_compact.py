@@ -67,14 +67,20 @@ class _Replica:
     store: PartitionStore
     envs: Mapping[str, str]
     last_finish_ms: int
-    queued: bool = False
-    running: bool = False
     finished: bool = False  # one finished since the replica opened here
     # wall seconds it was queued and started (0: not now), ms the last one took (0: none
     # since it opened here): upstream's query_compact_state
     enqueued_s: float = 0.0
     started_s: float = 0.0
     last_used_ms: int = 0
+
+    @property
+    def queued(self) -> bool:
+        return self.enqueued_s > 0
+
+    @property
+    def running(self) -> bool:
+        return self.started_s > 0
 
 
 class ManualCompactions:
@@ -92,8 +98,12 @@ class ManualCompactions:
         self._spawn = spawn
         self._slots = asyncio.Semaphore(workers)
         self._replicas: dict[tuple[int, int], _Replica] = {}
-        self.running = 0
         self.finished = 0  # since the server started
+
+    @property
+    def running(self) -> int:
+        """Manual compactions running on the server now."""
+        return sum(1 for r in self._replicas.values() if r.running)
 
     def on_envs(
         self, gpid: tuple[int, int], store: PartitionStore, envs: Mapping[str, str]
@@ -119,7 +129,6 @@ class ManualCompactions:
         )
         if options is None:
             return
-        r.queued = True
         r.enqueued_s = now
         log.info("partition %d.%d: manual compaction queued (%s)", *gpid, options)
         self._spawn(self._run(gpid, r, options))
@@ -191,14 +200,10 @@ class ManualCompactions:
                     return
                 await self._compact(gpid, r, options)
         finally:
-            r.queued = False
             r.enqueued_s = 0.0
 
     async def _compact(self, gpid: tuple[int, int], r: _Replica, options: CompactOptions) -> None:
-        r.running = True
         r.started_s = self._wall()
-        self.running += 1
-        started = time.monotonic()
         try:
             stats = await asyncio.to_thread(
                 r.store.compact,
@@ -210,16 +215,14 @@ class ManualCompactions:
             log.info("partition %d.%d: manual compaction cut short: replica closed", *gpid)
             return
         finally:
-            r.running = False
-            self.running -= 1
             started_s, r.started_s = r.started_s, 0.0
         r.last_finish_ms = finished_ms
         r.last_used_ms = max(1, finished_ms - int(started_s * 1000))
         r.finished = True
         self.finished += 1
         log.info(
-            "partition %d.%d: manual compaction finished in %.3f s: %s",
+            "partition %d.%d: manual compaction finished in %d ms: %s",
             *gpid,
-            time.monotonic() - started,
+            r.last_used_ms,
             stats,
         )

@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from pegasus_log.rpc import table_envs as e
 from pegasus_log.rpc.admin import ManualCompactStatus, StartAppManualCompactRequest
 
-DISABLED = "manual_compact.disabled"
-MAX_CONCURRENT_RUNNING_COUNT = "manual_compact.max_concurrent_running_count"
-ONCE_TRIGGER_TIME = "manual_compact.once.trigger_time"
-ONCE_TARGET_LEVEL = "manual_compact.once.target_level"
-ONCE_BOTTOMMOST = "manual_compact.once.bottommost_level_compaction"
+DISABLED = e.MANUAL_COMPACT_DISABLED
+MAX_CONCURRENT_RUNNING_COUNT = e.MANUAL_COMPACT_MAX_CONCURRENT_RUNNING_COUNT
+ONCE_TRIGGER_TIME = e.MANUAL_COMPACT_ONCE + e.TRIGGER_TIME
+ONCE_TARGET_LEVEL = e.MANUAL_COMPACT_ONCE + e.TARGET_LEVEL
+ONCE_BOTTOMMOST = e.MANUAL_COMPACT_ONCE + e.BOTTOMMOST_LEVEL_COMPACTION
 
 
 def start_envs(req: StartAppManualCompactRequest, *, now_s: int) -> dict[str, str] | str:
@@ -43,7 +44,7 @@ def start_envs(req: StartAppManualCompactRequest, *, now_s: int) -> dict[str, st
             return f"invalid max_running_count({req.max_running_count}), should be greater than 0"
         if req.max_running_count > 0:
             envs[MAX_CONCURRENT_RUNNING_COUNT] = str(req.max_running_count)
-    envs[ONCE_BOTTOMMOST] = "force" if req.bottommost else "skip"
+    envs[ONCE_BOTTOMMOST] = e.BOTTOMMOST_FORCE if req.bottommost else e.BOTTOMMOST_SKIP
     envs[ONCE_TRIGGER_TIME] = str(now_s if req.trigger_time is None else req.trigger_time)
     return envs
 

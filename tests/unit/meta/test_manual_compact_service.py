@@ -30,7 +30,9 @@ def test_start_envs_as_upstream_writes_them() -> None:
         "manual_compact.once.trigger_time": "99",
     }
     zero = replace(full, max_running_count=0)  # 0: the env is left as it is
-    assert "manual_compact.max_concurrent_running_count" not in start_envs(zero, now_s=1)
+    zero_envs = start_envs(zero, now_s=1)
+    assert isinstance(zero_envs, dict)
+    assert "manual_compact.max_concurrent_running_count" not in zero_envs
     assert start_envs(replace(full, target_level=-2), now_s=1) == (
         "invalid target_level(-2), should in range of [-1, num_levels]"
     )
