@@ -14,8 +14,10 @@ its deadline.
 from __future__ import annotations
 
 import asyncio
+import random
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from functools import partial
 from typing import Any
 
 from pegasus_log.client.errors import InvalidArgument, PegasusError
@@ -23,9 +25,10 @@ from pegasus_log.client.routing import ConnectionPool, MetaResolver, Route
 from pegasus_log.frozen import frozen
 from pegasus_log.rpc import messages as m
 from pegasus_log.rpc.error_code import REFRESH_CONFIG, ErrorCode
+from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.storage.keyhash import partition_hash
 from pegasus_log.storage.schema import PEGASUS_EPOCH, decode_key, encode_key
-from pegasus_log.transport.connection import CallFailed
+from pegasus_log.transport.connection import CallFailed, Connection
 
 # Default per-operation deadline; upstream's clients default to 1 s, we allow for a
 # failover in progress.
@@ -36,6 +39,10 @@ _RETRY_PAUSE_MAX_S = 1.0
 # Each attempt of a call may use a quarter of its deadline, and at least this much.
 _ATTEMPTS_PER_DEADLINE = 4
 _ATTEMPT_MIN_S = 1.0
+# Reads a backup request may carry (upstream's Java client sends these).
+_BACKUP_READS = frozenset(
+    (m.RRDB_GET, m.RRDB_MULTI_GET, m.RRDB_BATCH_GET, m.RRDB_SORTKEY_COUNT, m.RRDB_TTL)
+)
 _MAX_HASH_KEY_BYTES = 0xFFFF - 1
 _NOT_FOUND = 1
 _INCOMPLETE = 7
@@ -111,11 +118,25 @@ def _next_prefix(prefix: bytes) -> bytes:
 
 
 class AsyncClient:
-    def __init__(self, metas: list[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    """``backup_request_delay_s``: when set, a point read (get, exist, ttl, multi_get,
+    batch_get, sortkey_count) that the primary has not answered within this delay is
+    sent to one of the partition's secondaries too, as a backup request; the first
+    answer wins. A secondary answers from its own state, which may lack the newest
+    writes: reads are then no longer linearizable (upstream's Java client option
+    ``backupRequestDelayMs``)."""
+
+    def __init__(
+        self,
+        metas: list[str],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        backup_request_delay_s: float | None = None,
+    ) -> None:
         self._pool = ConnectionPool()
         self._resolver = MetaResolver(metas, self._pool)
         self._timeout_s = timeout_s
         self._tables: dict[str, AsyncTable] = {}
+        self.backup_request_delay_s = backup_request_delay_s
 
     async def open_table(self, name: str) -> AsyncTable:
         table = self._tables.get(name)
@@ -206,14 +227,19 @@ class AsyncTable:
                     if idempotent
                     else left
                 )
-                return await conn.call(
-                    spec,
-                    arg,
+                send = partial(
+                    Connection.call,
+                    spec=spec,
+                    arg=arg,
                     timeout_s=max(attempt, 0.001),
                     app_id=route.app_id,
                     partition_index=index,
                     partition_hash=phash,
                 )
+                delay = self._client.backup_request_delay_s
+                if delay is None or spec not in _BACKUP_READS or not route.secondaries:
+                    return await send(conn)
+                return await self._with_backup(send, conn, route.secondaries[index], delay)
             except CallFailed as e:
                 code, unanswered = e.code, e.unanswered
             except PegasusError as e:
@@ -228,6 +254,36 @@ class AsyncTable:
             await asyncio.sleep(pause)
             pause = min(pause * 2, _RETRY_PAUSE_MAX_S)
             await self._refresh(route)
+
+    async def _with_backup(
+        self,
+        send: Callable[..., Awaitable[Any]],
+        primary: Connection,
+        secondaries: tuple[RpcAddress, ...],
+        delay_s: float,
+    ) -> Any:
+        """The primary's answer, or a secondary's if the primary has not answered within
+        ``delay_s``: whichever succeeds first (the other is abandoned)."""
+        first = asyncio.ensure_future(send(primary))
+        done, _ = await asyncio.wait({first}, timeout=delay_s)
+        if done or not secondaries:
+            return await first
+        backup = random.choice(secondaries)
+        conn = self._client.pool.get(backup.host, backup.port)
+        racing = {first, asyncio.ensure_future(send(conn, backup_request=True))}
+        error: BaseException | None = None
+        try:
+            while racing:
+                done, racing = await asyncio.wait(racing, return_when=asyncio.FIRST_COMPLETED)
+                for task in done:
+                    if task.exception() is None:
+                        return task.result()
+                    error = task.exception()
+            assert error is not None
+            raise error
+        finally:
+            for task in racing:
+                task.cancel()
 
     @staticmethod
     def _raise_status(op: str, status: int) -> None:

@@ -35,17 +35,29 @@ T = TypeVar("T")
 
 
 class Client:
-    def __init__(self, metas: list[str], *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+    """``backup_request_delay_s``: as ``AsyncClient``'s."""
+
+    def __init__(
+        self,
+        metas: list[str],
+        *,
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+        backup_request_delay_s: float | None = None,
+    ) -> None:
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="pegasus-log-client", daemon=True
         )
         self._thread.start()
-        self._aio = self.run(self._make(metas, timeout_s))
+        self._aio = self.run(self._make(metas, timeout_s, backup_request_delay_s))
 
     @staticmethod
-    async def _make(metas: list[str], timeout_s: float) -> AsyncClient:
-        return AsyncClient(metas, timeout_s=timeout_s)
+    async def _make(
+        metas: list[str], timeout_s: float, backup_request_delay_s: float | None = None
+    ) -> AsyncClient:
+        return AsyncClient(
+            metas, timeout_s=timeout_s, backup_request_delay_s=backup_request_delay_s
+        )
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result()

@@ -16,15 +16,14 @@ from collections.abc import Callable
 
 from pegasus_log.frozen import frozen
 from pegasus_log.rpc import admin as a
+from pegasus_log.rpc.table_envs import parse_deny_client, parse_throttling, parse_units
 
 # A check returns None when the value is good, else the hint for the client.
 Check = Callable[[str], str | None]
 
 _INT = re.compile(r"[+-]?[0-9]+")
-_UINT = re.compile(r"[0-9]+")
 I32_MIN, I32_MAX = -(1 << 31), (1 << 31) - 1
 I64_MIN, I64_MAX = -(1 << 63), (1 << 63) - 1
-U64_MAX = (1 << 64) - 1
 # upstream MIN_SLOW_QUERY_THRESHOLD_MS
 MIN_SLOW_QUERY_THRESHOLD_MS = 20
 WRITE_BUFFER_SIZE_MIN, WRITE_BUFFER_SIZE_MAX = 16 << 20, 512 << 20
@@ -64,8 +63,7 @@ def _any(value: str) -> str | None:
 
 
 def _deny_client(value: str) -> str | None:
-    parts = value.split("*")
-    if len(parts) == 2 and parts[0] in ("timeout", "reconfig") and parts[1] in _DENY_WHAT:
+    if parse_deny_client(value) is not None:
         return None
     return (
         "Invalid deny client args, valid include: timeout*all, timeout*write, "
@@ -73,76 +71,23 @@ def _deny_client(value: str) -> str | None:
     )
 
 
-_DENY_WHAT = ("all", "write", "read")
-
-
-def _units(arg: str) -> tuple[int | None, str]:
-    """``<n>[K|M]`` (K = 2^10, M = 2^20): the count, or None and a hint."""
-    multiplier = {"K": 1 << 10, "M": 1 << 20}.get(arg[-1:], 1)
-    digits = arg[:-1] if multiplier != 1 else arg
-    if not _UINT.fullmatch(digits) or int(digits) > U64_MAX:
-        return None, f"'{digits}' should be an unsigned integer"
-    if int(digits) * multiplier > U64_MAX:
-        return None, f"'{digits}' result is overflow"
-    return int(digits) * multiplier, ""
-
-
-def _throttling_part(part: str, kind: str) -> tuple[str, int, str]:
-    """One ``<units>*<kind>*<ms>``: ("ok", units, "") / ("other", 0, hint) when it names
-    the other kind / ("fail", 0, hint)."""
-    fields = part.split("*")
-    if len(fields) != 3:
-        return "fail", 0, f"The field count of '{part}' separated by '*' must be 3"
-    units, hint = _units(fields[0])
-    if units is None:
-        return "fail", 0, hint
-    if fields[1] != kind:
-        return "other", 0, f"'{fields[1]}' should be 'delay' or 'reject'"
-    if not _UINT.fullmatch(fields[2]) or int(fields[2]) > U64_MAX:
-        return "fail", 0, f"'{fields[2]}' should be an unsigned integer"
-    return "ok", units, ""
-
-
-def _throttling_units(value: str) -> tuple[dict[str, int] | None, str]:
-    """``<units>*delay*<ms>`` and/or ``<units>*reject*<ms>``, comma-separated: the units
-    per kind, or None and a hint."""
-    parts = [p.strip() for p in value.split(",") if p.strip()]
-    if not parts:
-        return None, "The value shouldn't be empty"
-    seen: dict[str, int] = {}
-    for part in parts:
-        verdict, units, hint = _throttling_part(part, "delay")
-        if verdict == "fail":
-            return None, hint
-        kind = "delay"
-        if verdict == "other":
-            verdict, units, hint = _throttling_part(part, "reject")
-            kind = "reject"
-            if verdict != "ok":
-                return None, hint or "only 'delay' or 'reject' is supported"
-        if kind in seen:
-            return None, f"duplicate '{kind}' config"
-        seen[kind] = units
-    return seen, ""
-
-
 def _throttling(value: str) -> str | None:
-    parsed, hint = _throttling_units(value)
-    return None if parsed is not None else hint
+    parsed = parse_throttling(value)
+    return parsed if isinstance(parsed, str) else None
 
 
 def _size_throttling(value: str) -> str | None:
     """Read size throttling: a plain size (``200``, ``200K``) or the delay/reject form
     with a reject part above zero (a delay-only value is taken and disables it)."""
-    size, _ = _units(value) if value else (None, "")
-    if size is not None and size > 0:
+    size = parse_units(value) if value else None
+    if isinstance(size, int) and size > 0:
         return None
-    parsed, hint = _throttling_units(value)
-    if parsed is None:
-        return hint
-    if "reject" not in parsed and len(value.split(",")) == 1:
+    parsed = parse_throttling(value)
+    if isinstance(parsed, str):
+        return parsed
+    if parsed.reject_units == 0 and "reject" not in value and len(value.split(",")) == 1:
         return None
-    if parsed.get("reject", 0) == 0:
+    if parsed.reject_units == 0:
         return "reject value should be greater than 0"
     return None
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pegasus_log.promise import Promise
+from pegasus_log.replica.client_gate import ClientGate
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.replica import ReplicaCore
 from pegasus_log.replica.store_dirs import PartitionDirs
@@ -48,6 +49,8 @@ class Partition:
     # The operator's replica.disable-plog-gc: the log keeps every record of this partition
     # until enabled again (in memory only, as upstream's; a reopened replica has it on).
     plog_gc_enabled: bool = True
+    # What the table's envs say of client requests (throttling, denial).
+    gate: ClientGate = field(default_factory=ClientGate)
 
     @property
     def gpid_key(self) -> tuple[int, int]:

@@ -34,6 +34,7 @@ every Apply emitted before runs synchronously, so this is the ServeRead contract
 from __future__ import annotations
 
 import asyncio
+import inspect
 import itertools
 import logging
 import time
@@ -44,7 +45,7 @@ from typing import Any
 
 from pegasus_log.observability.commands import CommandHandler
 from pegasus_log.promise import Promise
-from pegasus_log.replica import replica_commands
+from pegasus_log.replica import client_gate, replica_commands
 from pegasus_log.replica.apply import apply_mutation
 from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
@@ -74,6 +75,7 @@ from pegasus_log.replica.store_dirs import (
 from pegasus_log.replica.stub import (
     OPS,
     OPS_BY_NAME,
+    PARTITION_LABELS,
     GaugeRows,
     StubOptions,
     apply_envs,
@@ -89,7 +91,7 @@ from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, 
 from pegasus_log.storage.engine import PartitionStore
 from pegasus_log.storage.rocks import StoreWriteError, stored_decree
 from pegasus_log.transport.connection import CallFailed, Connection
-from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
+from pegasus_log.transport.server import Call, Handler, HttpPage, NoReply, RpcError
 
 log = logging.getLogger(__name__)
 
@@ -375,6 +377,8 @@ class ReplicaServer:
             part.store.set_partition_count(info.partition_count)
         apply_envs(part.store, info.envs)
         part.envs = dict(info.envs)
+        for change in part.gate.update(part.envs, part.partition_count):
+            log.info("partition %d.%d: %s", gpid[0], gpid[1], change)
         part.config = config
         self._compactions.on_envs(gpid, part.store, part.envs)
         self._run(part, part.core.step(cm.ConfigUpdate(config=config)))
@@ -449,6 +453,16 @@ class ReplicaServer:
         rows.extend(self._garbage.metric_rows())
         rows.extend(self._compactions.metric_rows())
         rows.extend(storage_rows((g, p.store) for g, p in self._parts.items()))
+        counts = [([str(g[0]), str(g[1])], p.gate.counts) for g, p in self._parts.items()]
+        rows.extend(
+            (
+                f"replica_{name}",
+                f"client requests of the partition: {name.replace('_', ' ')}",
+                PARTITION_LABELS,
+                [(labels, float(c[name])) for labels, c in counts],
+            )
+            for name in client_gate.COUNTERS
+        )
         return rows
 
     def _on_detect_hotkey(self, call: Call) -> a.DetectHotkeyResponse:
@@ -601,12 +615,60 @@ class ReplicaServer:
 
     def _on_read(self, call: Call) -> Any:
         part = self._part_of(call)
+        if part.gate.active:
+            verdict = part.gate.on_read(
+                int(time.time()),
+                call.header.client_timeout_ms,
+                backup=call.header.is_backup_request,
+            )
+            if verdict is not client_gate.PASS:
+                return self._gated(part, call, verdict, self._serve_read)
+        return self._serve_read(part, call)
+
+    def _serve_read(self, part: Partition, call: Call) -> Any:
         if self._hotkeys.watching:
             self._hotkeys.on_request(part.gpid_key, call.spec.name, call.arg, write=False)
+        if call.header.is_backup_request:
+            part.gate.counts["backup_requests"] += 1
+            if part.core.status == a.PartitionStatus.PS_SECONDARY:
+                # A backup request may read a secondary's state, which trails the
+                # primary's by the writes it has not heard committed yet (upstream's rule).
+                return self._read_now(part, call)
         self._refresh_lease(part)
         if not part.core.serving:
             return self._after_serving(part, call, self._read_now)
         return self._read_now(part, call)
+
+    def _gated(
+        self,
+        part: Partition,
+        call: Call,
+        verdict: client_gate.Verdict,
+        then: Callable[[Partition, Call], Any],
+    ) -> Any:
+        """Carry out what the partition's client gate said of a request other than pass."""
+        if verdict.action is client_gate.Action.REFUSE:
+            raise RpcError(ErrorCode.ERR_INVALID_STATE, "client requests denied by table env")
+        if verdict.action is client_gate.Action.DROP:
+            raise NoReply
+        return self._after_gate(part, call, verdict, then)
+
+    async def _after_gate(
+        self,
+        part: Partition,
+        call: Call,
+        verdict: client_gate.Verdict,
+        then: Callable[[Partition, Call], Any],
+    ) -> Any:
+        await asyncio.sleep(verdict.delay_ms / 1000)
+        if verdict.action is client_gate.Action.REJECT:
+            raise RpcError(ErrorCode.ERR_BUSY, "throttled by table env")
+        if self._parts.get(part.gpid_key) is not part:
+            raise RpcError(ErrorCode.ERR_OBJECT_NOT_FOUND, f"gpid {part.gpid} not hosted")
+        result = then(part, call)
+        if isinstance(result, Promise) or inspect.isawaitable(result):
+            return await result
+        return result
 
     async def _after_serving(
         self, part: Partition, call: Call, then: Callable[[Partition, Call], Any]
@@ -663,6 +725,15 @@ class ReplicaServer:
 
     def _on_write(self, call: Call) -> Any:
         part = self._part_of(call)
+        if part.gate.active:
+            verdict = part.gate.on_write(
+                int(time.time()), call.header.client_timeout_ms, call.body_bytes
+            )
+            if verdict is not client_gate.PASS:
+                return self._gated(part, call, verdict, self._serve_write)
+        return self._serve_write(part, call)
+
+    def _serve_write(self, part: Partition, call: Call) -> Any:
         if self._hotkeys.watching:
             self._hotkeys.on_request(part.gpid_key, call.spec.name, call.arg, write=True)
         self._refresh_lease(part)

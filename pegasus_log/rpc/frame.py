@@ -277,14 +277,28 @@ def encode_request(
     partition_index: int = 0,
     timeout_ms: int = 0,
     partition_hash: int = 0,
+    backup_request: bool = False,
 ) -> bytes:
-    """A v0 request frame, as the official clients send them."""
+    """A v0 request frame, as the official clients send them; a v1 frame for a backup
+    request (only v1 can say so)."""
     body = bytearray()
     mtype = MessageType.ONEWAY if spec.oneway else MessageType.CALL
     write_message_begin(body, spec.name, mtype, seqid)
     body += struct.pack(">bh", int(wire_type(spec.arg)), 1)
     encoder_for(spec.arg)(body, arg)
     body.append(TType.STOP)
+    if backup_request:
+        meta = encode(
+            RequestMetaV1,
+            RequestMetaV1(
+                app_id=app_id,
+                partition_index=partition_index,
+                client_timeout=min(timeout_ms, 0x7FFFFFFF),
+                client_partition_hash=_signed64(partition_hash),
+                is_backup_request=True,
+            ),
+        )
+        return _V1.pack(MAGIC, 1, len(meta), len(body)) + meta + bytes(body)
     header = _V0.pack(
         MAGIC,
         0,
@@ -299,6 +313,11 @@ def encode_request(
         partition_hash & 0xFFFFFFFFFFFFFFFF,
     )
     return header + bytes(body)
+
+
+def _signed64(value: int) -> int:
+    value &= 0xFFFFFFFFFFFFFFFF
+    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 @frozen

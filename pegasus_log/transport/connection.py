@@ -104,6 +104,7 @@ class Connection:
         app_id: int,
         partition_index: int,
         partition_hash: int,
+        backup_request: bool = False,
     ) -> tuple[int, bytes]:
         seqid = next(self._seq) & 0x7FFFFFFF
         frame = encode_request(
@@ -114,6 +115,7 @@ class Connection:
             partition_index=partition_index,
             timeout_ms=int(timeout_s * 1000),
             partition_hash=partition_hash,
+            backup_request=backup_request,
         )
         return seqid, frame
 
@@ -126,14 +128,18 @@ class Connection:
         app_id: int = 0,
         partition_index: int = 0,
         partition_hash: int = 0,
+        backup_request: bool = False,
     ) -> Any:
-        """Send one request and wait for its result (None for a one-way RPC)."""
+        """Send one request and wait for its result (None for a one-way RPC). A backup
+        request is a read a secondary may answer from its own, possibly older, state."""
         if NETWORK.blocked(self.address):
             return await self._lost(spec, timeout_s)
         await self._ensure()
         outbox = self._outbox
         assert outbox is not None
-        seqid, frame = self._frame(spec, arg, timeout_s, app_id, partition_index, partition_hash)
+        seqid, frame = self._frame(
+            spec, arg, timeout_s, app_id, partition_index, partition_hash, backup_request
+        )
         if spec.oneway:
             outbox.put(frame)
             return None

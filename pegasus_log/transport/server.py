@@ -66,6 +66,11 @@ class RpcError(Exception):
         self.code = code
 
 
+class NoReply(Exception):
+    """Raised by a handler (or set on its future) to send nothing back: the client times
+    out (upstream's answer to a denied request or a rejected backup request)."""
+
+
 @frozen
 class Call:
     """What a handler sees of one request."""
@@ -144,6 +149,8 @@ class RpcServer:
         if future.cancelled():
             return None
         call, error = waiting.call, future.exception()
+        if isinstance(error, NoReply):
+            return None
         if error is None:
             self._observe(call, "ERR_OK", waiting.started)
             return self._ok(call, future.result())
@@ -189,6 +196,8 @@ class RpcServer:
         except RpcError as e:
             self._observe(call, e.code.name, started)
             return self._error(spec, call.seqid, e.code)
+        except NoReply:
+            return None
         if isinstance(result, asyncio.Future | Promise):
             return _Waiting(call, result, started)
         if result is not None and inspect.isawaitable(result):
@@ -202,6 +211,8 @@ class RpcServer:
         except RpcError as e:
             self._observe(call, e.code.name, started)
             return self._error(call.spec, call.seqid, e.code)
+        except NoReply:
+            return None
         self._observe(call, "ERR_OK", started)
         return self._ok(call, value)
 

@@ -94,9 +94,11 @@ def raw_request(
     partitions: int,
     *,
     conn: socket.socket | None = None,
+    backup_request: bool = False,
 ) -> socket.socket:
     """A connection to ``address`` (``conn`` if given) that has sent one request for
-    ``key`` of a table of ``partitions``; its reply is left unread."""
+    ``key`` of a table of ``partitions`` (a backup request if said); its reply is left
+    unread."""
     host, port = address.rsplit(":", 1)
     h = partition_hash(key, b"s")
     frame = encode_request(
@@ -106,6 +108,7 @@ def raw_request(
         app_id=app_id,
         partition_index=h % partitions,
         partition_hash=h,
+        backup_request=backup_request,
     )
     s = conn or socket.create_connection((host, int(port)), timeout=10)
     s.sendall(frame)
@@ -141,6 +144,19 @@ def http_get(address: str, target: str) -> tuple[int, str]:
         return resp.status, resp.read().decode()
     finally:
         conn.close()
+
+
+def labelled_total(address: str, name: str, **labels: str) -> float:
+    """The sum of the samples named ``name`` at ``address`` whose labels include
+    ``labels``."""
+    status, text = http_get(address, "/metrics")
+    assert status == 200, (address, status)
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == name and labels.items() <= sample.labels.items()
+    )
 
 
 def metrics(address: str) -> dict[str, float]:

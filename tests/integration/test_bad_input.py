@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import struct
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.integration
 APP_ID, COUNT = 1, 8  # table temp
 
 
-def _route(hash_key: bytes, sort_key: bytes = b"") -> dict[str, int]:
+def _route(hash_key: bytes, sort_key: bytes = b"") -> dict[str, Any]:
     h = partition_hash(hash_key, sort_key)
     return {"app_id": APP_ID, "partition_index": h % COUNT, "partition_hash": h}
 

@@ -82,6 +82,26 @@ def test_v1_request_header_fields() -> None:
     assert req.body == body
 
 
+def test_a_backup_request_goes_in_a_v1_header() -> None:
+    frame = encode_request(
+        spec=m.RRDB_GET,
+        seqid=7,
+        arg=b"\x00\x01hs",
+        app_id=2,
+        partition_index=3,
+        timeout_ms=1000,
+        partition_hash=0xFFFF_FFFF_FFFF_FFF0,
+        backup_request=True,
+    )
+    (req,) = RequestFramer(LIMITS).feed(frame)
+    (plain,) = RequestFramer(LIMITS).feed(_get())
+    assert req.header.version == 1 and req.header.is_backup_request
+    assert req.header == plain.header.__class__(
+        1, 2, 3, 1000, plain.header.thread_hash, plain.header.partition_hash, True
+    )
+    assert req.body == plain.body
+
+
 @settings(max_examples=50)
 @given(cuts=hs.lists(hs.integers(0, 200), max_size=6))
 def test_frames_arrive_in_any_pieces(cuts: list[int]) -> None:
