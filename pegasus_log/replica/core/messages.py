@@ -144,6 +144,9 @@ class LearnRequest:
     signature: int
     # Everything up to here is applied on the learner.
     last_committed_decree: int
+    # The learner has had no answer in this learning session yet (replica/core/replica.py
+    # ``_on_learn_request`` says why the primary needs to know).
+    fresh: bool = False
 
 
 @frozen

@@ -1117,6 +1117,7 @@ class ReplicaCore:
             self._node,
             learner.signature,
             self._list.last_committed_decree,
+            fresh=learner.status == LearnerStatus.WITHOUT_PREPARE,
         )
         self._send(learner.primary, request)
 
@@ -1254,6 +1255,23 @@ class ReplicaCore:
             self._learn_error(request, ErrorCode.ERR_WRONG_CHECKSUM)
             return
         learner.last_heard = self._now
+        if (
+            request.fresh
+            and learner.prepare_start
+            and learner.prepare_start <= self._list.max_decree
+        ):
+            # The learner starts a session over under the same signature (it restarted,
+            # or its session lapsed) after this primary fixed its prepare start and
+            # prepared to it from there: a new session forgets what it held above its
+            # commit point, acked prepares included, so those acks no longer vouch for
+            # it. It must not become a member on their count: forget it (the meta adds
+            # it again, under a new signature), or, while its upgrade is out, refuse.
+            self._drop_learner(request.learner)
+            err = ErrorCode.ERR_OBJECT_NOT_FOUND
+            if request.learner in p.learners:
+                err = ErrorCode.ERR_INCONSISTENT_STATE
+            self._learn_error(request, err)
+            return
         c = request.last_committed_decree
         if c > self._list.last_committed_decree:
             # The learner has committed what we have not yet (we are reconciling, or it
