@@ -770,6 +770,62 @@ func (s *adminSuite) appEnvs() {
 		}
 		return expectEnvs(ctx, mm, s.name, map[string]string{})
 	}))
+	// replica.write_throttling at 1 a second for the table leaves each partition 1 write a
+	// second (upstream: units / partition_count + 1); the go-client reports ERR_BUSY as
+	// "Rate of requests exceeds the throughput limit" and does not retry it.
+	s.checkLong("app_envs write_throttling -> ERR_BUSY from the replicas", 40*time.Second, func(ctx context.Context) error {
+		if s.conn == nil {
+			return errors.New("table not open")
+		}
+		mm := s.metaManager()
+		defer closeSoon(mm.Close)
+		if _, code := updateEnv(ctx, mm, setEnvReq(s.name, "replica.write_throttling", "1*reject*0")); code != errOK {
+			return fmt.Errorf("set replica.write_throttling: %s", code)
+		}
+		hk := s.r.hk("admin-throttled")
+		var busy error
+		for busy == nil {
+			for i := 0; i < 4 && busy == nil; i++ {
+				if err := s.conn.Set(ctx, hk, b("sk"), b("x")); err != nil {
+					if !strings.Contains(err.Error(), "ERR_BUSY") {
+						return fmt.Errorf("a throttled set failed otherwise: %v", err)
+					}
+					busy = err
+				}
+			}
+			if busy != nil {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return errors.New("4 sets a second to one partition never met ERR_BUSY")
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		if e := expectErrContains("a set past the limit", busy, "Rate of requests exceeds the throughput limit"); e != nil {
+			return e
+		}
+		empty := ""
+		if _, code := updateEnv(ctx, mm, clearEnvReq(s.name, &empty)); code != errOK {
+			return fmt.Errorf("clear the envs: %s", code)
+		}
+		for {
+			ok := 0
+			for i := 0; i < 4; i++ {
+				if s.conn.Set(ctx, hk, b("sk"), b("x")) == nil {
+					ok++
+				}
+			}
+			if ok == 4 {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return errors.New("sets still throttled after the env was cleared")
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+	})
 }
 
 func (s *adminSuite) nodesAndCluster() {
