@@ -629,11 +629,14 @@ class ReplicaServer:
         if self._hotkeys.watching:
             self._hotkeys.on_request(part.gpid_key, call.spec.name, call.arg, write=False)
         if call.header.is_backup_request:
-            part.gate.counts["backup_requests"] += 1
-            if part.core.status == a.PartitionStatus.PS_SECONDARY:
+            status = part.core.status
+            if status == a.PartitionStatus.PS_SECONDARY:
                 # A backup request may read a secondary's state, which trails the
                 # primary's by the writes it has not heard committed yet (upstream's rule).
+                part.gate.counts["backup_requests"] += 1
                 return self._read_now(part, call)
+            if status == a.PartitionStatus.PS_PRIMARY:
+                part.gate.counts["backup_requests"] += 1
         self._refresh_lease(part)
         if not part.core.serving:
             return self._after_serving(part, call, self._read_now)
