@@ -1,5 +1,6 @@
 """Upstream's per-replica remote commands (``replica.query-compact``,
-``replica.query-app-envs``): which replicas an argument names, and the report.
+``replica.query-app-envs``, ...): which replicas an argument names, and the report;
+``replica.kill_partition``'s own argument rule (``killed``).
 
 As upstream's ``replica_stub::exec_command_on_replica``: the arguments are
 comma-separated ``app_id`` or ``app_id.partition_index`` (none: every replica); only
@@ -11,9 +12,10 @@ gpid order.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from pegasus_log.rpc.admin import PartitionStatus
+from pegasus_log.rpc.error_code import ErrorCode
 
 INVALID_ARGUMENTS = "invalid arguments"
 
@@ -65,6 +67,24 @@ def report(
     out = [f"{len(serving)} processed, {len(missing)} not found"]
     out += [f"    {g[0]}.{g[1]}@{lines[g]}" for g in sorted(lines)]
     return "\n".join(out)
+
+
+def killed(args: Sequence[str], hosted: Iterable[Gpid]) -> list[Gpid] | ErrorCode:
+    """The replicas ``replica.kill_partition [app_id [partition_index]]`` names, as
+    upstream's ``on_kill_replica``: none given, every replica; an app id, its replicas;
+    both, that one replica (ERR_OBJECT_NOT_FOUND when not hosted); more, or a number
+    that is not one, ERR_INVALID_PARAMETERS. Upstream reads the numbers with ``atoi``;
+    ours refuses what is not a number."""
+    if len(args) > 2 or not all(_is_int(a) for a in args):
+        return ErrorCode.ERR_INVALID_PARAMETERS
+    ids = [int(a) for a in args]
+    every = sorted(hosted)
+    if not ids or ids[0] == -1:
+        return every
+    if len(ids) == 1 or ids[1] == -1:
+        return [g for g in every if g[0] == ids[0]]
+    gpid = (ids[0], ids[1])
+    return [gpid] if gpid in every else ErrorCode.ERR_OBJECT_NOT_FOUND
 
 
 def _serves(status: int) -> bool:

@@ -429,6 +429,18 @@ class ReplicaServer:
         part.store.close()
         log.info("partition %d.%d closed (data kept)", gpid[0], gpid[1])
 
+    def _kill(self, gpid: tuple[int, int]) -> None:
+        """The operator's ``replica.kill_partition``: the replica fails as on a local
+        failure (a primary asks the meta to remove it) and is closed, its data kept. The
+        meta and the primary then treat it as any failed member: removed, and added back
+        later as a learner, here or elsewhere."""
+        part = self._parts.get(gpid)
+        if part is None:
+            return
+        log.warning("partition %d.%d killed by remote command", gpid[0], gpid[1])
+        self._run(part, part.core.on_storage_failed())
+        self._unhost(gpid)
+
     def stored_replicas(self) -> list[a.ReplicaInfo]:
         out = []
         for gpid in stored_gpids(self._data_dir):
@@ -508,6 +520,14 @@ class ReplicaServer:
 
             return handler
 
+        def kill_partition(args: list[str]) -> str:
+            targets = replica_commands.killed(args, self._parts.keys())
+            if isinstance(targets, ErrorCode):
+                return targets.name
+            for gpid in targets:
+                self._kill(gpid)
+            return ErrorCode.ERR_OK.name
+
         which = "for replicas specified by comma-separated list of 'app_id' or "
         which += "'app_id.partition_id', or all replicas for empty"
         return [
@@ -528,6 +548,12 @@ class ReplicaServer:
                 f"Query if plog garbage collection is enabled or disabled {which}",
                 "[id1,id2,...]",
                 plog_gc(None),
+            ),
+            (
+                ("replica.kill_partition",),
+                "Kill partitions by (all, one app, one partition)",
+                "[app_id [partition_index]]",
+                kill_partition,
             ),
             (
                 ("replica.trigger-checkpoint",),

@@ -107,6 +107,55 @@ def test_primary_killed_under_load_loses_no_acknowledged_write(cluster: ZkCluste
         )
 
 
+def test_kill_partition_remote_command_fails_one_replica(cluster: ZkCluster) -> None:
+    """Upstream's ``replica.kill_partition``: the named replica fails as on a local
+    failure while its server goes on serving every other replica. Killing a partition's
+    primary under writes loses no acknowledged write, and writes resume on a new primary;
+    the group is whole again afterwards, the killed replica's server a member again."""
+    name = new_replicated_table(cluster)
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=3.0) as client:
+        route = client.route(name)
+        app, primary = route.app_id, str(route.primaries[0])
+        before = {i: route.members(i) for i in range(1, PARTITIONS)}
+        assert admin.remote_command(primary, "replica.kill_partition", ["1", "2", "3"]) == (
+            "ERR_INVALID_PARAMETERS"
+        )
+        assert admin.remote_command(primary, "replica.kill_partition", ["x"]) == (
+            "ERR_INVALID_PARAMETERS"
+        )
+        assert admin.remote_command(primary, "replica.kill_partition", [str(app), "99"]) == (
+            "ERR_OBJECT_NOT_FOUND"
+        )
+        writer = Writer(client, name, keys_of_partition(0, 3000, PARTITIONS))
+        writer.start()
+        eventually("writes flowing", lambda: len(writer.acked) > 50)
+        killed = admin.remote_command(primary, "replica.kill_partition", [str(app), "0"])
+        assert killed == "ERR_OK"
+        killed_at = time.monotonic()
+        eventually(
+            "writes after the kill", lambda: any(t > killed_at + 0.5 for _, t in writer.acked)
+        )
+        writer.stop.set()
+        writer.join(10)
+        table = client.open_table(name)
+        lost = [k for k, _ in writer.acked if table.get(k, b"s") != k]
+        assert lost == [], f"{len(lost)} acknowledged writes lost"
+        resumed = min(t for _, t in writer.acked if t > killed_at) - killed_at
+        print(f"first acknowledged write {resumed:.2f} s after kill_partition")
+        assert str(client.route(name).primaries[0]) != primary
+        # The server's other replicas were not touched: the other partitions keep their
+        # configurations and take writes.
+        for i, members in before.items():
+            key = keys_of_partition(i, 1, PARTITIONS)[0]
+            table.set(key, b"s", b"still")
+            assert table.get(key, b"s") == b"still"
+            assert client.route(name).members(i) == members
+        eventually(
+            "the group is whole again, the killed replica's server in it",
+            lambda: member_everywhere(client, name, primary),
+        )
+
+
 def test_secondary_killed_writes_continue_and_it_rejoins(cluster: ZkCluster) -> None:
     name = new_replicated_table(cluster)
     with Admin(cluster.meta_list) as admin, Client(cluster.meta_list, timeout_s=3.0) as client:

@@ -421,7 +421,8 @@ class ReplicaCore:
 
     def on_storage_failed(self) -> list[Effect]:
         """Storage refused an Apply (effects.py): like a failed log append, nothing this
-        replica holds can be trusted any more."""
+        replica holds can be trusted any more. Also the operator's
+        ``replica.kill_partition`` (upstream injects a local failure the same way)."""
         self._local_failure()
         return self._take()
 

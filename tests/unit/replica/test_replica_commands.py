@@ -3,8 +3,9 @@ as upstream's exec_command_on_replica prints them."""
 
 from __future__ import annotations
 
-from pegasus_log.replica.replica_commands import INVALID_ARGUMENTS, chosen, report
+from pegasus_log.replica.replica_commands import INVALID_ARGUMENTS, chosen, killed, report
 from pegasus_log.rpc.admin import PartitionStatus as S
+from pegasus_log.rpc.error_code import ErrorCode
 
 STATUSES = {
     (1, 0): S.PS_PRIMARY,
@@ -46,3 +47,16 @@ def test_bad_arguments() -> None:
     for args in (["x"], ["1.x"], ["1.0.0"], ["1,,y"]):
         assert chosen(args, STATUSES) == INVALID_ARGUMENTS, args
         assert report(args, STATUSES, address="a:1", answer=_answer) == INVALID_ARGUMENTS
+
+
+def test_kill_partition_names_replicas_as_upstream() -> None:
+    hosted = [(2, 1), (1, 0), (2, 0)]
+    assert killed([], hosted) == [(1, 0), (2, 0), (2, 1)]
+    assert killed(["-1"], hosted) == [(1, 0), (2, 0), (2, 1)]
+    assert killed(["2"], hosted) == [(2, 0), (2, 1)]
+    assert killed(["2", "-1"], hosted) == [(2, 0), (2, 1)]
+    assert killed(["3"], hosted) == []  # an app with nothing here: nothing to kill
+    assert killed(["2", "1"], hosted) == [(2, 1)]
+    assert killed(["2", "5"], hosted) is ErrorCode.ERR_OBJECT_NOT_FOUND
+    assert killed(["1", "2", "3"], hosted) is ErrorCode.ERR_INVALID_PARAMETERS
+    assert killed(["one"], hosted) is ErrorCode.ERR_INVALID_PARAMETERS
