@@ -70,6 +70,11 @@ class FaultKind(StrEnum):
     # with --recover-from-replica-servers and wait. The heal is the operator's recover
     # naming every replica server. Not drawn by ``plan``: ``with_meta_losses`` adds it.
     LOSE_META_STATE = "the metas' state in ZooKeeper lost"
+    # Every partition replica of one replica server failed by the operator's
+    # replica.kill_partition, its process left running: each primary there asks the meta
+    # to remove it, each secondary is removed by its primary, and the meta adds them back
+    # as learners. Nothing to heal. Not drawn by ``plan``: ``with_partition_kills`` adds it.
+    KILL_PARTITIONS = "replica.kill_partition of every replica on one replica server"
 
 
 # How often each fault is drawn.
@@ -167,6 +172,19 @@ def with_meta_losses(faults: list[Fault], count: int, rng: random.Random) -> lis
     return out
 
 
+def with_partition_kills(
+    faults: list[Fault], count: int, rng: random.Random, *, replicas: int
+) -> list[Fault]:
+    """``faults`` with ``count`` partition kills put between them, where ``rng`` says (the
+    faults already there stay as they are, as ``with_meta_losses`` keeps them)."""
+    out = list(faults)
+    for _ in range(count):
+        target = f"replica{rng.randint(1, replicas)}"
+        gap = round(rng.uniform(*GAP_S), 2)
+        out.insert(rng.randint(0, len(out)), Fault(FaultKind.KILL_PARTITIONS, (target,), 0.0, gap))
+    return out
+
+
 @dataclass(frozen=True)
 class Event:
     what: str  # "kill -9", "restart", "SIGSTOP", "SIGCONT", a cut's kind, "rejoin"
@@ -221,6 +239,12 @@ class Nemesis:
             self.cluster.restart_metas("--recover-from-replica-servers")
             self._meta_state_lost = True
             self._record("lose state", "metas")
+        elif fault.kind == FaultKind.KILL_PARTITIONS:
+            (target,) = fault.targets
+            with Admin(self.cluster.meta_list) as admin:
+                output = admin.remote_command(self._address(target), "replica.kill_partition")
+            assert output == "ERR_OK", f"{target}: replica.kill_partition: {output}"
+            self._record("kill_partition", target)
         elif fault.kind in (FaultKind.PAUSE_REPLICA, FaultKind.PAUSE_ZOOKEEPER):
             for target in fault.targets:
                 self._signal(target, signal.SIGSTOP)

@@ -9,7 +9,9 @@ write was lost).
     PEGASUS_CHAOS_SEED=7 PEGASUS_CHAOS_FAULTS=60 python -m pytest -s tests/chaos
 
 runs another plan, or a longer one (``PEGASUS_CHAOS_META_LOSSES=N`` adds N losses of the
-metas' state in ZooKeeper, each healed by meta recovery); the seed and the plan are
+metas' state in ZooKeeper, each healed by meta recovery, and
+``PEGASUS_CHAOS_PARTITION_KILLS=N`` N ``replica.kill_partition`` of every replica of one
+server, default 1 each); the seed and the plan are
 printed first, and the same seed draws the same faults (the timing of the processes under
 them is the machine's).
 """
@@ -29,7 +31,13 @@ from pegasus_log.lincheck.checker import Verdict, check_history
 from pegasus_log.lincheck.history import Outcome, summarize, write_history
 from pegasus_log.lincheck.workload import WorkloadOptions
 from pegasus_log.services.zookeeper import ZooKeeperServer
-from tests.chaos.nemesis import Nemesis, fault_injection_cluster, plan, with_meta_losses
+from tests.chaos.nemesis import (
+    Nemesis,
+    fault_injection_cluster,
+    plan,
+    with_meta_losses,
+    with_partition_kills,
+)
 from tests.cluster import ZkCluster
 from tests.integration.helpers import (
     REPLICATED_PARTITIONS,
@@ -53,6 +61,7 @@ KEYS_PER_PARTITION = int(os.environ.get("PEGASUS_CHAOS_KEYS_PER_PARTITION", "1")
 # Losses of the metas' state in ZooKeeper, each healed by the operator's recover, added
 # between the seed's faults (tests/chaos/nemesis.py ``with_meta_losses``); about 8 s each.
 META_LOSSES = int(os.environ.get("PEGASUS_CHAOS_META_LOSSES", "1"))
+PARTITION_KILLS = int(os.environ.get("PEGASUS_CHAOS_PARTITION_KILLS", "1"))
 WARMUP_S = 2.0
 # After the last heal: the whole cluster must be back within this, then the load runs on
 # for SETTLE_S so writes are acknowledged again.
@@ -92,6 +101,12 @@ def test_history_under_seeded_faults_is_linearizable(
 ) -> None:
     faults = plan(random.Random(SEED), replicas=cluster.replicas, metas=cluster.metas, count=FAULTS)
     faults = with_meta_losses(faults, META_LOSSES, random.Random(f"meta-losses-{SEED}"))
+    faults = with_partition_kills(
+        faults,
+        PARTITION_KILLS,
+        random.Random(f"partition-kills-{SEED}"),
+        replicas=cluster.replicas,
+    )
     print(f"\nchaos seed {SEED}, {len(faults)} faults:")
     for f in faults:
         print(f"  {f.describe()}")

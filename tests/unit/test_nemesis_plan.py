@@ -14,6 +14,7 @@ from tests.chaos.nemesis import (
     FaultKind,
     plan,
     with_meta_losses,
+    with_partition_kills,
 )
 
 
@@ -21,8 +22,12 @@ def test_same_seed_same_plan_and_every_fault_well_formed() -> None:
     a = plan(random.Random(7), replicas=3, metas=2, count=400)
     assert a == plan(random.Random(7), replicas=3, metas=2, count=400)
     assert a != plan(random.Random(8), replicas=3, metas=2, count=400)
-    # 400 draws reach every kind but the loss of the metas' state, which is added apart
-    assert {f.kind for f in a} == set(FaultKind) - {FaultKind.LOSE_META_STATE}
+    # 400 draws reach every kind but the loss of the metas' state and the partition
+    # kills, which are added apart
+    assert {f.kind for f in a} == set(FaultKind) - {
+        FaultKind.LOSE_META_STATE,
+        FaultKind.KILL_PARTITIONS,
+    }
     replicas = {"replica1", "replica2", "replica3"}
     for f in a:
         low, high = HOLD_S[f.kind]
@@ -50,6 +55,20 @@ def test_meta_losses_are_added_between_the_planned_faults() -> None:
     for f in losses:
         assert f.targets == () and META_LOSS_HOLD_S[0] <= f.hold_s <= META_LOSS_HOLD_S[1]
     assert with_meta_losses(planned, 0, random.Random(1)) == planned
+
+
+def test_partition_kills_are_added_between_the_planned_faults() -> None:
+    planned = with_meta_losses(
+        plan(random.Random(7), replicas=3, metas=2, count=20), 1, random.Random(1)
+    )
+    got = with_partition_kills(planned, 4, random.Random(2), replicas=3)
+    assert got == with_partition_kills(planned, 4, random.Random(2), replicas=3)
+    kills = [f for f in got if f.kind == FaultKind.KILL_PARTITIONS]
+    assert len(kills) == 4 and len(got) == len(planned) + 4
+    assert [f for f in got if f.kind != FaultKind.KILL_PARTITIONS] == planned
+    for f in kills:
+        assert len(f.targets) == 1 and f.targets[0] in {"replica1", "replica2", "replica3"}
+        assert f.hold_s == 0.0 and GAP_S[0] <= f.gap_s <= GAP_S[1]
 
 
 def test_a_fault_is_described_on_one_line_with_single_blanks() -> None:
