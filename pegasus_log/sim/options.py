@@ -76,6 +76,11 @@ class FaultRates:
     disk_fault: float = 0.0
     # The meta's state is lost (ZooKeeper wiped); recover follows once every server is up.
     meta_state_loss: float = 0.0
+    # Per learner check (every ``learner_check_interval_s``): a server hosting a learner
+    # crashes (its process only) and boots again before its primary notices, so that it
+    # starts learning over under the same signature.
+    learner_crash: float = 0.0
+    learner_check_interval_s: float = 0.05
 
 
 @frozen

@@ -70,7 +70,9 @@ class SeedFailure(Exception):
 
 def run_seed(seed: int, *, options: SimOptions | None = None) -> SeedResult:
     rng = random.Random(seed)
-    opts = options if options is not None else _with_meta_state_loss(SimOptions.for_seed(rng), seed)
+    if options is None:
+        options = _with_learner_crashes(_with_meta_state_loss(SimOptions.for_seed(rng), seed), seed)
+    opts = options
     world = World(opts, rng)
     try:
         _run(world)
@@ -127,12 +129,41 @@ def _with_meta_state_loss(opts: SimOptions, seed: int) -> SimOptions:
     return replace(opts, faults=replace(opts.faults, meta_state_loss=rate))
 
 
+def _with_learner_crashes(opts: SimOptions, seed: int) -> SimOptions:
+    """A third of the seeds crash learners in the middle of learning, the way
+    ``_with_meta_state_loss`` draws its rate: every other seed runs as before."""
+    rate = random.Random(f"learner-crash-{seed}").choice((0.0, 0.0, 0.2))
+    return replace(opts, faults=replace(opts.faults, learner_crash=rate))
+
+
 def _schedule_fault_checks(world: World) -> None:
     opts = world.options
     t = opts.faults.check_interval_s
     while t < opts.fault_s:
         world.queue.at(t, "fault check", lambda: _fault_check(world))
         t += opts.faults.check_interval_s
+    if opts.faults.learner_crash:
+        t = opts.faults.learner_check_interval_s
+        while t < opts.fault_s:
+            world.queue.at(t, "learner check", lambda: _learner_check(world))
+            t += opts.faults.learner_check_interval_s
+
+
+def _learner_check(world: World) -> None:
+    """Crash a server that hosts a learner, and boot it again within 0.3 s (the sim's
+    primaries forget a learner after 2 x 0.7 s): it comes back holding what its log
+    kept, and is made a learner again under the same signature."""
+    learning = [
+        n
+        for n in world.nodes
+        if n.up and any(c.status == st.POTENTIAL_SECONDARY for c in n.cores.values())
+    ]
+    if not learning or world.rng.random() >= world.options.faults.learner_crash:
+        return
+    node = world.rng.choice(learning)
+    world.crash(node.name, power_loss=False)
+    delay = world.rng.uniform(0.02, 0.3)
+    world.queue.after(delay, f"reboot {node.name}", lambda: world.boot(node.name))
 
 
 def _fault_check(world: World) -> None:
