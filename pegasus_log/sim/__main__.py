@@ -1,6 +1,7 @@
 """``python -m pegasus_log.sim --seed N`` replays one seed (its trace hash is printed, and
 the same seed prints the same hash); ``--seeds A-B`` runs a range and stops at the first
-failure, printing its seed."""
+failure, printing its seed. ``--fault-seconds S`` runs S seconds of faults before
+healing instead of the seed's own 6 (a failure prints the flag in its replay line)."""
 
 from __future__ import annotations
 
@@ -42,12 +43,18 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--seed", type=int, help="replay one seed")
     group.add_argument("--seeds", type=_seeds, help="run seeds A-B (inclusive)")
     parser.add_argument("--quiet", action="store_true", help="only the summary and failures")
+    parser.add_argument(
+        "--fault-seconds",
+        type=float,
+        default=None,
+        help="seconds of faults before healing (default: 6, the seed's own)",
+    )
     args = parser.parse_args(argv)
     seeds = range(args.seed, args.seed + 1) if args.seed is not None else args.seeds
     started = time.monotonic()
     for seed in seeds:
         try:
-            result = run_seed(seed)
+            result = run_seed(seed, fault_s=args.fault_seconds)
         except SeedFailure as e:
             print(str(e), file=sys.stderr)
             print(f"trace hash at failure: {e.trace_hash}", file=sys.stderr)

@@ -57,10 +57,12 @@ class SeedResult:
 
 
 class SeedFailure(Exception):
-    def __init__(self, seed: int, message: str, state: str, trace_hash: str) -> None:
+    def __init__(
+        self, seed: int, message: str, state: str, trace_hash: str, replay_flags: str = ""
+    ) -> None:
         super().__init__(
             f"seed {seed} failed: {message}\n{state}\n"
-            f"replay: python -m pegasus_log.sim --seed {seed}"
+            f"replay: python -m pegasus_log.sim --seed {seed}{replay_flags}"
         )
         self.seed = seed
         self.message = message
@@ -68,17 +70,24 @@ class SeedFailure(Exception):
         self.trace_hash = trace_hash
 
 
-def run_seed(seed: int, *, options: SimOptions | None = None) -> SeedResult:
+def run_seed(
+    seed: int, *, options: SimOptions | None = None, fault_s: float | None = None
+) -> SeedResult:
+    """Run one seed: its own options (drawn from the seed), or ``options``; ``fault_s``
+    replaces the seconds of faults before healing (longer runs reach further states)."""
     rng = random.Random(seed)
     if options is None:
         options = _with_learner_crashes(_with_meta_state_loss(SimOptions.for_seed(rng), seed), seed)
+    if fault_s is not None:
+        options = replace(options, fault_s=fault_s)
     opts = options
     world = World(opts, rng)
     try:
         _run(world)
     except (AssertionError, SimFailure) as e:
         message = str(e) or type(e).__name__
-        raise SeedFailure(seed, message, world.describe(), world.queue.trace_hash) from e
+        flags = f" --fault-seconds {fault_s:g}" if fault_s is not None else ""
+        raise SeedFailure(seed, message, world.describe(), world.queue.trace_hash, flags) from e
     return SeedResult(
         seed=seed,
         trace_hash=world.queue.trace_hash,
