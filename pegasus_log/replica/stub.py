@@ -21,6 +21,7 @@ from pegasus_log.replica.garbage import GarbageOptions
 from pegasus_log.replica.http_pages import data_version_page
 from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import messages as m
+from pegasus_log.rpc import table_envs as te
 from pegasus_log.rpc.admin import (
     QUERY_DISK_INFO,
     AppInfoMessage,
@@ -321,6 +322,9 @@ def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     store.set_default_ttl(int(ttl) if ttl.isdigit() else 0)
     flag = envs.get("replica.split.validate_partition_hash", "")
     store.set_validate_partition_hash(flag.lower() == "true")
+    # Upstream: a value that does not parse leaves the server's configured limit.
+    limit = envs.get(te.ROCKSDB_ITERATION_THRESHOLD_TIME_MS, "")
+    store.set_iteration_time_max_ms(int(limit) if limit.isascii() and limit.isdigit() else None)
 
 
 GaugeRows = tuple[str, str, list[str], list[tuple[list[str], float]]]

@@ -141,7 +141,8 @@ class PartitionStore:
         self._env = dataclasses.replace(self._env, validate_partition_hash=enabled)
 
     def set_iteration_time_max_ms(self, milliseconds: int | None) -> None:
-        """Table env ``rocksdb.iteration_threshold_time_ms`` (None: the configured one)."""
+        """Table env ``replica.rocksdb_iteration_threshold_time_ms`` (None: the configured
+        one)."""
         if milliseconds is not None and milliseconds < 0:
             raise ValueError(f"iteration time limit {milliseconds} ms is negative")
         self._env = dataclasses.replace(self._env, iteration_time_max_ms=milliseconds)

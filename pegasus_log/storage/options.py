@@ -160,5 +160,6 @@ class TableEnv:
     # whose hash belongs to another partition (left behind by a partition split).
     # Upstream default: false.
     validate_partition_hash: bool = False
-    # "rocksdb.iteration_threshold_time_ms"; None means StorageOptions.iteration_time_max_ms.
+    # "replica.rocksdb_iteration_threshold_time_ms"; None means
+    # StorageOptions.iteration_time_max_ms.
     iteration_time_max_ms: int | None = None

@@ -188,3 +188,19 @@ def test_backup_requests_read_through_a_paused_primary(cluster: ZkCluster) -> No
     with Client(cluster.meta_list, timeout_s=2.0) as plain:
         table = plain.open_table(name)
         eventually("the table serves again after the pause", lambda: table.get(KEY, b"s"))
+
+
+def test_iteration_threshold_env_bounds_range_reads(cluster: ZkCluster) -> None:
+    """``replica.rocksdb_iteration_threshold_time_ms`` reaches the replicas' storage: a
+    sortkey_count over 3000 records that outlasts 1 ms answers -1 (incomplete), as
+    upstream's; 0 lifts the limit."""
+    name = new_replicated_table(cluster)
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list) as client:
+        table = client.open_table(name)
+        for start in range(0, 3000, 250):
+            table.multi_set(KEY, {b"sk-%05d" % i: b"v" for i in range(start, start + 250)})
+        assert table.sortkey_count(KEY) == 3000
+        admin.set_app_envs(name, {"replica.rocksdb_iteration_threshold_time_ms": "1"})
+        eventually("a count cut short by the 1 ms limit", lambda: table.sortkey_count(KEY) == -1)
+        admin.set_app_envs(name, {"replica.rocksdb_iteration_threshold_time_ms": "0"})
+        eventually("the whole count again", lambda: table.sortkey_count(KEY) == 3000)
