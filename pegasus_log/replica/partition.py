@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pegasus_log.promise import Promise
+from pegasus_log.replica.abnormal_reads import DEFAULT_BOUNDS
 from pegasus_log.replica.client_gate import ClientGate
 from pegasus_log.replica.core import messages as cm
 from pegasus_log.replica.core.replica import ReplicaCore
@@ -51,6 +52,10 @@ class Partition:
     plog_gc_enabled: bool = True
     # What the table's envs say of client requests (throttling, denial).
     gate: ClientGate = field(default_factory=ClientGate)
+    # Reads slower than this are abnormal (replica/abnormal_reads.py), and how many
+    # gets, multi_gets and batch_gets were.
+    slow_query_ns: int = DEFAULT_BOUNDS.slow_query_ns
+    abnormal_reads: int = 0
 
     @property
     def gpid_key(self) -> tuple[int, int]:

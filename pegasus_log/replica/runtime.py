@@ -45,7 +45,7 @@ from typing import Any
 
 from pegasus_log.observability.commands import CommandHandler
 from pegasus_log.promise import Promise
-from pegasus_log.replica import client_gate, replica_commands
+from pegasus_log.replica import abnormal_reads, client_gate, replica_commands
 from pegasus_log.replica.apply import apply_mutation
 from pegasus_log.replica.checkpoint_learning import CheckpointLearning
 from pegasus_log.replica.core import effects as fx
@@ -379,6 +379,7 @@ class ReplicaServer:
         part.envs = dict(info.envs)
         for change in part.gate.update(part.envs, part.partition_count):
             log.info("partition %d.%d: %s", gpid[0], gpid[1], change)
+        part.slow_query_ns = abnormal_reads.slow_query_ns(part.envs)
         part.config = config
         self._compactions.on_envs(gpid, part.store, part.envs)
         self._run(part, part.core.step(cm.ConfigUpdate(config=config)))
@@ -465,6 +466,14 @@ class ReplicaServer:
         rows.extend(self._garbage.metric_rows())
         rows.extend(self._compactions.metric_rows())
         rows.extend(storage_rows((g, p.store) for g, p in self._parts.items()))
+        rows.append(
+            (
+                "replica_abnormal_read_requests",
+                "gets, multi_gets and batch_gets past a size, row or time bound",
+                PARTITION_LABELS,
+                [([str(g[0]), str(g[1])], float(p.abnormal_reads)) for g, p in self._parts.items()],
+            )
+        )
         counts = [([str(g[0]), str(g[1])], p.gate.counts) for g, p in self._parts.items()]
         rows.extend(
             (
@@ -740,8 +749,26 @@ class ReplicaServer:
     def _read_now(self, part: Partition, call: Call) -> Any:
         op = OPS_BY_NAME[call.spec.name]
         arg = call.arg if op.request is None else to_storage(call.arg, op.request)
+        started = time.perf_counter_ns()
         resp = getattr(part.store, op.method)(arg)
+        if op.method in abnormal_reads.CHECKED:
+            elapsed = time.perf_counter_ns() - started
+            why = abnormal_reads.abnormal(op.method, resp, elapsed, slow_ns=part.slow_query_ns)
+            if why is not None:
+                self._abnormal_read(part, call, op.method, why)
         return self._wire(part, op, resp)
+
+    def _abnormal_read(self, part: Partition, call: Call, method: str, why: str) -> None:
+        if method in abnormal_reads.COUNTED:
+            part.abnormal_reads += 1
+        log.warning(
+            "partition %d.%d: abnormal %s from %s: %s",
+            part.gpid.app_id,
+            part.gpid.partition_index,
+            method,
+            call.peer,
+            why,
+        )
 
     def _wire(self, part: Partition, op: Any, resp: Any) -> Any:
         return to_wire(

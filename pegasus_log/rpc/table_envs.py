@@ -24,6 +24,8 @@ WRITE_THROTTLING_BY_SIZE = "replica.write_throttling_by_size"
 READ_THROTTLING = "replica.read_throttling"
 BACKUP_REQUEST_THROTTLING = "replica.backup_request_throttling"
 DENY_CLIENT_REQUEST = "replica.deny_client_request"
+# Reads slower than this many ms are abnormal (replica/abnormal_reads.py).
+SLOW_QUERY_THRESHOLD = "replica.slow_query_threshold"
 # Range reads (storage/read.py, storage/scanner.py) stop after this many ms.
 ROCKSDB_ITERATION_THRESHOLD_TIME_MS = "replica.rocksdb_iteration_threshold_time_ms"
 

@@ -204,3 +204,18 @@ def test_iteration_threshold_env_bounds_range_reads(cluster: ZkCluster) -> None:
         eventually("a count cut short by the 1 ms limit", lambda: table.sortkey_count(KEY) == -1)
         admin.set_app_envs(name, {"replica.rocksdb_iteration_threshold_time_ms": "0"})
         eventually("the whole count again", lambda: table.sortkey_count(KEY) == 3000)
+
+
+def test_abnormal_reads_are_counted(cluster: ZkCluster) -> None:
+    """A get of a 1,000,000-byte value is abnormal by upstream's size bound; a 20 ms
+    slow-query threshold set by env makes nothing of a quick get; both served."""
+    name, app_id, primary = _table_with_env(cluster, "replica.slow_query_threshold", "20")
+    with Client(cluster.meta_list) as client:
+        table = client.open_table(name)
+        before = _count(primary, "abnormal_read_requests", app_id)
+        assert table.get(KEY, b"s") == b"before"
+        assert _count(primary, "abnormal_read_requests", app_id) == before
+        big = b"x" * 1_000_000
+        table.set(KEY, b"big", big)
+        assert table.get(KEY, b"big") == big
+        assert _count(primary, "abnormal_read_requests", app_id) == before + 1
