@@ -20,7 +20,9 @@ Rules:
   (upstream keeps that ballot; a new one makes the meta refuse any configuration change
   a replica server still proposes from a configuration of before the loss), and
   ``last_drops`` holding the servers that reported a replica, best last, where best means
-  the larger ballot, then last committed decree, then last prepared decree (and, between
+  not a learner's (a learner holds what it has learned so far, which may leave a gap
+  below the prepares it received: it never leads), then the larger ballot, then last
+  committed decree, then last prepared decree (and, between
   replicas equal in all three, the server chosen for the fewest partitions so far, so
   that an idle cluster's primaries come back spread over the servers). A member of
   the latest configuration has the largest ballot and every committed write (a write is
@@ -45,7 +47,7 @@ from pegasus_log.frozen import frozen
 from pegasus_log.meta.convert import app_from_wire
 from pegasus_log.meta.core.guardian import LAST_DROPS_MAX
 from pegasus_log.meta.state.model import AppState, AppStatus, InvalidState, PartitionConfig
-from pegasus_log.rpc.admin import AppInfoMessage, ReplicaInfo
+from pegasus_log.rpc.admin import AppInfoMessage, PartitionStatus, ReplicaInfo
 
 
 @frozen
@@ -185,6 +187,7 @@ def _partition(
     ranked = sorted(
         held,
         key=lambda h: (
+            h[0].status != PartitionStatus.PS_POTENTIAL_SECONDARY,
             h[0].ballot,
             h[0].last_committed_decree,
             h[0].last_prepared_decree,

@@ -1158,10 +1158,15 @@ class ReplicaCore:
             or response.ballot < self._ballot
         ):
             return
-        learner.last_heard = self._now
         learner.asked = False
-        if response.err != OK or self._installing is not None:
+        if response.err != OK:
+            # Only an answer that serves the session counts as hearing from a primary: a
+            # former primary answers errors forever, and a learner kept alive by them
+            # would never stop (its primary's group checks keep a live session going).
             return  # asked again after learn_retry_s
+        learner.last_heard = self._now
+        if self._installing is not None:
+            return
         self._set_ballot(response.ballot)
         if response.checkpoint is not None:
             self._start_install(learner, response.checkpoint)

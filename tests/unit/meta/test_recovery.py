@@ -8,7 +8,13 @@ from dataclasses import replace
 from pegasus_log.meta.convert import config_to_wire
 from pegasus_log.meta.core import guardian
 from pegasus_log.meta.core.recovery import NodeReport, Recovered, Refused, construct
-from pegasus_log.rpc.admin import AppInfoMessage, AppStatus, ConfigType, ReplicaInfo
+from pegasus_log.rpc.admin import (
+    AppInfoMessage,
+    AppStatus,
+    ConfigType,
+    PartitionStatus,
+    ReplicaInfo,
+)
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 
 A, B, C = "127.0.0.1:1", "127.0.0.1:2", "127.0.0.1:3"
@@ -75,6 +81,23 @@ def test_equally_good_replicas_spread_the_primaries() -> None:
     bests = [p.last_drops[-1] for p in got.tables[0][1]]
     # one each, then the ties go by address again
     assert sorted(bests[:3]) == [A, B, C] and bests[3] == C
+
+
+def test_a_learner_never_ranks_above_a_member() -> None:
+    """A learner may hold prepares above a gap it has not learned yet: with the same
+    ballot and decrees as a member (simulator seed 9050), or even more, it ranks below
+    every other replica, so the all-dead rule never names it primary."""
+    learner = replace(_replica(0, 2, 6, 12), status=PartitionStatus.PS_POTENTIAL_SECONDARY)
+    reports = [
+        _report(A, _replica(0, 2, 6, 10), _replica(1, 2, 6, 6)),
+        _report(B, _replica(0, 2, 6, 9), _replica(1, 2, 6, 6)),
+        _report(C, learner, _replica(1, 2, 6, 6)),
+    ]
+    got = construct(reports, skip_lost_partitions=False)
+    assert isinstance(got, Recovered)
+    ((_app, (p0, p1)),) = got.tables
+    assert p0.last_drops == (C, B, A)
+    assert p1.last_drops[-1] == C  # no learner there: the address decides as before
 
 
 def test_missing_replicas_warn_and_a_lost_partition_refuses_unless_skipped() -> None:
