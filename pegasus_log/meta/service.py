@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -173,6 +174,8 @@ class MetaService:
         self._term = 0  # bumped on every leadership change; stale work checks it
         # Waiting for an operator's recover (options.recover_from_replica_servers).
         self.recovering = False
+        # No lease before this time (on_beacon): set when leading in recovery mode.
+        self._leases_from = -math.inf
         # app_id -> when its latest manual compaction was started (the meta's clock)
         self._compact_started: dict[int, float] = {}
 
@@ -206,7 +209,9 @@ class MetaService:
             loaded = {}, {}
         self._apps, self._partitions = loaded
         self.recovering = self._options.recover_from_replica_servers and not self._apps
+        self._leases_from = -math.inf
         if self.recovering:
+            self._leases_from = self._clock() + self._options.fd.grace_s
             log.warning(
                 "no table in the store and recover_from_replica_servers is set: waiting for "
                 "an operator's recover (the shell's recover -s <replica servers>)"
@@ -1026,8 +1031,11 @@ class MetaService:
             primary_node=self.address,
             is_master=True,
             # While recovering no server gets a lease: none syncs or serves, so none
-            # closes a replica the meta does not know yet.
-            allowed=allowed and not self.recovering,
+            # closes a replica the meta does not know yet. Nor for a grace after this
+            # leader began recovering: a lease the lost state's meta granted must lapse
+            # (its primary stops for good) before the rebuilt partitions get new
+            # primaries, or an old primary could serve beside a new one.
+            allowed=allowed and not self.recovering and now >= self._leases_from,
         )
 
     def on_config_sync(self, call: Call) -> a.ConfigurationQueryByNodeResponse:

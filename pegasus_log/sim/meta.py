@@ -103,6 +103,9 @@ class SimMeta:
         self._nodes: dict[RpcAddress, _Node] = {}
         # The state was lost: waiting for ``recover`` (options.recover_from_replica_servers).
         self.recovering = False
+        # No lease before this time: after a loss of the state, until every lease granted
+        # before it has lapsed (as the real meta, ``MetaService.become_leader``).
+        self._leases_from = float("-inf")
         self.recoveries = 0
         self._proposal_interval_s = proposal_interval_s
         # The table's replica count once a scenario changed it (``replicas``), as the real
@@ -133,7 +136,7 @@ class SimMeta:
         rec = self._nodes.get(beacon.node)
         # As the real meta: a node declared dead has its first beacon back refused, so
         # its lease stays lapsed until it has forgotten its roles.
-        allowed = rec is not None and rec.alive and not self.recovering
+        allowed = rec is not None and rec.alive and not self.recovering and now >= self._leases_from
         if rec is None:
             self._nodes[beacon.node] = _Node(alive=True)
         else:
@@ -166,10 +169,12 @@ class SimMeta:
 
     # ---- the leader's loop ----
 
-    def lose_state(self) -> None:
+    def lose_state(self, now: float) -> None:
         """The store is wiped and the meta restarts with recovery on: it knows no node,
-        no copy under way, and waits for ``recover``."""
+        no copy under way, and waits for ``recover``; it grants no lease for a grace from
+        now, even once recovered."""
         self.recovering = True
+        self._leases_from = now + self._fd.grace_s
         self._nodes = {}
         self._grace = MasterGrace(self._fd)
         self.copies.clear()

@@ -244,7 +244,7 @@ class World:
 
     def lose_meta_state(self) -> None:
         self.queue.trace("meta state lost")
-        self.meta.lose_state()
+        self.meta.lose_state(self.queue.now)
 
     def recover_meta(self, *, skip_bad_nodes: bool, skip_lost_partitions: bool = False) -> str:
         """The operator's ``recover`` naming every server: each one that is up answers

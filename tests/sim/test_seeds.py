@@ -47,6 +47,21 @@ def test_random_seeds() -> None:
         raise AssertionError(pytest_fail)
 
 
+# Seeds beyond CI's range that once failed, and what they found (each also has a
+# scenario, or a unit test, that pins the case without depending on a trace): they run in
+# every CI, so that the case stays covered as long as the seed still reaches it.
+FOUND = {
+    9050: "recovery ranked a learner first; a learner counted error answers as its primary's",
+    13480: "a learner restarted mid-session completed under its old prepare start",
+    18894: "leases survived a quick meta recovery; a stale primary refused to learn",
+}
+
+
+def test_seeds_that_once_failed() -> None:
+    failed = [(seed, report) for seed, report, _hash in map(_one, sorted(FOUND)) if report]
+    assert not failed, f"seed {failed[0][0]} ({FOUND[failed[0][0]]}) fails again:\n{failed[0][1]}"
+
+
 def test_a_seed_replays_exactly() -> None:
     assert run_seed(7).trace_hash == run_seed(7).trace_hash
     assert run_seed(7).trace_hash != run_seed(8).trace_hash

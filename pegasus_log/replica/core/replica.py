@@ -1008,7 +1008,14 @@ class ReplicaCore:
         if signature <= 0:
             return False
         if self._status == st.PRIMARY:
-            return False
+            if ballot == self._ballot:
+                return False
+            # A primary of a later configuration makes us its learner: ours is stale (the
+            # meta replaced us while it could not reach us, or rebuilt the partition
+            # after losing its state). Stop serving and learn, as a secondary of a later
+            # ballot's primary does (simulator seed 18894: a stale primary refused for
+            # ever, and its partition never got its third member back).
+            self._leave_primary(st.INACTIVE, ErrorCode.ERR_INVALID_STATE)
         if self._status == st.SECONDARY and ballot == self._ballot:
             return False
         learner = self._l
