@@ -28,6 +28,7 @@ from pegasus_log.rpc.thrift import (
     Reader,
     ThriftDecodeError,
     TType,
+    _signed64,
     decode,
     decoder_for,
     encode,
@@ -294,7 +295,7 @@ def encode_request(
                 app_id=app_id,
                 partition_index=partition_index,
                 client_timeout=min(timeout_ms, 0x7FFFFFFF),
-                client_partition_hash=_signed64(partition_hash),
+                client_partition_hash=_signed64(partition_hash & 0xFFFFFFFFFFFFFFFF),
                 is_backup_request=True,
             ),
         )
@@ -313,11 +314,6 @@ def encode_request(
         partition_hash & 0xFFFFFFFFFFFFFFFF,
     )
     return header + bytes(body)
-
-
-def _signed64(value: int) -> int:
-    value &= 0xFFFFFFFFFFFFFFFF
-    return value - (1 << 64) if value >= 1 << 63 else value
 
 
 @frozen
