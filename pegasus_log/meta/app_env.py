@@ -16,7 +16,11 @@ from collections.abc import Callable
 
 from pegasus_log.frozen import frozen
 from pegasus_log.rpc import admin as a
-from pegasus_log.rpc.table_envs import parse_deny_client, parse_throttling, parse_units
+from pegasus_log.rpc.table_envs import (
+    parse_deny_client,
+    parse_read_size_throttling,
+    parse_throttling,
+)
 
 # A check returns None when the value is good, else the hint for the client.
 Check = Callable[[str], str | None]
@@ -77,19 +81,9 @@ def _throttling(value: str) -> str | None:
 
 
 def _size_throttling(value: str) -> str | None:
-    """Read size throttling: a plain size (``200``, ``200K``) or the delay/reject form
-    with a reject part above zero (a delay-only value is taken and disables it)."""
-    size = parse_units(value) if value else None
-    if isinstance(size, int) and size > 0:
-        return None
-    parsed = parse_throttling(value)
-    if isinstance(parsed, str):
-        return parsed
-    if parsed.reject_units == 0 and "reject" not in value and len(value.split(",")) == 1:
-        return None
-    if parsed.reject_units == 0:
-        return "reject value should be greater than 0"
-    return None
+    """Read size throttling: see ``parse_read_size_throttling``."""
+    parsed = parse_read_size_throttling(value)
+    return parsed if isinstance(parsed, str) else None
 
 
 MANUAL_COMPACT_BOTTOMMOST = _one_of("force", "skip")

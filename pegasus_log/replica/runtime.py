@@ -652,7 +652,7 @@ class ReplicaServer:
         part = self._part_of(call)
         if part.gate.active:
             verdict = part.gate.on_read(
-                int(time.time()),
+                time.monotonic(),
                 call.header.client_timeout_ms,
                 backup=call.header.is_backup_request,
             )
@@ -751,6 +751,8 @@ class ReplicaServer:
         arg = call.arg if op.request is None else to_storage(call.arg, op.request)
         started = time.perf_counter_ns()
         resp = getattr(part.store, op.method)(arg)
+        if part.gate.read_size is not None:
+            part.gate.after_read(time.monotonic(), client_gate.read_bytes(op.method, arg, resp))
         if op.method in abnormal_reads.CHECKED:
             elapsed = time.perf_counter_ns() - started
             why = abnormal_reads.abnormal(op.method, resp, elapsed, slow_ns=part.slow_query_ns)
@@ -783,7 +785,7 @@ class ReplicaServer:
         part = self._part_of(call)
         if part.gate.active:
             verdict = part.gate.on_write(
-                int(time.time()), call.header.client_timeout_ms, call.body_bytes
+                time.monotonic(), call.header.client_timeout_ms, call.body_bytes
             )
             if verdict is not client_gate.PASS:
                 return self._gated(part, call, verdict, self._serve_write)

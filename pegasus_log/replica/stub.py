@@ -36,7 +36,7 @@ from pegasus_log.rpc.messages import PartitionConfiguration
 from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.storage import types as st
 from pegasus_log.storage.engine import PartitionStore
-from pegasus_log.storage.options import StorageOptions
+from pegasus_log.storage.options import USAGE_NORMAL, USAGE_SCENARIOS, StorageOptions
 from pegasus_log.storage.rocks import RdbStats, StoreClosedError, StoreWriteError
 from pegasus_log.transport.server import Call, Handler, HttpPage, RpcError
 
@@ -325,6 +325,13 @@ def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     # Upstream: a value that does not parse leaves the server's configured limit.
     limit = envs.get(te.ROCKSDB_ITERATION_THRESHOLD_TIME_MS, "")
     store.set_iteration_time_max_ms(int(limit) if limit.isascii() and limit.isdigit() else None)
+    # The meta takes only valid values of these two; anything else keeps what runs.
+    cache = envs.get(te.ROCKSDB_BLOCK_CACHE_ENABLED, "true").lower()
+    if cache in ("true", "false"):
+        store.set_block_cache_enabled(cache == "true")
+    scenario = envs.get(te.ROCKSDB_USAGE_SCENARIO, USAGE_NORMAL)
+    if scenario in USAGE_SCENARIOS:
+        store.set_usage_scenario(scenario)
 
 
 GaugeRows = tuple[str, str, list[str], list[tuple[list[str], float]]]
@@ -370,6 +377,11 @@ _STORAGE_GAUGES: tuple[tuple[str, str, Callable[[RdbStats], float]], ...] = (
         lambda s: s.index_and_filter_bytes,
     ),
     ("rdb_estimated_keys", "estimated number of keys", lambda s: s.estimated_keys),
+    (
+        "rdb_block_cache_mem_usage_bytes",
+        "memory of the partition's block cache in use",
+        lambda s: s.block_cache_bytes,
+    ),
 )
 PARTITION_LABELS = ["table_id", "partition_id"]
 

@@ -22,12 +22,18 @@ BOTTOMMOST_SKIP = "skip"
 WRITE_THROTTLING = "replica.write_throttling"
 WRITE_THROTTLING_BY_SIZE = "replica.write_throttling_by_size"
 READ_THROTTLING = "replica.read_throttling"
+READ_THROTTLING_BY_SIZE = "replica.read_throttling_by_size"
 BACKUP_REQUEST_THROTTLING = "replica.backup_request_throttling"
 DENY_CLIENT_REQUEST = "replica.deny_client_request"
 # Reads slower than this many ms are abnormal (replica/abnormal_reads.py).
 SLOW_QUERY_THRESHOLD = "replica.slow_query_threshold"
 # Range reads (storage/read.py, storage/scanner.py) stop after this many ms.
 ROCKSDB_ITERATION_THRESHOLD_TIME_MS = "replica.rocksdb_iteration_threshold_time_ms"
+
+# Storage (replica/stub.py apply_envs): reads fill the block cache or not; RocksDB options
+# by usage scenario (storage/options.py usage_scenario_options).
+ROCKSDB_BLOCK_CACHE_ENABLED = "replica.rocksdb_block_cache_enabled"
+ROCKSDB_USAGE_SCENARIO = "rocksdb.usage_scenario"
 
 _U64_MAX = (1 << 64) - 1
 
@@ -92,6 +98,26 @@ def parse_throttling(value: str) -> Throttling | str:
         found[kind] = parsed
     delay, reject = found.get("delay", (0, 0)), found.get("reject", (0, 0))
     return Throttling(delay[0], delay[1], reject[0], reject[1])
+
+
+def parse_read_size_throttling(value: str) -> int | str | None:
+    """``replica.read_throttling_by_size``: the table's read bytes per second, None for a
+    value that switches it off, or upstream's hint for a bad one. Upstream takes a plain
+    size (``200``, ``200K``), the reject form (its reject units are the bytes; a delay part
+    beside it is ignored), and a lone delay part, which it takes but cannot act on (its
+    token bucket only rejects), so that value switches the throttling off."""
+    size = parse_units(value) if value else None
+    if isinstance(size, int) and size > 0:
+        return size
+    parts = [p.strip() for p in value.split(",") if p.strip()]
+    if len(parts) == 1 and isinstance(_throttling_part(parts[0], "delay"), tuple):
+        return None
+    parsed = parse_throttling(value)
+    if isinstance(parsed, str):
+        return parsed
+    if parsed.reject_units == 0:
+        return "reject value should be greater than 0"
+    return parsed.reject_units
 
 
 @frozen

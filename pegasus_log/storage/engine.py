@@ -24,7 +24,12 @@ from types import TracebackType
 
 from pegasus_log.storage.compaction import CompactionStats, sweep
 from pegasus_log.storage.keyhash import PartitionScope
-from pegasus_log.storage.options import StorageOptions, TableEnv
+from pegasus_log.storage.options import (
+    USAGE_NORMAL,
+    StorageOptions,
+    TableEnv,
+    usage_scenario_options,
+)
 from pegasus_log.storage.read import ReadService
 from pegasus_log.storage.rocks import (
     META_LAST_MANUAL_COMPACT_FINISH_TIME,
@@ -87,6 +92,9 @@ class PartitionStore:
         self._clock = clock
         self._scope = PartitionScope(partition_index, partition_count)
         self._env = TableEnv()
+        self._rng = rng or random.Random()
+        self._usage_scenario = USAGE_NORMAL
+        self._block_cache_enabled = True
         self._write_lock = threading.RLock()
         # Held by a checkpoint from its first flush to its end, and by close: a close
         # waits for a checkpoint in progress, writes do not.
@@ -99,7 +107,7 @@ class PartitionStore:
         self._store = RocksStore(path, self._options)
         self._writes = WriteService(self._store, clock=clock, cluster_id=cluster_id)
         self._reads = ReadService(self._store, options=self._options, clock=clock)
-        first_context_id = (rng or random.Random()).randrange(0, 1 << 31) << 32
+        first_context_id = self._rng.randrange(0, 1 << 31) << 32
         self._scans = ScanService(
             self._store,
             options=self._options,
@@ -146,6 +154,32 @@ class PartitionStore:
         if milliseconds is not None and milliseconds < 0:
             raise ValueError(f"iteration time limit {milliseconds} ms is negative")
         self._env = dataclasses.replace(self._env, iteration_time_max_ms=milliseconds)
+
+    @property
+    def usage_scenario(self) -> str:
+        return self._usage_scenario
+
+    def set_usage_scenario(self, scenario: str) -> None:
+        """Table env ``rocksdb.usage_scenario`` (``normal``, ``prefer_write`` or
+        ``bulk_load``; see ``usage_scenario_options``). The store opens as ``normal``."""
+        if scenario == self._usage_scenario:
+            return
+        draws = (self._rng.random(), self._rng.random())
+        changes = usage_scenario_options(self._usage_scenario, scenario, self._options, draws)
+        self._store.set_data_options(changes)
+        self._usage_scenario = scenario
+
+    @property
+    def block_cache_enabled(self) -> bool:
+        return self._block_cache_enabled
+
+    def set_block_cache_enabled(self, enabled: bool) -> None:
+        """Table env ``replica.rocksdb_block_cache_enabled``: whether reads fill the block
+        cache (a table read once, in a scan for example, need not push out the blocks
+        other tables' reads keep coming back to)."""
+        if enabled != self._block_cache_enabled:
+            self._store.set_fill_cache(enabled)
+            self._block_cache_enabled = enabled
 
     def set_partition_count(self, partition_count: int) -> None:
         """After a partition split: the records this partition serves change."""

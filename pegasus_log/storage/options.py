@@ -44,6 +44,19 @@ class StorageOptions:
     bloom_filter_bits_per_key: int = 10
     # Upstream rocksdb_compression_type default is lz4.
     compression: str = "lz4"
+    # Level-0 files that start a compaction, slow writes down, stop them (RocksDB's
+    # defaults; upstream's are 4, 30 and 60). The usage scenarios change them and set
+    # them back to these.
+    level0_compaction_trigger: int = 4
+    level0_slowdown_trigger: int = 20
+    level0_stop_trigger: int = 36
+    # Pending compaction bytes past which writes slow down and stop (RocksDB's defaults).
+    soft_pending_compaction_bytes: int = 64 << 30
+    hard_pending_compaction_bytes: int = 256 << 30
+    # Size of level 1, and of one SST file (RocksDB's defaults). A compaction takes at most
+    # 25 files' worth (RocksDB's and upstream's max_compaction_bytes).
+    max_bytes_for_level_base: int = 256 * MIB
+    target_file_bytes: int = 64 * MIB
     # fsync the RocksDB WAL on each write. Off: the replica's own log (plog) is the durable
     # record of mutations; the WAL only keeps data and last-applied decree consistent
     # across a process crash (see rocks.py).
@@ -142,11 +155,92 @@ def build_rocksdb_options(options: StorageOptions) -> tuple[Options, dict[str, O
     data.set_max_background_jobs(options.max_background_jobs)
     data.set_compression_type(_COMPRESSION[options.compression]())
     data.set_keep_log_file_num(2)  # RocksDB's info LOG files, not the WAL
+    data.set_level_zero_file_num_compaction_trigger(options.level0_compaction_trigger)
+    data.set_level_zero_slowdown_writes_trigger(options.level0_slowdown_trigger)
+    data.set_level_zero_stop_writes_trigger(options.level0_stop_trigger)
+    data.set_soft_pending_compaction_bytes_limit(options.soft_pending_compaction_bytes)
+    data.set_hard_pending_compaction_bytes_limit(options.hard_pending_compaction_bytes)
+    data.set_max_bytes_for_level_base(options.max_bytes_for_level_base)
+    data.set_target_file_size_base(options.target_file_bytes)
+    data.set_max_compaction_bytes(25 * options.target_file_bytes)
 
     meta = Options(raw_mode=True)
     meta.set_write_buffer_size(options.meta_write_buffer_bytes)
     meta.set_max_write_buffer_number(2)
     return data, {META_COLUMN_FAMILY: meta}
+
+
+# Table env ``rocksdb.usage_scenario``.
+USAGE_NORMAL = "normal"
+USAGE_PREFER_WRITE = "prefer_write"
+USAGE_BULK_LOAD = "bulk_load"
+USAGE_SCENARIOS = (USAGE_NORMAL, USAGE_PREFER_WRITE, USAGE_BULK_LOAD)
+_NEVER = str(1_000_000_000)
+
+
+def usage_scenario_options(
+    old: str, new: str, options: StorageOptions, spread: tuple[float, float]
+) -> dict[str, str]:
+    """The RocksDB options (``SetOptions`` strings) that move the data column family from
+    usage scenario ``old`` to ``new``, as upstream's ``set_usage_scenario``:
+
+    - ``normal``: the configured memtable size, give or take a quarter, and the
+      configured level-0 compaction trigger;
+    - ``prefer_write``: a memtable of one to two times the configured size, and a level-0
+      trigger of level 1's size (give or take a quarter) over it, at least 4, so fewer,
+      larger compactions run. Ours also keeps it at most half the slowdown trigger: with
+      upstream's sizes the quotient is about 7 against a slowdown at 30, with ours
+      (smaller memtables) it would pass the slowdown trigger and stall writes;
+    - ``bulk_load``: RocksDB's ``PrepareForBulkLoad``: no automatic compaction, no write
+      slowdown or stop, a four times larger memtable (give or take a quarter), at least 6
+      of them.
+
+    Leaving ``bulk_load`` first sets back everything it changed. ``spread`` is two draws
+    from [0, 1) (upstream draws at random, so the partitions of a table do not all flush
+    at once); pure for a given draw."""
+    if new not in USAGE_SCENARIOS:
+        raise ValueError(f"usage scenario {new!r} is not one of {USAGE_SCENARIOS}")
+    base_buffer = options.write_buffer_bytes
+
+    def nearby(value: int, draw: float) -> int:  # upstream's get_random_nearby
+        gap = value // 4
+        return value - gap + int(draw * 2 * gap)
+
+    if new == USAGE_BULK_LOAD:
+        return {
+            "level0_file_num_compaction_trigger": _NEVER,
+            "level0_slowdown_writes_trigger": _NEVER,
+            "level0_stop_writes_trigger": _NEVER,
+            "soft_pending_compaction_bytes_limit": "0",
+            "hard_pending_compaction_bytes_limit": "0",
+            "disable_auto_compactions": "true",
+            "max_compaction_bytes": str(1 << 60),
+            "write_buffer_size": str(nearby(4 * base_buffer, spread[0])),
+            "max_write_buffer_number": str(max(options.max_write_buffers, 6)),
+        }
+    out: dict[str, str] = {}
+    if old == USAGE_BULK_LOAD:
+        out.update(
+            {
+                "level0_slowdown_writes_trigger": str(options.level0_slowdown_trigger),
+                "level0_stop_writes_trigger": str(options.level0_stop_trigger),
+                "soft_pending_compaction_bytes_limit": str(options.soft_pending_compaction_bytes),
+                "hard_pending_compaction_bytes_limit": str(options.hard_pending_compaction_bytes),
+                "disable_auto_compactions": "false",
+                "max_compaction_bytes": str(25 * options.target_file_bytes),
+                "max_write_buffer_number": str(options.max_write_buffers),
+            }
+        )
+    if new == USAGE_NORMAL:
+        out["write_buffer_size"] = str(nearby(base_buffer, spread[0]))
+        out["level0_file_num_compaction_trigger"] = str(options.level0_compaction_trigger)
+    else:
+        buffer = base_buffer + int(spread[0] * base_buffer)
+        level_base = nearby(options.max_bytes_for_level_base, spread[1])
+        out["write_buffer_size"] = str(buffer)
+        trigger = min(max(4, level_base // buffer), options.level0_slowdown_trigger // 2)
+        out["level0_file_num_compaction_trigger"] = str(trigger)
+    return out
 
 
 @frozen

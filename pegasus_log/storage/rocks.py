@@ -132,6 +132,7 @@ class RdbStats:
     memtable_bytes: int
     index_and_filter_bytes: int
     estimated_keys: int
+    block_cache_bytes: int
 
 
 class RocksStore:
@@ -154,6 +155,7 @@ class RocksStore:
             META_LAST_FLUSHED_DECREE, self._meta.get(META_LAST_FLUSHED_DECREE)
         )
         self._group: _Group | None = None
+        self._read_options = ReadOptions()
 
     @property
     def path(self) -> str:
@@ -193,7 +195,20 @@ class RocksStore:
 
         (No iterate bounds: rocksdict 0.3 keeps a reference to the bound only as long as
         its ReadOptions lives, so callers compare keys themselves.)"""
-        return self._require_db().iter(ReadOptions())
+        return self._require_db().iter(self._read_options)
+
+    def set_fill_cache(self, enabled: bool) -> None:
+        """Whether reads put the blocks they read into the block cache (RocksDB's
+        ``ReadOptions::fill_cache``, on by default)."""
+        options = ReadOptions()
+        options.fill_cache(enabled)  # type: ignore[call-arg]  # its stub omits the argument
+        self._require_db().set_read_options(options)
+        self._read_options = options
+
+    def set_data_options(self, options: dict[str, str]) -> None:
+        """Change options of the data column family while it runs (RocksDB's
+        ``SetOptions``)."""
+        self._require_db().set_options(options)
 
     def meta_int(self, key: bytes) -> int:
         self._require_db()
@@ -310,7 +325,7 @@ class RocksStore:
     def stats(self) -> RdbStats:
         """What RocksDB reports of the data column family now (upstream's ``rdb_*``
         replica metrics): SST files and their bytes, memtables, index and filter blocks,
-        the estimated number of keys."""
+        the estimated number of keys, the block cache in use (the partition's own)."""
         db = self._require_db()
 
         def prop(name: str) -> int:
@@ -322,6 +337,7 @@ class RocksStore:
             memtable_bytes=prop("rocksdb.cur-size-all-mem-tables"),
             index_and_filter_bytes=prop("rocksdb.estimate-table-readers-mem"),
             estimated_keys=prop("rocksdb.estimate-num-keys"),
+            block_cache_bytes=prop("rocksdb.block-cache-usage"),
         )
 
     def close(self) -> None:

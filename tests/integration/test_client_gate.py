@@ -219,3 +219,31 @@ def test_abnormal_reads_are_counted(cluster: ZkCluster) -> None:
         table.set(KEY, b"big", big)
         assert table.get(KEY, b"big") == big
         assert _count(primary, "abnormal_read_requests", app_id) == before + 1
+
+
+def test_read_throttling_by_size_refuses_reads_while_in_debt(cluster: ZkCluster) -> None:
+    """``replica.read_throttling_by_size``: 40K a second over 4 partitions is a bucket of
+    10240 bytes a second on each replica. A read of a 30000-byte value is served whole and
+    leaves the bucket about 2 s in debt; reads meanwhile get ERR_BUSY, writes go on, and
+    reads pass again once the debt is paid."""
+    name, app_id, primary = _table_with_env(cluster, "replica.read_throttling_by_size", "40K")
+    big = b"r" * 30_000
+    assert _put(primary, app_id, big).error_name == "ERR_OK"
+
+    def refused_after_a_large_read() -> bool:
+        first = _get(primary, app_id)
+        return first.error_name == "ERR_OK" and _get(primary, app_id).error_name == "ERR_BUSY"
+
+    eventually("a read refused after a large one", refused_after_a_large_read)
+    assert _count(primary, "throttling_rejected_read_requests", app_id) >= 1
+    assert _put(primary, app_id, big).error_name == "ERR_OK"  # writes are not throttled
+    eventually(
+        "reads pass once the debt is paid", lambda: _get(primary, app_id).error_name == "ERR_OK"
+    )
+    with Admin(cluster.meta_list) as admin:
+        admin.del_app_envs(name, ["replica.read_throttling_by_size"])
+
+    def unthrottled() -> bool:
+        return all(_get(primary, app_id).error_name == "ERR_OK" for _ in range(3))
+
+    eventually("every read passes once the env is gone", unthrottled)

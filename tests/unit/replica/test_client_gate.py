@@ -1,12 +1,28 @@
 """The client gate's rules (replica/client_gate.py) against upstream's throttling
 controller and deny env: the per-partition share, the per-second count, reject before
 delay, delays capped at half the client's timeout, backup requests dropped, and envs
-changing under a running partition."""
+changing under a running partition; the read size bucket."""
 
 from __future__ import annotations
 
-from pegasus_log.replica.client_gate import PASS, Action, ClientGate, Throttle, Verdict
-from pegasus_log.rpc.table_envs import DenyClient, Throttling, parse_deny_client, parse_throttling
+from pegasus_log.replica.client_gate import (
+    PASS,
+    Action,
+    ClientGate,
+    ReadBytes,
+    Throttle,
+    Verdict,
+    read_bytes,
+)
+from pegasus_log.rpc.table_envs import (
+    DenyClient,
+    Throttling,
+    parse_deny_client,
+    parse_read_size_throttling,
+    parse_throttling,
+)
+from pegasus_log.storage import types as st
+from pegasus_log.storage.status import StorageStatus
 
 
 def test_values_parse_as_upstream_reads_them() -> None:
@@ -96,3 +112,65 @@ def test_deny_comes_first_and_envs_change_under_a_partition() -> None:
         'switch replica.read_throttling from "1*reject*0" to ""'
     ]
     assert not gate.active
+
+
+def test_read_size_values_parse_as_upstream_reads_them() -> None:
+    assert parse_read_size_throttling("200") == 200
+    assert parse_read_size_throttling("2K") == 2048
+    assert parse_read_size_throttling("1*delay*5,3M*reject*9") == 3 << 20
+    assert parse_read_size_throttling("10*delay*5") is None  # taken, and switches it off
+    assert parse_read_size_throttling("0") == "The field count of '0' separated by '*' must be 3"
+    assert (
+        parse_read_size_throttling("1*delay*1,0*reject*1")
+        == "reject value should be greater than 0"
+    )
+    assert ReadBytes.of("10*delay*5", partition_count=4) is None
+    assert ReadBytes.of("8K", partition_count=4).rate == 2048  # type: ignore[union-attr]
+
+
+def test_the_read_size_bucket_refuses_while_in_debt_and_refills() -> None:
+    gate = ClientGate()
+    assert gate.update({"replica.read_throttling_by_size": "4000"}, partition_count=4) == [
+        'switch replica.read_throttling_by_size from "" to "4000"'
+    ]
+    assert gate.active and gate.read_size is not None and gate.read_size.rate == 1000
+    # Full at first: a read far larger than the bucket is served whole...
+    assert gate.on_read(10.0, 0, backup=False) is PASS
+    gate.after_read(10.0, 2500)  # 1000 held, 1500 of debt
+    # ...and the reads after it are refused until the debt is paid back (1.5 s).
+    assert gate.on_read(10.1, 0, backup=False) == Verdict(Action.REJECT, 0)
+    assert gate.on_read(11.4, 0, backup=True) == Verdict(Action.REJECT, 0)
+    assert gate.counts["throttling_rejected_read_requests"] == 2
+    assert gate.on_read(11.6, 0, backup=False) is PASS
+    # The bucket holds at most one second's worth, however long it was idle.
+    gate.after_read(100.0, 1001)
+    assert gate.on_read(100.0, 0, backup=False) == Verdict(Action.REJECT, 0)
+    assert gate.on_read(100.002, 0, backup=False) is PASS
+    # The same value keeps the bucket across config syncs; another one starts a new one.
+    bucket = gate.read_size
+    assert gate.update({"replica.read_throttling_by_size": "4000"}, partition_count=4) == []
+    assert gate.read_size is bucket
+    gate.update({"replica.read_throttling_by_size": "4000"}, partition_count=8)
+    assert gate.read_size is not bucket and gate.read_size.rate == 500
+    assert gate.update({}, partition_count=8) == [
+        'switch replica.read_throttling_by_size from "4000" to ""'
+    ]
+    assert not gate.active
+
+
+def test_what_each_read_takes_from_the_bucket() -> None:
+    ok, missing, incomplete = StorageStatus.kOk, StorageStatus.kNotFound, StorageStatus.kIncomplete
+    assert read_bytes("get", b"\x00\x01hs", st.ReadResponse(ok, b"value")) == 9
+    assert read_bytes("get", b"\x00\x01hs", st.ReadResponse(missing)) == 1
+    assert read_bytes("get", b"\x00\x01hs", st.ReadResponse(StorageStatus.kCorruption)) == 0
+    kvs = (st.KeyValue(b"s1", b"v1"), st.KeyValue(b"s22", b""))
+    request = st.MultiGetRequest(hash_key=b"hk")
+    assert read_bytes("multi_get", request, st.MultiGetResponse(incomplete, kvs)) == (2 + 2 + 2) + (
+        2 + 3
+    )
+    data = (st.FullData(b"h", b"s", b"vv"),)
+    assert read_bytes("batch_get", st.BatchGetRequest(), st.BatchGetResponse(ok, data)) == 4
+    assert read_bytes("scan", None, st.ScanResponse(ok, kvs)) == 4 + 3
+    assert read_bytes("sortkey_count", b"hk", st.CountResponse(ok, 3000)) == 1
+    assert read_bytes("ttl", b"k", st.TtlResponse(missing)) == 1
+    assert read_bytes("ttl", b"k", st.TtlResponse(StorageStatus.kIOError)) == 0

@@ -40,6 +40,7 @@ def test_storage_rows_label_each_partition_and_skip_closed_stores(
         "replica_rdb_memtable_mem_usage_bytes",
         "replica_rdb_index_and_filter_blocks_mem_usage_bytes",
         "replica_rdb_estimated_keys",
+        "replica_rdb_block_cache_mem_usage_bytes",
     }
     store.close()
     assert all(values == [] for _n, _d, _l, values in storage_rows([((3, 1), store)]))
