@@ -86,6 +86,7 @@ from pegasus_log.replica.stub import (
 from pegasus_log.replica.wire import to_storage, to_wire
 from pegasus_log.rpc import admin as a
 from pegasus_log.rpc import messages as m
+from pegasus_log.rpc import table_envs as te
 from pegasus_log.rpc.error_code import ErrorCode
 from pegasus_log.rpc.thrift import BINARY, Gpid, RpcAddress, ThriftDecodeError, encode
 from pegasus_log.storage.engine import PartitionStore
@@ -502,7 +503,11 @@ class ReplicaServer:
 
         def query_app_envs(args: list[str]) -> str:
             def envs(gpid: tuple[int, int]) -> str:
-                return ",".join(f"{k}={v}" for k, v in sorted(self._parts[gpid].envs.items()))
+                # The table's envs, and the usage scenario the store runs (upstream
+                # reports the running one).
+                part = self._parts[gpid]
+                values = {**part.envs, te.ROCKSDB_USAGE_SCENARIO: part.store.usage_scenario}
+                return ",".join(f"{k}={v}" for k, v in sorted(values.items()))
 
             return replica_commands.report(args, statuses(), address=str(self.address), answer=envs)
 

@@ -247,3 +247,21 @@ def test_read_throttling_by_size_refuses_reads_while_in_debt(cluster: ZkCluster)
         return all(_get(primary, app_id).error_name == "ERR_OK" for _ in range(3))
 
     eventually("every read passes once the env is gone", unthrottled)
+
+
+def test_usage_scenario_reaches_the_replicas_stores(cluster: ZkCluster) -> None:
+    """``rocksdb.usage_scenario`` set on a table is what its replicas' stores run, as
+    ``replica.query-app-envs`` reports it; removed, they run ``normal`` again."""
+    name, app_id, primary = _table_with_env(cluster, "rocksdb.usage_scenario", "bulk_load")
+    gpid = f"{app_id}.{INDEX}"
+
+    def running() -> str:
+        with Admin(cluster.meta_list) as admin:
+            return admin.remote_command(primary, "replica.query-app-envs", [gpid])
+
+    eventually("the store runs bulk_load", lambda: "rocksdb.usage_scenario=bulk_load" in running())
+    with Admin(cluster.meta_list) as admin:
+        admin.del_app_envs(name, ["rocksdb.usage_scenario"])
+    eventually("the store runs normal again", lambda: "rocksdb.usage_scenario=normal" in running())
+    with Client(cluster.meta_list) as client:
+        assert client.open_table(name).get(KEY, b"s") == b"before"
