@@ -1,8 +1,9 @@
 """Get and put: pegasus-log beside etcd, same machine, same run.
 
-    python bench/kv_bench.py [--clients 16] [--seconds 10] [--value-size 100] [--replicas 3]
-                             [--rounds 3] [--partitions 8] [--event-loop uvloop|asyncio]
-                             [--etcd-conns 1] [--etcd-target-leader]
+    python bench/kv_bench.py [--clients 16[,64,...]] [--seconds 10] [--value-size 100]
+                             [--replicas 3] [--rounds 3] [--partitions 8]
+                             [--event-loop uvloop|asyncio] [--etcd-conns 1]
+                             [--etcd-target-leader]
 
 ``--replicas 1`` (default): one replica server beside a single-member etcd.
 ``--replicas 3``: a table of three replicas on three replica servers (ZooKeeper meta,
@@ -11,7 +12,10 @@ PacificA, fsync'd mutation log) beside a three-member etcd.
 Starts pegasus-log (table temp, 8 partitions unless ``--partitions`` says otherwise) and
 etcd (Debian etcd-server) and keeps both up while they take turns: each round runs put
 then get on one side, then on the other, the first side alternating from round to round
-(``--rounds N``; more than one round also prints the median ratio). pegasus-log is driven
+(``--rounds N``; more than one round also prints the median ratio). ``--clients`` may list
+several concurrencies: each runs its rounds in turn on the same two clusters, and the run
+ends with each side's saturated throughput, its best median over the concurrencies (a
+side's capacity, at whichever concurrency it peaks), and their ratio. pegasus-log is driven
 by bench/pegasusload (the Apache Pegasus Go client) when the Go client module is
 available, else by bench/pyload.py; etcd by etcd's own benchmark tool. Prints throughput,
 p50/p99 and the servers' CPU per put side by side with ratios, the load tools' CPU per
@@ -222,9 +226,17 @@ def _median(values: list[float]) -> float:
     return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
 
 
+Rounds = list[dict[str, tuple[dict[str, Any], dict[str, Any]]]]
+"""Per round, per op: (pegasus-log's result, etcd's result)."""
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--clients", type=int, default=16)
+    p.add_argument(
+        "--clients",
+        default="16",
+        help="client concurrency, or several separated by commas (run one after the other)",
+    )
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--value-size", type=int, default=100)
     p.add_argument("--keys", type=int, default=10000)
@@ -278,7 +290,8 @@ def main() -> int:
     ours_cluster = (
         _single(tmp) if args.replicas == 1 else _replicated(tmp, args.partitions, args.event_loop)
     )
-    rounds: list[dict[str, tuple[dict[str, Any], dict[str, Any]]]] = []
+    concurrencies = [int(c) for c in str(args.clients).split(",")]
+    by_clients: dict[int, Rounds] = {}
     # CPU the side at rest spent while the other side ran, and those runs' wall time (ms)
     idle = {"ours": [0.0, 0.0], "etcd": [0.0, 0.0]}
     with (
@@ -324,21 +337,30 @@ def main() -> int:
                 "ours", every, partial(_with_cpu, etcd_pids, run) if op == "put" else run
             )
 
-        for round_no in range(args.rounds):
-            results: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
-            # put first: it writes every key that get then reads
-            for op in ("put", "get"):
-                if round_no % 2 == 0:
-                    a = ours(op)
-                    b = theirs(op)
-                else:
-                    b = theirs(op)
-                    a = ours(op)
-                results[op] = (a, b)
-            rounds.append(results)
+        for clients in concurrencies:
+            args.clients = clients
+            rounds: Rounds = []
+            for round_no in range(args.rounds):
+                results: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+                # put first: it writes every key that get then reads
+                for op in ("put", "get"):
+                    if round_no % 2 == 0:
+                        a = ours(op)
+                        b = theirs(op)
+                    else:
+                        b = theirs(op)
+                        a = ours(op)
+                    results[op] = (a, b)
+                rounds.append(results)
+            by_clients[clients] = rounds
         peak = max(_peak_rss_mib(pid) for pid in pids)
     shutil.rmtree(tmp, ignore_errors=True)
-    _report(args, driver, rounds, peak)
+    for clients, rounds in by_clients.items():
+        args.clients = clients
+        _report(args, driver, rounds, peak)
+        print()
+    if len(by_clients) > 1:
+        _saturated(by_clients)
     print(
         "CPU of the side at rest while the other ran (share of one core): pegasus-log"
         f" {100 * idle['ours'][0] / max(1.0, idle['ours'][1]):.1f}% (ZooKeeper, metas,"
@@ -347,10 +369,25 @@ def main() -> int:
     return 0
 
 
+def _saturated(by_clients: dict[int, Rounds]) -> None:
+    """Each side's best median throughput over the concurrencies run, per op."""
+    print("saturated throughput (each side's best median ops/s over the concurrencies run):")
+    for op in ("put", "get"):
+        ours = {c: _median([r[op][0]["ops_per_s"] for r in rs]) for c, rs in by_clients.items()}
+        etcd = {c: _median([r[op][1]["ops_per_s"] for r in rs]) for c, rs in by_clients.items()}
+        best_ours, best_etcd = max(ours, key=ours.__getitem__), max(etcd, key=etcd.__getitem__)
+        line = ", ".join(f"{c}: {ours[c]:.0f}/{etcd[c]:.0f}" for c in by_clients)
+        print(
+            f"  {op}: pegasus-log {ours[best_ours]:.0f} (at {best_ours} clients), etcd"
+            f" {etcd[best_etcd]:.0f} (at {best_etcd} clients), ratio"
+            f" {ours[best_ours] / etcd[best_etcd]:.2f}; medians by clients, ours/etcd: {line}"
+        )
+
+
 def _report(
     args: argparse.Namespace,
     driver: str,
-    rounds: list[dict[str, tuple[dict[str, Any], dict[str, Any]]]],
+    rounds: Rounds,
     peak: float,
 ) -> None:
     v = versions()
