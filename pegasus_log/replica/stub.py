@@ -329,6 +329,7 @@ def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     cache = envs.get(te.ROCKSDB_BLOCK_CACHE_ENABLED, "true").lower()
     if cache in ("true", "false"):
         store.set_block_cache_enabled(cache == "true")
+    store.set_user_specified_compaction(envs.get(te.USER_SPECIFIED_COMPACTION, ""))
     scenario = envs.get(te.ROCKSDB_USAGE_SCENARIO, USAGE_NORMAL)
     if scenario in USAGE_SCENARIOS:
         store.set_usage_scenario(scenario)

@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from types import TracebackType
 
+from pegasus_log.storage import compaction_rules
 from pegasus_log.storage.compaction import CompactionStats, sweep
 from pegasus_log.storage.keyhash import PartitionScope
 from pegasus_log.storage.options import (
@@ -95,6 +96,7 @@ class PartitionStore:
         self._rng = rng or random.Random()
         self._usage_scenario = USAGE_NORMAL
         self._block_cache_enabled = True
+        self._compaction_rules = ""
         self._write_lock = threading.RLock()
         # Held by a checkpoint from its first flush to its end, and by close: a close
         # waits for a checkpoint in progress, writes do not.
@@ -154,6 +156,14 @@ class PartitionStore:
         if milliseconds is not None and milliseconds < 0:
             raise ValueError(f"iteration time limit {milliseconds} ms is negative")
         self._env = dataclasses.replace(self._env, iteration_time_max_ms=milliseconds)
+
+    def set_user_specified_compaction(self, value: str) -> None:
+        """Table env ``user_specified_compaction`` (``compaction_rules.py``): what a
+        manual compaction also drops or re-times. Parsed only when it changes."""
+        if value != self._compaction_rules:
+            operations = compaction_rules.parse(value)
+            self._env = dataclasses.replace(self._env, compaction_operations=operations)
+            self._compaction_rules = value
 
     @property
     def usage_scenario(self) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from rocksdict import BlockBasedOptions, Cache, DBCompressionType, Options
 
 from pegasus_log.frozen import frozen
+from pegasus_log.storage.compaction_rules import Operation
 
 MIB = 1 << 20
 
@@ -257,3 +258,5 @@ class TableEnv:
     # "replica.rocksdb_iteration_threshold_time_ms"; None means
     # StorageOptions.iteration_time_max_ms.
     iteration_time_max_ms: int | None = None
+    # "user_specified_compaction", parsed (storage/compaction_rules.py).
+    compaction_operations: tuple[Operation, ...] = ()

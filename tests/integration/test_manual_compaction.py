@@ -18,10 +18,22 @@ import pytest
 from pegasus_log.client.errors import PegasusError
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.replica.store_dirs import PartitionDirs, latest_checkpoint_decree
+from pegasus_log.rpc import messages as m
+from pegasus_log.rpc.frame import read_result
 from pegasus_log.services.zookeeper import ZooKeeperServer
 from pegasus_log.shell.shell.table_stats import parse_scrape
+from pegasus_log.storage.keyhash import partition_hash
+from pegasus_log.storage.schema import encode_key
 from tests.cluster import ZkCluster, zk_cluster_up
-from tests.integration.helpers import eventually, fully_replicated, http_get, metrics
+from tests.integration.helpers import (
+    eventually,
+    fully_replicated,
+    http_get,
+    keys_of_partition,
+    metrics,
+    raw_reply,
+    raw_request,
+)
 
 pytestmark = pytest.mark.integration
 PARTITIONS = 4
@@ -138,3 +150,57 @@ def test_refusals_of_a_missing_and_a_disabled_table(cluster: ZkCluster) -> None:
         with pytest.raises(PegasusError) as invalid:
             admin.start_manual_compact("no_such_table", target_level=-2)
         assert invalid.value.code.name == "ERR_APP_NOT_EXIST"  # the table is looked up first
+
+
+def test_user_specified_compaction_deletes_on_every_replica(cluster: ZkCluster) -> None:
+    """Upstream's ``user_specified_compaction`` env: a manual compaction of a table with a
+    rule deleting hash keys that start with ``drop-`` removes them from every replica's
+    RocksDB (the secondaries read through backup requests); the rest read back."""
+    servers = [cluster.replica_address(f"replica{i}") for i in (1, 2, 3)]
+    rule = {"pattern": "drop-", "match_type": "SMT_MATCH_PREFIX"}
+    ops = [
+        {
+            "type": "COT_DELETE",
+            "params": "",
+            "rules": [{"type": "FRT_HASHKEY_PATTERN", "params": json.dumps(rule)}],
+        }
+    ]
+    with Admin(cluster.meta_list) as admin, Client(cluster.meta_list) as client:
+        admin.create_table("ruled", partition_count=PARTITIONS, replica_count=3)
+        eventually("fully replicated", partial(fully_replicated, client, "ruled", 3))
+        app_id = client.route("ruled").app_id
+        table = client.open_table("ruled")
+        for i in range(KEPT):
+            table.set(b"keep-%d" % i, b"s", b"v")
+            table.set(b"drop-%d" % i, b"s", b"v")
+        # A secondary applies a write once the next prepare tells it the write committed:
+        # one more write per partition, so that every drop is applied before the sweep.
+        for index in range(PARTITIONS):
+            table.set(keys_of_partition(index, 1, PARTITIONS)[0], b"s", b"tail")
+        admin.set_app_envs("ruled", {"user_specified_compaction": json.dumps({"ops": ops})})
+        admin.start_manual_compact("ruled", bottommost=True)
+        assert eventually(
+            "every replica finished", lambda: admin.query_manual_compact("ruled") == 100, WAIT_S
+        )
+        assert all(table.get(b"keep-%d" % i, b"s") == b"v" for i in range(KEPT))
+        route = client.route("ruled")
+
+        def stored(address: str, key: bytes) -> int:
+            get = raw_request(
+                address,
+                m.RRDB_GET,
+                encode_key(key, b"s"),
+                key,
+                app_id,
+                PARTITIONS,
+                backup_request=True,
+            )
+            return int(read_result(m.RRDB_GET, raw_reply(get).reader).error)
+
+        for i in range(0, KEPT, 7):
+            index = partition_hash(b"drop-%d" % i, b"s") % PARTITIONS
+            for member in map(str, route.members(index)):
+                assert stored(member, b"drop-%d" % i) == 1, (member, i)  # kNotFound
+                assert stored(member, b"keep-%d" % i) == 0  # every server hosts every partition
+        for s in servers:  # RocksDB's estimate, which may be one or two off
+            assert sum(_keys(s, app_id).values()) < KEPT + 10, s
