@@ -113,6 +113,7 @@ class AsyncAdmin:
         replica_count: int = 3,
         envs: dict[str, str] | None = None,
         success_if_exist: bool = False,
+        atomic_idempotent: bool = False,
     ) -> int:
         opts = a.CreateAppOptions(
             partition_count=partition_count,
@@ -121,6 +122,7 @@ class AsyncAdmin:
             app_type="pegasus",
             is_stateful=True,
             envs=envs or {},
+            atomic_idempotent=atomic_idempotent,
         )
         resp: a.CreateAppResponse = await self._call(
             a.CM_CREATE_APP, a.CreateAppRequest(app_name=name, options=opts)
@@ -291,6 +293,22 @@ class AsyncAdmin:
         resp: a.SetMaxReplicaCountResponse = await self._call(a.CM_SET_MAX_REPLICA_COUNT, req)
         self._check("set_replica_count", resp.err, resp.hint_message or name)
         return int(resp.old_max_replica_count), resp.hint_message
+
+    async def get_atomic_idempotent(self, name: str) -> bool:
+        """Whether table ``name``'s atomic writes are to be made idempotent (upstream's
+        shell ``get_atomic_idempotent``)."""
+        req = a.GetAtomicIdempotentRequest(app_name=name)
+        resp: a.GetAtomicIdempotentResponse = await self._call(a.CM_GET_ATOMIC_IDEMPOTENT, req)
+        self._check("get_atomic_idempotent", resp.err, resp.hint_message or name)
+        return bool(resp.atomic_idempotent)
+
+    async def set_atomic_idempotent(self, name: str, enabled: bool) -> tuple[bool, str]:
+        """Set it (``enable_atomic_idempotent`` / ``disable_atomic_idempotent``): (the
+        value before, the meta's hint)."""
+        req = a.SetAtomicIdempotentRequest(app_name=name, atomic_idempotent=enabled)
+        resp: a.SetAtomicIdempotentResponse = await self._call(a.CM_SET_ATOMIC_IDEMPOTENT, req)
+        self._check("set_atomic_idempotent", resp.err, resp.hint_message or name)
+        return bool(resp.old_atomic_idempotent), resp.hint_message
 
     async def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         """Ask the meta to move one partition (upstream's shell ``balance``): ``kind`` is

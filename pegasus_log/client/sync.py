@@ -320,6 +320,12 @@ class Admin:
     def set_max_replica_count(self, name: str, count: int) -> tuple[int, str]:
         return self._runner.run(self._aio.set_max_replica_count(name, count))
 
+    def get_atomic_idempotent(self, name: str) -> bool:
+        return self._runner.run(self._aio.get_atomic_idempotent(name))
+
+    def set_atomic_idempotent(self, name: str, enabled: bool) -> tuple[bool, str]:
+        return self._runner.run(self._aio.set_atomic_idempotent(name, enabled))
+
     def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         self._runner.run(self._aio.balance(gpid, kind, source, destination))
 

@@ -131,6 +131,7 @@ _CHANGES_STATE = (
     a.CM_UPDATE_APP_ENV,
     a.CM_PROPOSE_BALANCER,
     a.CM_SET_MAX_REPLICA_COUNT,
+    a.CM_SET_ATOMIC_IDEMPOTENT,
     a.CM_RENAME_APP,
     a.CM_START_MANUAL_COMPACT,
 )
@@ -270,6 +271,8 @@ class MetaService:
             (a.CM_DDD_DIAGNOSE, self.on_ddd_diagnose),
             (a.CM_GET_MAX_REPLICA_COUNT, self.on_get_max_replica_count),
             (a.CM_SET_MAX_REPLICA_COUNT, self.on_set_max_replica_count),
+            (a.CM_GET_ATOMIC_IDEMPOTENT, self.on_get_atomic_idempotent),
+            (a.CM_SET_ATOMIC_IDEMPOTENT, self.on_set_atomic_idempotent),
             (a.CM_RENAME_APP, self.on_rename_app),
             (a.CM_START_MANUAL_COMPACT, self.on_start_manual_compact),
             (a.CM_QUERY_MANUAL_COMPACT_STATUS, self.on_query_manual_compact_status),
@@ -738,6 +741,54 @@ class MetaService:
         return a.GetMaxReplicaCountResponse(
             err=ErrorCode.ERR_OK.name, max_replica_count=app.max_replica_count
         )
+
+    def on_get_atomic_idempotent(self, call: Call) -> a.GetAtomicIdempotentResponse:
+        """Whether a table's atomic writes are to be made idempotent (upstream's
+        ``app_info.atomic_idempotent``; set at creation or by ``set``)."""
+        req: a.GetAtomicIdempotentRequest = call.arg
+        if not self.leader:
+            return a.GetAtomicIdempotentResponse(err=self._forward())
+        app = self._app_by_name(req.app_name)
+        if app is None:
+            return a.GetAtomicIdempotentResponse(
+                err=ErrorCode.ERR_APP_NOT_EXIST.name,
+                hint_message=f"app({req.app_name}) does not exist",
+            )
+        return a.GetAtomicIdempotentResponse(atomic_idempotent=app.atomic_idempotent)
+
+    async def on_set_atomic_idempotent(self, call: Call) -> a.SetAtomicIdempotentResponse:
+        """Change a table's ``atomic_idempotent``, upstream's refusals and hints: the
+        table's record in ZooKeeper, then its replicas see it at their next config sync."""
+        req: a.SetAtomicIdempotentRequest = call.arg
+        if not self.leader:
+            return a.SetAtomicIdempotentResponse(err=self._forward())
+        async with self._write_lock:
+            app = self._app_by_name(req.app_name)
+            if app is None:
+                return a.SetAtomicIdempotentResponse(
+                    err=ErrorCode.ERR_APP_NOT_EXIST.name,
+                    hint_message=f"app({req.app_name}) does not exist",
+                )
+            old = app.atomic_idempotent
+            if self.level <= a.MetaFunctionLevel.fl_freezed:
+                return a.SetAtomicIdempotentResponse(
+                    err=ErrorCode.ERR_STATE_FREEZED.name,
+                    old_atomic_idempotent=old,
+                    hint_message="current meta function level is freezed, since there are "
+                    "too few alive nodes",
+                )
+            if req.atomic_idempotent == old:
+                return a.SetAtomicIdempotentResponse(
+                    old_atomic_idempotent=old,
+                    hint_message="no need to update atomic_idempotent since it's unchanged",
+                )
+            err = await self._write_app(replace(app, atomic_idempotent=req.atomic_idempotent))
+            if err is not None:
+                return a.SetAtomicIdempotentResponse(err=err, old_atomic_idempotent=old)
+        log.info(
+            "atomic_idempotent of %s set from %s to %s", req.app_name, old, req.atomic_idempotent
+        )
+        return a.SetAtomicIdempotentResponse(old_atomic_idempotent=old)
 
     def _replica_count_behind(self, app: AppState) -> str | None:
         """Upstream's hint for a table with a partition whose replica count is not yet

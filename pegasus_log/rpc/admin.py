@@ -717,6 +717,43 @@ class SetMaxReplicaCountRequest:
 
 
 @frozen
+class GetAtomicIdempotentRequest:
+    app_name: str = ""
+    THRIFT: ClassVar = (Field(1, "app_name", STRING),)
+
+
+@frozen
+class GetAtomicIdempotentResponse:
+    err: str = "ERR_OK"
+    atomic_idempotent: bool = False
+    hint_message: str = ""
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "atomic_idempotent", BOOL),
+        Field(3, "hint_message", STRING),
+    )
+
+
+@frozen
+class SetAtomicIdempotentRequest:
+    app_name: str = ""
+    atomic_idempotent: bool = False
+    THRIFT: ClassVar = (Field(1, "app_name", STRING), Field(2, "atomic_idempotent", BOOL))
+
+
+@frozen
+class SetAtomicIdempotentResponse:
+    err: str = "ERR_OK"
+    old_atomic_idempotent: bool = False
+    hint_message: str = ""
+    THRIFT: ClassVar = (
+        Field(1, "err", ERROR_CODE),
+        Field(2, "old_atomic_idempotent", BOOL),
+        Field(3, "hint_message", STRING),
+    )
+
+
+@frozen
 class SetMaxReplicaCountResponse:
     err: str = "ERR_OK"
     old_max_replica_count: int = 0
@@ -826,6 +863,12 @@ CM_UPDATE_PARTITION_CONFIGURATION = RpcSpec(
 )
 CONFIG_PROPOSAL = RpcSpec("RPC_CONFIG_PROPOSAL", ConfigurationUpdateRequest, None, oneway=True)
 CM_DDD_DIAGNOSE = RpcSpec("RPC_CM_DDD_DIAGNOSE", DddDiagnoseRequest, DddDiagnoseResponse)
+CM_GET_ATOMIC_IDEMPOTENT = RpcSpec(
+    "RPC_CM_GET_ATOMIC_IDEMPOTENT", GetAtomicIdempotentRequest, GetAtomicIdempotentResponse
+)
+CM_SET_ATOMIC_IDEMPOTENT = RpcSpec(
+    "RPC_CM_SET_ATOMIC_IDEMPOTENT", SetAtomicIdempotentRequest, SetAtomicIdempotentResponse
+)
 CM_GET_MAX_REPLICA_COUNT = RpcSpec(
     "RPC_CM_GET_MAX_REPLICA_COUNT", GetMaxReplicaCountRequest, GetMaxReplicaCountResponse
 )

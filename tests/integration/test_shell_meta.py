@@ -213,6 +213,27 @@ def test_drop_with_reserve_and_filtered_ls(metas: str, home: Path) -> None:
     assert f'create app "{name}" succeed' in r.stdout
 
 
+def test_atomic_idempotent_flag(zk_cluster: ZkCluster, metas: str, home: Path) -> None:
+    """``create -i`` and ``enable/disable_atomic_idempotent`` set the table's flag in the
+    meta (RPC_CM_SET_ATOMIC_IDEMPOTENT), which ``get_atomic_idempotent`` reports."""
+    name = _name()
+    r = one_shot(
+        metas,
+        f"create {name} -p 1 -r 1 -i; get_atomic_idempotent {name} -j; "
+        f"disable_atomic_idempotent {name}; get_atomic_idempotent {name}",
+        home,
+    )
+    assert r.returncode == 0, r.stderr
+    assert '"atomic_idempotent": "true"' in r.stdout
+    assert "set_atomic_idempotent from true to false: succeed" in r.stdout
+    assert r.stdout.rstrip().endswith("atomic_idempotent  : false")
+    with Admin(zk_cluster.meta_list) as admin:
+        assert admin.set_atomic_idempotent(name, True) == (False, "")
+        assert admin.get_atomic_idempotent(name)
+    r = one_shot(metas, "get_atomic_idempotent no_such_table", home)
+    assert "get_atomic_idempotent failed, error=ERR_APP_NOT_EXIST" in r.stderr
+
+
 def test_cluster_commands(zk_cluster: ZkCluster, metas: str, home: Path) -> None:
     nodes = json.loads(one_shot(metas, "nodes -j", home).stdout)
     assert nodes["summary"] == {

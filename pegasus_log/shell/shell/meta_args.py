@@ -371,6 +371,11 @@ def parse_get_replica_count(args: Sequence[bytes]) -> tuple[str, bool]:
     return _one_name(parsed), parsed.has("json")
 
 
+def parse_one_app(args: Sequence[bytes]) -> str:
+    """``<command> <app_name>`` (``enable_atomic_idempotent``, ``disable_...``)."""
+    return _one_name(parse_flags(args, ()))
+
+
 def parse_set_replica_count(args: Sequence[bytes]) -> tuple[str, int]:
     """``set_replica_count <app_name> <replica_count>``, with upstream's messages."""
     expect_count(args, lo=2, hi=2)

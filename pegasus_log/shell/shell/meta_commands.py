@@ -36,6 +36,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_ls,
     parse_meta_level,
     parse_nodes,
+    parse_one_app,
     parse_recall,
     parse_recover,
     parse_remote_command,
@@ -106,6 +107,11 @@ _NOT_SERVED = "the meta server does not serve this request (a --static meta answ
 Handler = Callable[[list[bytes]], bool]
 
 
+def _code(e: PegasusError) -> str:
+    """An error as upstream's shell shows it: the name, and the meta's hint after it."""
+    return e.code.name + (f", {e.detail}" if e.detail else "")
+
+
 def _failed(what: str, e: PegasusError, *, kind: str = "", subject: str = "") -> CommandError:
     """``<what> failed, error = ERR_... (detail)``, plus a hint where one helps; a detail
     that only repeats the ``subject`` (the table name or id) is left out."""
@@ -159,6 +165,9 @@ class MetaCommands:
             "detect_hotkey": self.cmd_detect_hotkey,
             "get_replica_count": self.cmd_get_replica_count,
             "set_replica_count": self.cmd_set_replica_count,
+            "get_atomic_idempotent": self.cmd_get_atomic_idempotent,
+            "enable_atomic_idempotent": self.cmd_enable_atomic_idempotent,
+            "disable_atomic_idempotent": self.cmd_disable_atomic_idempotent,
             "ddd_diagnose": self.cmd_ddd_diagnose,
             "app_stat": self.cmd_app_stat,
             "app_disk": self.cmd_app_disk,
@@ -267,10 +276,6 @@ class MetaCommands:
     def cmd_create(self, args: list[bytes]) -> bool:
         a = parse_create(args)
         shown = f'"{a.name}"'
-        if a.atomic_idempotent:
-            raise CommandError(
-                "create --atomic_idempotent is not available yet: the admin client cannot ask it"
-            )
         try:
             self._s.client.admin.create_table(
                 a.name,
@@ -278,6 +283,7 @@ class MetaCommands:
                 replica_count=a.replica_count,
                 envs=a.envs,
                 success_if_exist=a.success_if_exist,
+                atomic_idempotent=a.atomic_idempotent,
             )
         except PegasusError as e:
             raise _failed(f"create app {shown}", e, kind="create", subject=a.name) from None
@@ -572,6 +578,32 @@ class MetaCommands:
             why = e.code.name + (f", {e.detail}" if e.detail and e.detail != name else "")
             raise CommandError(f"set replica count of app({name}) failed: {why}") from None
         self._s.say(f"set replica count of app({name}) from {old} to {count}: {hint or 'success'}")
+        return True
+
+    def cmd_get_atomic_idempotent(self, args: list[bytes]) -> bool:
+        name, json_output = parse_get_replica_count(args)  # the same arguments
+        try:
+            enabled = self._s.client.admin.get_atomic_idempotent(name)
+        except PegasusError as e:
+            raise CommandError(f"get_atomic_idempotent failed, error={_code(e)}") from None
+        table = single("atomic_idempotent", [("atomic_idempotent", str(enabled).lower())])
+        self._print(render_one(table, json_output=json_output), None)
+        return True
+
+    def cmd_enable_atomic_idempotent(self, args: list[bytes]) -> bool:
+        return self._set_atomic_idempotent(args, True)
+
+    def cmd_disable_atomic_idempotent(self, args: list[bytes]) -> bool:
+        return self._set_atomic_idempotent(args, False)
+
+    def _set_atomic_idempotent(self, args: list[bytes], enabled: bool) -> bool:
+        name = parse_one_app(args)
+        try:
+            old, hint = self._s.client.admin.set_atomic_idempotent(name, enabled)
+        except PegasusError as e:
+            raise CommandError(f"set_atomic_idempotent failed, error={_code(e)}") from None
+        was, now = str(old).lower(), str(enabled).lower()
+        self._s.say(f"set_atomic_idempotent from {was} to {now}: {hint or 'succeed'}")
         return True
 
     def cmd_balance(self, args: list[bytes]) -> bool:

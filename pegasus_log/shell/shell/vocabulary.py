@@ -374,13 +374,13 @@ COMMANDS: tuple[Command, ...] = (
         "<app_name> <replica_count>",
         "set the replica count of a table (asks first; the meta then adds or removes replicas)",
     ),
-    _later(
+    Command(
         "get_atomic_idempotent",
         "<app_name> [-j|--json]",
-        "whether atomic writes of a table are made idempotent",
+        "whether atomic writes of a table are to be made idempotent (the table's flag)",
     ),
-    _later("enable_atomic_idempotent", "<app_name>", "make atomic writes idempotent"),
-    _later("disable_atomic_idempotent", "<app_name>", "keep atomic writes non-idempotent"),
+    Command("enable_atomic_idempotent", "<app_name>", "set the table's atomic_idempotent flag"),
+    Command("disable_atomic_idempotent", "<app_name>", "clear the table's atomic_idempotent flag"),
     _later(
         "local_partition_split",
         "<src_data_dirs> <dst_data_dirs> <src_app_id> "

@@ -45,6 +45,7 @@ class FakeAdmin:
         self.nodes = [(NODES[0], True), (NODES[1], False)]
         self.down = {NODES[1]}
         self.remote_calls: list[tuple[list[str], str, list[str]]] = []
+        self.idempotent: dict[str, bool] = {}
 
     def _available(self, name: str) -> TableInfo:
         for t in self.tables.values():
@@ -62,7 +63,19 @@ class FakeAdmin:
             app_id, name, "AS_AVAILABLE", kw["partition_count"], kw["replica_count"],
             dict(kw["envs"]), 1_700_000_000, 0, 0,
         )  # fmt: skip
+        self.idempotent[name] = kw["atomic_idempotent"]
         return app_id
+
+    def get_atomic_idempotent(self, name: str) -> bool:
+        return self.idempotent[self._available(name).name]
+
+    def set_atomic_idempotent(self, name: str, enabled: bool) -> tuple[bool, str]:
+        old = self.get_atomic_idempotent(name)
+        self.idempotent[name] = enabled
+        return (
+            old,
+            "" if old != enabled else "no need to update atomic_idempotent since it's unchanged",
+        )
 
     def drop_table(self, name: str, *, reserve_seconds: int | None = None) -> None:
         try:
@@ -294,9 +307,32 @@ def test_create_an_existing_table(run: Run) -> None:
     assert err == 'ERROR: create app "t" failed, error = ERR_APP_EXIST\n'
 
 
-def test_create_atomic_idempotent_is_not_available(run: Run) -> None:
-    ok, _, err = run("create t -i")
-    assert not ok and "ERROR: create --atomic_idempotent is not available yet" in err
+def test_atomic_idempotent_at_creation_and_after(run: Run) -> None:
+    assert run("create t -i")[0] and run("create u")[0]
+    assert run("get_atomic_idempotent t")[1] == "[atomic_idempotent]\natomic_idempotent  : true\n"
+    assert json.loads(run("get_atomic_idempotent u -j")[1]) == {
+        "atomic_idempotent": {"atomic_idempotent": "false"}
+    }
+    assert run("enable_atomic_idempotent u") == (
+        True,
+        "set_atomic_idempotent from false to true: succeed\n",
+        "",
+    )
+    assert run("get_atomic_idempotent u")[1].endswith(": true\n")
+    ok, out, _ = run("enable_atomic_idempotent u")
+    assert ok and out == (
+        "set_atomic_idempotent from true to true: "
+        "no need to update atomic_idempotent since it's unchanged\n"
+    )
+    assert run("disable_atomic_idempotent t")[1].startswith(
+        "set_atomic_idempotent from true to false"
+    )
+    ok, _, err = run("get_atomic_idempotent nothing")
+    assert (
+        not ok
+        and err == "ERROR: get_atomic_idempotent failed, error=ERR_APP_NOT_EXIST, no such table\n"
+    )
+    assert not run("enable_atomic_idempotent")[0]  # no table named
 
 
 def test_create_waits_for_primaries(run: Run, fake: FakeClient) -> None:
