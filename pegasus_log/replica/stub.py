@@ -333,6 +333,8 @@ def apply_envs(store: PartitionStore, envs: dict[str, str]) -> None:
     scenario = envs.get(te.ROCKSDB_USAGE_SCENARIO, USAGE_NORMAL)
     if scenario in USAGE_SCENARIOS:
         store.set_usage_scenario(scenario)
+    size = envs.get(te.ROCKSDB_WRITE_BUFFER_SIZE, "")
+    store.set_write_buffer_size(int(size) if size.isascii() and size.isdigit() else None)
 
 
 GaugeRows = tuple[str, str, list[str], list[tuple[list[str], float]]]

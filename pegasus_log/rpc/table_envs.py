@@ -34,6 +34,7 @@ ROCKSDB_ITERATION_THRESHOLD_TIME_MS = "replica.rocksdb_iteration_threshold_time_
 # by usage scenario (storage/options.py usage_scenario_options).
 ROCKSDB_BLOCK_CACHE_ENABLED = "replica.rocksdb_block_cache_enabled"
 ROCKSDB_USAGE_SCENARIO = "rocksdb.usage_scenario"
+ROCKSDB_WRITE_BUFFER_SIZE = "rocksdb.write_buffer_size"
 # Manual compactions also drop or re-time what these rules say (storage/compaction_rules.py).
 USER_SPECIFIED_COMPACTION = "user_specified_compaction"
 

@@ -97,6 +97,7 @@ class PartitionStore:
         self._usage_scenario = USAGE_NORMAL
         self._block_cache_enabled = True
         self._compaction_rules = ""
+        self._write_buffer_env: int | None = None
         self._write_lock = threading.RLock()
         # Held by a checkpoint from its first flush to its end, and by close: a close
         # waits for a checkpoint in progress, writes do not.
@@ -176,8 +177,18 @@ class PartitionStore:
             return
         draws = (self._rng.random(), self._rng.random())
         changes = usage_scenario_options(self._usage_scenario, scenario, self._options, draws)
+        if self._write_buffer_env is not None:  # the table's own size wins
+            changes["write_buffer_size"] = str(self._write_buffer_env)
         self._store.set_data_options(changes)
         self._usage_scenario = scenario
+
+    def set_write_buffer_size(self, size: int | None) -> None:
+        """Table env ``rocksdb.write_buffer_size`` (upstream's one dynamic RocksDB option):
+        the data column family's memtable size, set while it runs and kept over the usage
+        scenario's. None (the env absent) leaves the size that runs."""
+        if size is not None and size != self._write_buffer_env:
+            self._store.set_data_options({"write_buffer_size": str(size)})
+        self._write_buffer_env = size
 
     @property
     def block_cache_enabled(self) -> bool:

@@ -84,3 +84,33 @@ def test_reads_leave_the_block_cache_alone_when_it_is_off(tmp_path: Path) -> Non
         apply_envs(store, {"replica.rocksdb_block_cache_enabled": "true"})
         assert all(client.get(b"h%04d" % n, b"s") == (0, b"v" * 200) for n in range(0, 2000, 7))
         assert store.rdb_stats().block_cache_bytes > before + 100_000
+
+
+def _running_write_buffer_size(store: PartitionStore) -> int:
+    """The data column family's memtable size in the newest OPTIONS file RocksDB wrote
+    (it writes one at each SetOptions)."""
+    newest = max(Path(store.path).glob("OPTIONS-*"), key=lambda p: int(p.name.split("-")[1]))
+    section = newest.read_text().split('[CFOptions "default"]', 1)[1]
+    for line in section.splitlines():
+        key, _, value = line.strip().partition("=")
+        if key == "write_buffer_size":
+            return int(value)
+    raise AssertionError("no write_buffer_size")
+
+
+def test_the_write_buffer_size_env_runs_and_wins_over_the_scenario(
+    store: PartitionStore,
+) -> None:
+    size = 32 << 20
+    apply_envs(store, {"rocksdb.write_buffer_size": str(size)})
+    assert _running_write_buffer_size(store) == size
+    apply_envs(
+        store, {"rocksdb.write_buffer_size": str(size), "rocksdb.usage_scenario": "bulk_load"}
+    )
+    assert store.usage_scenario == "bulk_load"
+    assert _running_write_buffer_size(store) == size  # not the scenario's
+    apply_envs(store, {"rocksdb.usage_scenario": "bulk_load"})  # removed: left as it runs
+    assert _running_write_buffer_size(store) == size
+    apply_envs(store, {})
+    base = OPTIONS.write_buffer_bytes  # normal's: the configured size, give or take a quarter
+    assert base * 3 // 4 <= _running_write_buffer_size(store) <= base * 5 // 4
