@@ -310,6 +310,25 @@ class AsyncAdmin:
         self._check("set_atomic_idempotent", resp.err, resp.hint_message or name)
         return bool(resp.old_atomic_idempotent), resp.hint_message
 
+    async def propose(
+        self, gpid: Gpid, config_type: str, target: str, node: str, *, force: bool = False
+    ) -> None:
+        """One configuration proposal (upstream's shell ``propose``): ``config_type`` a
+        ConfigType name (``CT_ASSIGN_PRIMARY``), carried out by ``target`` about ``node``.
+        The meta serves forced ones for a partition whose every member died
+        (``docs/meta.md``)."""
+        t, n = RpcAddress.parse(target), RpcAddress.parse(node)
+        action = a.ConfigurationProposalAction(
+            target=t,
+            node=n,
+            type=int(a.ConfigType[config_type]),
+            hp_target=HostPort(t.host, t.port),
+            hp_node=HostPort(n.host, n.port),
+        )
+        req = a.ConfigurationBalancerRequest(gpid=gpid, action_list=[action], force=force)
+        resp: a.ConfigurationBalancerResponse = await self._call(a.CM_PROPOSE_BALANCER, req)
+        self._check("propose", resp.err, f"{gpid.app_id}.{gpid.partition_index}")
+
     async def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         """Ask the meta to move one partition (upstream's shell ``balance``): ``kind`` is
         move_pri (the primary role to a secondary), copy_pri (the primary to a node that is

@@ -326,6 +326,11 @@ class Admin:
     def set_atomic_idempotent(self, name: str, enabled: bool) -> tuple[bool, str]:
         return self._runner.run(self._aio.set_atomic_idempotent(name, enabled))
 
+    def propose(
+        self, gpid: Gpid, config_type: str, target: str, node: str, *, force: bool = False
+    ) -> None:
+        self._runner.run(self._aio.propose(gpid, config_type, target, node, force=force))
+
     def balance(self, gpid: Gpid, kind: str, source: str, destination: str) -> None:
         self._runner.run(self._aio.balance(gpid, kind, source, destination))
 

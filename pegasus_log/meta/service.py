@@ -940,7 +940,8 @@ class MetaService:
     async def on_propose_balancer(self, call: Call) -> a.ConfigurationBalancerResponse:
         """An operator's move of one partition (the shell's ``balance``): move_pri,
         copy_pri or copy_sec, carried out as the balancer's own moves are, at meta level
-        steady or lively (at lively the balancer may later move it back, as upstream)."""
+        steady or lively (at lively the balancer may later move it back, as upstream); or,
+        forced (``propose -f``), a primary for a partition whose every member died."""
         req: a.ConfigurationBalancerRequest = call.arg
         if not self.leader:
             return a.ConfigurationBalancerResponse(err=self._forward())
@@ -952,13 +953,34 @@ class MetaService:
             )
         return a.ConfigurationBalancerResponse(err=err.name)
 
+    async def _forced_proposal(
+        self, gpid: tuple[int, int], steps: list[balancer.Step]
+    ) -> tuple[ErrorCode, str]:
+        """``propose -f``: one CT_ASSIGN_PRIMARY of a partition without members, written
+        by the meta as its own cure writes one (``guardian.forced_primary``)."""
+        assign = a.ConfigType.CT_ASSIGN_PRIMARY
+        if len(steps) != 1 or steps[0].type != assign or steps[0].target != steps[0].node:
+            return ErrorCode.ERR_NOT_IMPLEMENTED, (
+                "a forced proposal is served for one CT_ASSIGN_PRIMARY whose target is its node"
+            )
+        pc = config_to_wire(self._partitions[gpid].value)
+        action = guardian.forced_primary(
+            pc, steps[0].target, nodes=self._node_views(), reported=self._reported(gpid)
+        )
+        if isinstance(action, str):
+            return ErrorCode.ERR_INVALID_PARAMETERS, action
+        log.warning(
+            "partition %d.%d: primary %s forced by the operator (propose -f)", *gpid, action.node
+        )
+        if not await self._write_partition(gpid, guardian.apply(pc, action), reason="propose -f"):
+            return ErrorCode.ERR_BUSY, "the partition changed meanwhile"
+        return ErrorCode.ERR_OK, ""
+
     async def _propose_balancer(self, req: a.ConfigurationBalancerRequest) -> tuple[ErrorCode, str]:
         invalid = ErrorCode.ERR_INVALID_PARAMETERS
         if self.level < a.MetaFunctionLevel.fl_steady:
             level = a.MetaFunctionLevel(self.level).name
             return ErrorCode.ERR_STATE_FREEZED, f"meta level {level}: partitions are not moved"
-        if req.force:
-            return ErrorCode.ERR_NOT_IMPLEMENTED, "forced proposals (propose -f) are not served"
         gpid = (req.gpid.app_id, req.gpid.partition_index)
         app = self._apps.get(gpid[0])
         if app is None or app.value.status != AppStatus.AS_AVAILABLE:
@@ -966,6 +988,8 @@ class MetaService:
         if gpid not in self._partitions:
             return invalid, "the table has no partition of that index"
         steps = _steps(req.action_list)
+        if req.force:
+            return await self._forced_proposal(gpid, steps)
         spelled = balancer.requested(steps)
         if spelled is None:
             return invalid, "the actions spell no move_pri, copy_pri or copy_sec"

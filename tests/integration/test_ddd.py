@@ -22,6 +22,7 @@ from pegasus_log.client.routing import Route
 from pegasus_log.client.sync import Admin, Client
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.services.zookeeper import ZooKeeperServer
+from pegasus_log.storage.keyhash import partition_hash
 from tests.cluster import ZkCluster, zk_cluster_up
 from tests.integration.helpers import eventually, eventually_done
 from tests.integration.shell_driver import one_shot
@@ -123,3 +124,80 @@ def _block(lines: list[str], pid: str) -> str:
     after = (i for i in range(start + 1, len(lines)) if re.match(r"\(\d+\) ", lines[i]))
     end = next(after, len(lines))
     return "\n".join(lines[start:end])
+
+
+def test_propose_force_assigns_a_primary_the_rule_would_wait_for(
+    cluster: ZkCluster, tmp_path: Path
+) -> None:
+    """The operator's way out when the latest drop will not come back: ``propose -f -p
+    ASSIGN_PRIMARY`` to a server that is back and reported its replica. Refused while
+    that server is down, and for an unforced single action; then the partition takes
+    writes again, its acknowledged writes (every member had them) read back."""
+    metas = ",".join(cluster.meta_list)
+    table = f"forced_{uuid.uuid4().hex[:8]}"
+    with Admin(cluster.meta_list) as admin:
+        admin.create_table(table, partition_count=2, replica_count=3)
+    with Client(cluster.meta_list) as client:
+
+        def whole() -> Route | None:
+            r = client.route(table)
+            return r if all(len(r.members(i)) == 3 for i in (0, 1)) else None
+
+        route = eventually("3 members per partition", whole)
+        t = client.open_table(table)
+        for i in range(RECORDS):
+            eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
+        for name in NAMES:
+            cluster.kill(name)
+
+        def latest_drop() -> RpcAddress | None:
+            r = one_shot(metas, f"ddd_diagnose -g {route.app_id}.0", tmp_path)
+            found = re.findall(r"last_drops\[\d\]: node\((\S+)\)", r.stdout)
+            return RpcAddress.parse(found[-1]) if len(found) == 3 else None
+
+        latest = eventually("partition 0 listed", latest_drop, WAIT_S)
+        other = next(n for n in NAMES if cluster.replica_address(n) != str(latest))
+        address = cluster.replica_address(other)
+        propose = f"propose -g {route.app_id}.0 -p ASSIGN_PRIMARY -t {address} -n {address}"
+        refused = one_shot(metas, f"{propose} -f", tmp_path)  # the server is down
+        assert "send proposal response: ERR_INVALID_PARAMETERS" in refused.stdout
+
+        cluster.restart(other)
+        back = f"node({address}), drop_time(-), alive(true), collected(true)"
+
+        def reported() -> bool:
+            r = one_shot(metas, f"ddd_diagnose -g {route.app_id}.0", tmp_path)
+            return back in r.stdout
+
+        eventually(f"{other} reported", reported, WAIT_S)
+        unforced = one_shot(metas, propose, tmp_path)
+        assert "send proposal response: ERR_INVALID_PARAMETERS" in unforced.stdout
+        assert client.route(table).primaries[0].is_invalid  # the rule still waits
+        forced = one_shot(metas, f"{propose} -f", tmp_path)
+        assert "send proposal response: ERR_OK" in forced.stdout, forced.stdout + forced.stderr
+        eventually(
+            "the forced primary",
+            lambda: str(client.route(table).primaries[0]) == address,
+            WAIT_S,
+        )
+        t = client.open_table(table)
+        on_zero = [i for i in range(RECORDS) if partition_hash(b"k%d" % i, b"s") % 2 == 0]
+        assert on_zero
+        for i in on_zero:
+            got = eventually("a read", partial(t.get, b"k%d" % i, b"s"), WAIT_S)
+            assert got == b"v%d" % i
+        for name in NAMES:
+            if name != other:
+                cluster.restart(name)
+        eventually(
+            "primaries again",
+            lambda: all(not p.is_invalid for p in client.route(table).primaries),
+            WAIT_S,
+        )
+        assert str(client.route(table).primaries[0]) == address
+        # Writes need a second member (the primary's member minimum): the servers back,
+        # the forced primary keeps its role and takes them as learners.
+        after = next(
+            b"after%d" % i for i in range(100) if partition_hash(b"after%d" % i, b"s") % 2 == 0
+        )
+        eventually_done("a write after", partial(t.set, after, b"s", b"v"))

@@ -172,6 +172,30 @@ def _missing_primary(
     return None
 
 
+def forced_primary(
+    pc: PartitionConfiguration,
+    target: RpcAddress,
+    *,
+    nodes: Mapping[RpcAddress, NodeView],
+    reported: Mapping[RpcAddress, ReplicaInfo],
+) -> Action | str:
+    """An operator's ``propose -f`` of CT_ASSIGN_PRIMARY to ``target``: the action, or
+    why it is refused. It is the way out of a partition whose every member died when the
+    one that surely holds every committed write (the latest drop) will not come back: the
+    operator accepts losing what only that one held. Refused unless the partition has no
+    member at all and ``target`` is alive and reported a replica of it (forcing a server
+    without one would start the partition empty; upstream sends the proposal anyway)."""
+    if not pc.primary.is_invalid:
+        return f"the partition has a primary, {pc.primary}"
+    if pc.secondaries:
+        return f"the partition still has members {list(map(str, pc.secondaries))}"
+    if not _alive(nodes, target):
+        return f"{target} is not an alive replica server"
+    if target not in reported:
+        return f"{target} holds no replica of the partition: forcing it would start it empty"
+    return Action(ConfigType.CT_ASSIGN_PRIMARY, target, target)
+
+
 def ddd_reason(
     pc: PartitionConfiguration,
     *,

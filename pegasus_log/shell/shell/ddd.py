@@ -7,7 +7,8 @@ those alive and collected (synced since they came back), and picks the one with 
 larger last committed decree (the larger ballot on a tie), provided it is not behind the
 decree the meta recorded. Our meta assigns the latest dropped member by itself as soon
 as it is alive and has reported, so what ``ddd_diagnose`` lists is waiting for that
-member; assigning another is not served (see docs/meta.md).
+member. Assigning another is the operator's ``propose -f`` (see docs/meta.md); this
+command proposes nothing itself.
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ from dataclasses import field
 
 from pegasus_log.client.admin import BALANCE_TYPES
 from pegasus_log.frozen import frozen
-from pegasus_log.rpc.admin import AppStatus, MetaFunctionLevel
+from pegasus_log.rpc.admin import AppStatus, ConfigType, MetaFunctionLevel
 from pegasus_log.rpc.thrift import RpcAddress
 from pegasus_log.shell.shell.commands import parse_meta_list
 from pegasus_log.shell.shell.flags import (
@@ -609,6 +609,53 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
         except ValueError as e:
             raise UsageError(str(e)) from None
     return BalanceArgs(gpid[0], gpid[1], kind, addresses[0], addresses[1])
+
+
+@frozen
+class ProposeArgs:
+    app_id: int
+    partition_index: int
+    config_type: str  # a ConfigType name, CT_...
+    target: str  # ip:port
+    node: str
+    force: bool
+
+
+_PROPOSE_FLAGS = (
+    Flag("f", "force", takes_value=False),
+    Flag("g", "gpid"),
+    Flag("p", "type"),
+    Flag("t", "target"),
+    Flag("n", "node"),
+)
+
+
+def parse_propose(args: Sequence[bytes]) -> ProposeArgs:
+    """``propose [-f] -g appid.pidx -p config_type -t target -n node``; the type as
+    upstream's shell takes it, without its ``CT_`` prefix (``ASSIGN_PRIMARY``)."""
+    parsed = parse_flags(args, _PROPOSE_FLAGS)
+    _no_positional(parsed)
+    addresses = []
+    for flag, what in (("target", "target by -t"), ("node", "node by -n")):
+        raw = parsed.last(flag)
+        if raw is None:
+            raise UsageError(f"need set {what}")
+        try:
+            addresses.append(str(RpcAddress.parse(text(raw))))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    raw_gpid = parsed.last("gpid")
+    if raw_gpid is None:
+        raise UsageError("need set gpid by -g")
+    gpid = parse_gpid(raw_gpid, partition_needed=True)
+    if gpid is None:
+        raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
+    config_type = "CT_" + text(parsed.last("type") or b"")
+    if config_type not in ConfigType.__members__ or config_type == "CT_INVALID":
+        raise UsageError(f"parse {config_type} as config_type failed.")
+    return ProposeArgs(
+        gpid[0], gpid[1], config_type, addresses[0], addresses[1], parsed.has("force")
+    )
 
 
 # ---- partitions whose every replica died ---------------------------------------------------

@@ -37,6 +37,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_meta_level,
     parse_nodes,
     parse_one_app,
+    parse_propose,
     parse_recall,
     parse_recover,
     parse_remote_command,
@@ -165,6 +166,7 @@ class MetaCommands:
             "detect_hotkey": self.cmd_detect_hotkey,
             "get_replica_count": self.cmd_get_replica_count,
             "set_replica_count": self.cmd_set_replica_count,
+            "propose": self.cmd_propose,
             "get_atomic_idempotent": self.cmd_get_atomic_idempotent,
             "enable_atomic_idempotent": self.cmd_enable_atomic_idempotent,
             "disable_atomic_idempotent": self.cmd_disable_atomic_idempotent,
@@ -578,6 +580,19 @@ class MetaCommands:
             why = e.code.name + (f", {e.detail}" if e.detail and e.detail != name else "")
             raise CommandError(f"set replica count of app({name}) failed: {why}") from None
         self._s.say(f"set replica count of app({name}) from {old} to {count}: {hint or 'success'}")
+        return True
+
+    def cmd_propose(self, args: list[bytes]) -> bool:
+        """Upstream's ``propose``: one action sent as a balancer proposal; the meta's
+        answer printed as upstream's shell prints it."""
+        p = parse_propose(args)
+        gpid = Gpid(p.app_id, p.partition_index)
+        try:
+            self._s.client.admin.propose(gpid, p.config_type, p.target, p.node, force=p.force)
+        except PegasusError as e:
+            self._s.say(f"send proposal response: {e.code.name}")
+            return True
+        self._s.say("send proposal response: ERR_OK")
         return True
 
     def cmd_get_atomic_idempotent(self, args: list[bytes]) -> bool:

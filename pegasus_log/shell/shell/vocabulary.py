@@ -103,11 +103,12 @@ COMMANDS: tuple[Command, ...] = (
         "<-f|--from from_address> <-t|--to to_address>",
         "move a primary or a replica of one partition",
     ),
-    _later(
+    Command(
         "propose",
         "[-f|--force] <-g|--gpid appid.pidx> <-p|--type config_type> "
         "<-t|--target node> <-n|--node node>",
-        "send a configuration proposal",
+        "send a configuration proposal (-f -p ASSIGN_PRIMARY: a primary for a partition "
+        "whose every replica died)",
     ),
     Command("use", "[app_name]", "set the table the data commands work on"),
     Command(

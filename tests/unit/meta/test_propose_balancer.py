@@ -140,3 +140,43 @@ def test_ddd_diagnose_lists_a_partition_whose_members_all_died() -> None:
         await healthy.close()
 
     run(test)
+
+
+def _assign(node: RpcAddress) -> Call:
+    req = a.ConfigurationBalancerRequest(
+        gpid=Gpid(*GPID),
+        action_list=[
+            a.ConfigurationProposalAction(
+                target=node, node=node, type=int(a.ConfigType.CT_ASSIGN_PRIMARY)
+            )
+        ],
+        force=True,
+    )
+    return call_of(a.CM_PROPOSE_BALANCER, req)
+
+
+def test_propose_force_assigns_a_primary_to_a_partition_whose_members_all_died() -> None:
+    async def test() -> None:
+        dead_all = PartitionConfig(1, 0, ballot=6, max_replica_count=2, last_drops=(str(A), str(B)))
+        service = await leader(a.MetaFunctionLevel.fl_steady, dead_all)
+        service._nodes[B].alive = False  # the latest drop will not come back
+        replica = a.ReplicaInfo(
+            pid=Gpid(*GPID), ballot=5, last_committed_decree=9, last_prepared_decree=10
+        )
+        sync = a.ConfigurationQueryByNodeRequest(node=A, stored_replicas=[replica])
+        assert service.on_config_sync(call_of(a.CM_CONFIG_SYNC, sync)).err == "ERR_OK"
+        for node in (B, C):  # dead; alive but holding no replica of it
+            resp = await service.on_propose_balancer(_assign(node))
+            assert resp.err == "ERR_INVALID_PARAMETERS", node
+        unforced = replace(_assign(A).arg, force=False)
+        resp = await service.on_propose_balancer(call_of(a.CM_PROPOSE_BALANCER, unforced))
+        assert resp.err == "ERR_INVALID_PARAMETERS"  # a single action spells no move
+        assert service._partitions[GPID].value.ballot == 6  # nothing written
+        assert (await service.on_propose_balancer(_assign(A))).err == "ERR_OK"
+        stored = service._partitions[GPID].value
+        assert (stored.ballot, stored.primary, stored.last_drops) == (7, str(A), (str(B),))
+        # Now it has a primary: another forced assignment is refused.
+        assert (await service.on_propose_balancer(_assign(A))).err == "ERR_INVALID_PARAMETERS"
+        await service.close()
+
+    run(test)

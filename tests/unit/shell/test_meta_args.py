@@ -18,6 +18,7 @@ from pegasus_log.shell.shell.meta_args import (
     DropArgs,
     LsArgs,
     NodesArgs,
+    ProposeArgs,
     RecallArgs,
     RecoverArgs,
     RemoteCommandArgs,
@@ -37,6 +38,7 @@ from pegasus_log.shell.shell.meta_args import (
     parse_ls,
     parse_meta_level,
     parse_nodes,
+    parse_propose,
     parse_recall,
     parse_recover,
     parse_remote_command,
@@ -303,6 +305,24 @@ def test_balance_takes_upstreams_flags_long_or_short() -> None:
 def test_balance_refuses_what_upstream_refuses(line: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         parse_balance(split_args(line))
+
+
+def test_propose_takes_upstreams_flags() -> None:
+    line = "-f -g 3.1 -p ASSIGN_PRIMARY -t 127.0.0.1:34801 -n 127.0.0.1:34801"
+    assert parse_propose(split_args(line)) == ProposeArgs(
+        3, 1, "CT_ASSIGN_PRIMARY", "127.0.0.1:34801", "127.0.0.1:34801", force=True
+    )
+    long = "--gpid 3.1 --type REMOVE --target 127.0.0.1:1 --node 127.0.0.1:2"
+    assert not parse_propose(split_args(long)).force
+    for bad, message in [
+        ("-g 3.1 -p ASSIGN_PRIMARY -n 127.0.0.1:1", "need set target by -t"),
+        ("-g 3.1 -p ASSIGN_PRIMARY -t 127.0.0.1:1", "need set node by -n"),
+        ("-p ASSIGN_PRIMARY -t 127.0.0.1:1 -n 127.0.0.1:1", "need set gpid by -g"),
+        ("-g 3.1 -p PROMOTE -t 127.0.0.1:1 -n 127.0.0.1:1", "parse CT_PROMOTE as config_type"),
+        ("-g 3.1 -p INVALID -t 127.0.0.1:1 -n 127.0.0.1:1", "parse CT_INVALID as config_type"),
+    ]:
+        with pytest.raises(UsageError, match=message):
+            parse_propose(split_args(bad))
 
 
 def test_app_stat() -> None:

@@ -19,7 +19,7 @@ from pegasus_log.client.routing import Route
 from pegasus_log.observability.commands import CommandManager
 from pegasus_log.observability.metrics import ServerMetrics
 from pegasus_log.rpc.error_code import ErrorCode
-from pegasus_log.rpc.thrift import RpcAddress
+from pegasus_log.rpc.thrift import Gpid, RpcAddress
 from pegasus_log.shell.shell.flags import CommandError
 from pegasus_log.shell.shell.meta_commands import APP_READY_POLL_S, APP_READY_WAIT_S, MetaCommands
 from pegasus_log.shell.shell.reports import PartitionView, TableRouting
@@ -65,6 +65,11 @@ class FakeAdmin:
         )  # fmt: skip
         self.idempotent[name] = kw["atomic_idempotent"]
         return app_id
+
+    def propose(self, gpid: Any, config_type: str, target: str, node: str, *, force: bool) -> None:
+        self.proposed = (gpid, config_type, target, node, force)
+        if not force:
+            raise PegasusError("propose", code=ErrorCode.ERR_INVALID_PARAMETERS, detail="1.0")
 
     def get_atomic_idempotent(self, name: str) -> bool:
         return self.idempotent[self._available(name).name]
@@ -305,6 +310,15 @@ def test_create_an_existing_table(run: Run) -> None:
     ok, out, err = run("create t -f")
     assert (ok, out) == (False, "")
     assert err == 'ERROR: create app "t" failed, error = ERR_APP_EXIST\n'
+
+
+def test_propose_prints_the_metas_answer(run: Run, fake: FakeClient) -> None:
+    line = f"propose -g 1.0 -p ASSIGN_PRIMARY -t {NODES[0]} -n {NODES[0]}"
+    assert run(line + " -f") == (True, "send proposal response: ERR_OK\n", "")
+    assert fake.admin.proposed == (Gpid(1, 0), "CT_ASSIGN_PRIMARY", NODES[0], NODES[0], True)
+    assert run(line) == (True, "send proposal response: ERR_INVALID_PARAMETERS\n", "")
+    ok, _, err = run("propose -g 1.0 -p ASSIGN_PRIMARY")
+    assert not ok and "need set target by -t" in err
 
 
 def test_atomic_idempotent_at_creation_and_after(run: Run) -> None:
