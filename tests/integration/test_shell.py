@@ -193,8 +193,10 @@ def test_bad_commands_keep_the_shell_running(shell: Shell) -> None:
     assert "USAGE: set <hash_key> <sort_key> <value> [ttl_in_seconds]" in out
     assert "ERROR: option --bogus not recognized" in shell.run("full_scan --bogus")
     assert "ERROR: invalid argument(s): unbalanced" in shell.run('get "open')
+    out = shell.run("add_dup temp 127.0.0.1:1")
+    assert "ERROR: add_dup is not available yet: duplication is not built yet" in out
     out = shell.run("propose -g 1.0 -p ASSIGN_PRIMARY -t 127.0.0.1:1 -n 127.0.0.1:1")
-    assert "ERROR: propose is not available yet: the meta server does not serve it yet" in out
+    assert "send proposal response: ERR_HANDLER_NOT_FOUND" in out  # the --static meta
     out = shell.run("rename a b")  # the --static meta serves routing only
     assert (
         "rename app failed, old_app_name(a), new_app_name(b), failed: ERR_HANDLER_NOT_FOUND" in out
