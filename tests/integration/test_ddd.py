@@ -48,24 +48,30 @@ def _name_of(cluster: ZkCluster, address: RpcAddress) -> str:
     return name
 
 
+def _written_then_all_killed(cluster: ZkCluster, client: Client, table: str) -> Route:
+    """Table ``table`` of 2 partitions x 3 replicas, RECORDS writes acknowledged by all
+    three members, then every replica server killed: its route from before."""
+    with Admin(cluster.meta_list) as admin:
+        admin.create_table(table, partition_count=2, replica_count=3)
+
+    def whole() -> Route | None:
+        r = client.route(table)
+        return r if all(len(r.members(i)) == 3 for i in (0, 1)) else None
+
+    route = eventually("3 members per partition", whole)
+    t = client.open_table(table)
+    for i in range(RECORDS):
+        eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
+    for name in NAMES:
+        cluster.kill(name)
+    return route
+
+
 def test_all_replicas_killed_then_back_one_by_one(cluster: ZkCluster, tmp_path: Path) -> None:
     metas = ",".join(cluster.meta_list)
     table = f"ddd_{uuid.uuid4().hex[:8]}"
-    with Admin(cluster.meta_list) as admin:
-        admin.create_table(table, partition_count=2, replica_count=3)
     with Client(cluster.meta_list) as client:
-
-        def whole() -> Route | None:
-            r = client.route(table)
-            return r if all(len(r.members(i)) == 3 for i in (0, 1)) else None
-
-        route = eventually("3 members per partition", whole)
-        t = client.open_table(table)
-        for i in range(RECORDS):
-            eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
-
-        for name in NAMES:
-            cluster.kill(name)
+        route = _written_then_all_killed(cluster, client, table)
 
         def both_listed() -> list[str] | None:
             r = one_shot(metas, f"ddd_diagnose -g {route.app_id}", tmp_path)
@@ -135,20 +141,8 @@ def test_propose_force_assigns_a_primary_the_rule_would_wait_for(
     writes again, its acknowledged writes (every member had them) read back."""
     metas = ",".join(cluster.meta_list)
     table = f"forced_{uuid.uuid4().hex[:8]}"
-    with Admin(cluster.meta_list) as admin:
-        admin.create_table(table, partition_count=2, replica_count=3)
     with Client(cluster.meta_list) as client:
-
-        def whole() -> Route | None:
-            r = client.route(table)
-            return r if all(len(r.members(i)) == 3 for i in (0, 1)) else None
-
-        route = eventually("3 members per partition", whole)
-        t = client.open_table(table)
-        for i in range(RECORDS):
-            eventually_done("a write", partial(t.set, b"k%d" % i, b"s", b"v%d" % i))
-        for name in NAMES:
-            cluster.kill(name)
+        route = _written_then_all_killed(cluster, client, table)
 
         def latest_drop() -> RpcAddress | None:
             r = one_shot(metas, f"ddd_diagnose -g {route.app_id}.0", tmp_path)

@@ -585,6 +585,21 @@ _BALANCE_FLAGS = (
 )
 
 
+def _addresses(parsed: Parsed, *flags: tuple[str, str]) -> list[str]:
+    """The ``ip:port`` each of ``flags`` (name, what upstream's message calls it) gives,
+    in order; upstream's messages for one missing or malformed."""
+    out = []
+    for flag, what in flags:
+        raw = parsed.last(flag)
+        if raw is None:
+            raise UsageError(f"need set {what}")
+        try:
+            out.append(str(RpcAddress.parse(text(raw))))
+        except ValueError as e:
+            raise UsageError(str(e)) from None
+    return out
+
+
 def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
     """``balance -g appid.pidx -p move_pri|copy_pri|copy_sec -f ip:port -t ip:port``, with
     upstream's messages for what is missing or malformed."""
@@ -599,15 +614,7 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
     kind = text(parsed.last("type") or b"")
     if kind not in BALANCE_TYPES:
         raise UsageError(f"parse {kind} as a balance type failed")
-    addresses = []
-    for flag, what in (("from", "from address by -f"), ("to", "target address by -t")):
-        raw = parsed.last(flag)
-        if raw is None:
-            raise UsageError(f"need set {what}")
-        try:
-            addresses.append(str(RpcAddress.parse(text(raw))))
-        except ValueError as e:
-            raise UsageError(str(e)) from None
+    addresses = _addresses(parsed, ("from", "from address by -f"), ("to", "target address by -t"))
     return BalanceArgs(gpid[0], gpid[1], kind, addresses[0], addresses[1])
 
 
@@ -635,15 +642,7 @@ def parse_propose(args: Sequence[bytes]) -> ProposeArgs:
     upstream's shell takes it, without its ``CT_`` prefix (``ASSIGN_PRIMARY``)."""
     parsed = parse_flags(args, _PROPOSE_FLAGS)
     _no_positional(parsed)
-    addresses = []
-    for flag, what in (("target", "target by -t"), ("node", "node by -n")):
-        raw = parsed.last(flag)
-        if raw is None:
-            raise UsageError(f"need set {what}")
-        try:
-            addresses.append(str(RpcAddress.parse(text(raw))))
-        except ValueError as e:
-            raise UsageError(str(e)) from None
+    addresses = _addresses(parsed, ("target", "target by -t"), ("node", "node by -n"))
     raw_gpid = parsed.last("gpid")
     if raw_gpid is None:
         raise UsageError("need set gpid by -g")
