@@ -365,8 +365,9 @@ def parse_json_flag(args: Sequence[bytes]) -> bool:
     return parsed.has("json")
 
 
-def parse_get_replica_count(args: Sequence[bytes]) -> tuple[str, bool]:
-    """``get_replica_count <app_name> [-j|--json]``: (table, json)."""
+def parse_app_json(args: Sequence[bytes]) -> tuple[str, bool]:
+    """``<app_name> [-j|--json]`` (``get_replica_count``, ``get_atomic_idempotent``):
+    (table, json)."""
     parsed = parse_flags(args, (Flag("j", "json", False),))
     return _one_name(parsed), parsed.has("json")
 
@@ -585,6 +586,18 @@ _BALANCE_FLAGS = (
 )
 
 
+def _partition_gpid(parsed: Parsed, missing: str) -> tuple[int, int]:
+    """``-g appid.pidx``: (app id, partition index); ``missing`` is upstream's message when
+    it is absent (``balance`` and ``propose`` word it differently)."""
+    raw = parsed.last("gpid")
+    if raw is None:
+        raise UsageError(missing)
+    gpid = parse_gpid(raw, partition_needed=True)
+    if gpid is None:
+        raise UsageError(f"parse {text(raw)} as gpid failed")
+    return gpid[0], gpid[1]
+
+
 def _addresses(parsed: Parsed, *flags: tuple[str, str]) -> list[str]:
     """The ``ip:port`` each of ``flags`` (name, what upstream's message calls it) gives,
     in order; upstream's messages for one missing or malformed."""
@@ -605,12 +618,7 @@ def parse_balance(args: Sequence[bytes]) -> BalanceArgs:
     upstream's messages for what is missing or malformed."""
     parsed = parse_flags(args, _BALANCE_FLAGS)
     _no_positional(parsed)
-    raw_gpid = parsed.last("gpid")
-    if raw_gpid is None:
-        raise UsageError("need set the gpid by -g")
-    gpid = parse_gpid(raw_gpid, partition_needed=True)
-    if gpid is None:
-        raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
+    gpid = _partition_gpid(parsed, "need set the gpid by -g")
     kind = text(parsed.last("type") or b"")
     if kind not in BALANCE_TYPES:
         raise UsageError(f"parse {kind} as a balance type failed")
@@ -643,12 +651,7 @@ def parse_propose(args: Sequence[bytes]) -> ProposeArgs:
     parsed = parse_flags(args, _PROPOSE_FLAGS)
     _no_positional(parsed)
     addresses = _addresses(parsed, ("target", "target by -t"), ("node", "node by -n"))
-    raw_gpid = parsed.last("gpid")
-    if raw_gpid is None:
-        raise UsageError("need set gpid by -g")
-    gpid = parse_gpid(raw_gpid, partition_needed=True)
-    if gpid is None:
-        raise UsageError(f"parse {text(raw_gpid)} as gpid failed")
+    gpid = _partition_gpid(parsed, "need set gpid by -g")
     config_type = "CT_" + text(parsed.last("type") or b"")
     if config_type not in ConfigType.__members__ or config_type == "CT_INVALID":
         raise UsageError(f"parse {config_type} as config_type failed.")

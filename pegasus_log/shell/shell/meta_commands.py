@@ -22,6 +22,7 @@ from pegasus_log.shell.shell.flags import CommandError, UsageError, expect_count
 from pegasus_log.shell.shell.meta_args import (
     RemoteCommandArgs,
     parse_app,
+    parse_app_json,
     parse_app_stat,
     parse_balance,
     parse_clear_app_envs,
@@ -31,7 +32,6 @@ from pegasus_log.shell.shell.meta_args import (
     parse_del_app_envs,
     parse_detect_hotkey,
     parse_drop,
-    parse_get_replica_count,
     parse_json_flag,
     parse_ls,
     parse_meta_level,
@@ -561,7 +561,7 @@ class MetaCommands:
         return True
 
     def cmd_get_replica_count(self, args: list[bytes]) -> bool:
-        name, json_output = parse_get_replica_count(args)
+        name, json_output = parse_app_json(args)
         try:
             count = self._s.client.admin.get_max_replica_count(name)
         except PegasusError as e:
@@ -596,7 +596,7 @@ class MetaCommands:
         return True
 
     def cmd_get_atomic_idempotent(self, args: list[bytes]) -> bool:
-        name, json_output = parse_get_replica_count(args)  # the same arguments
+        name, json_output = parse_app_json(args)
         try:
             enabled = self._s.client.admin.get_atomic_idempotent(name)
         except PegasusError as e:
